@@ -1,0 +1,52 @@
+"""Exceptions raised by airflow-neon-dms.
+
+One base class, specific subclasses. Messages read
+"<resource> <id> <what happened>: <vendor reason>. <fix>" and never contain a secret.
+This module imports nothing from Airflow so the pure rules and the CLI can use it.
+"""
+
+from __future__ import annotations
+
+
+class NeonDmsError(Exception):
+    """Base class of every error this provider raises on purpose."""
+
+
+class NeonConfigError(NeonDmsError, ValueError):
+    """A user-supplied value (host, id, mapping, setting) is wrong; the message says the fix."""
+
+
+class NeonHostError(NeonConfigError):
+    """A host name that is not a usable Neon host."""
+
+
+class DmsPasswordError(NeonConfigError):
+    """A password that AWS DMS cannot store in an endpoint."""
+
+
+class WrongConnectionTypeError(NeonConfigError):
+    """An Airflow connection of a type the hook does not accept."""
+
+
+class DmsResourceError(NeonDmsError):
+    """A DMS resource (endpoint, task, connection) is in a state the step cannot accept."""
+
+
+class ConnectionTestFailedError(DmsResourceError):
+    """TestConnection from the replication instance to an endpoint failed."""
+
+
+class ReplicationTaskFailedError(DmsResourceError):
+    """A replication task failed or stopped for an error."""
+
+
+class TableValidationFailedError(NeonDmsError):
+    """One or more tables failed to load or validate."""
+
+
+class SchemaPreflightError(NeonDmsError):
+    """Source and Neon target schemas are not compatible for the migration."""
+
+
+class DataDiffError(NeonDmsError):
+    """The independent source-vs-Neon comparison could not run or found differences."""

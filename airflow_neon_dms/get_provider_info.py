@@ -1,0 +1,74 @@
+"""Provider metadata: the single copy Airflow's ProvidersManager reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_neon_dms import __version__
+
+PACKAGE_NAME = "airflow-neon-dms"
+INTEGRATION_NEON = "Neon"
+INTEGRATION_DMS = "AWS Database Migration Service (to Neon)"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider description Airflow discovers through the entry point."""
+    return {
+        "package-name": PACKAGE_NAME,
+        "name": "Neon DMS",
+        "description": "Run AWS Database Migration Service migrations into Neon as Airflow DAGs.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION_NEON,
+                "external-doc-url": "https://neon.com/docs/import/migrate-aws-dms",
+                "tags": ["software"],
+            },
+            {
+                "integration-name": INTEGRATION_DMS,
+                "external-doc-url": "https://aws.amazon.com/dms/",
+                "tags": ["aws"],
+            },
+        ],
+        "hooks": [
+            {"integration-name": INTEGRATION_NEON, "python-modules": ["airflow_neon_dms.hooks.neon"]},
+        ],
+        "operators": [],
+        "sensors": [],
+        "triggers": [],
+        "extra-links": [],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_neon_dms.hooks.neon.NeonHook",
+                "hook-name": "Neon",
+                "connection-type": "neon",
+                "conn-fields": {
+                    "endpoint_id": {
+                        "label": "Endpoint ID",
+                        "description": "Neon endpoint id (ep-...). Only needed when the host does not "
+                        "start with it, e.g. a custom DNS name.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "sslmode": {
+                        "label": "SSL mode",
+                        "description": "TLS mode; Neon requires TLS.",
+                        "schema": {
+                            "type": ["string", "null"],
+                            "default": "require",
+                            "enum": ["require", "verify-ca", "verify-full"],
+                        },
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": [],
+                    "relabeling": {"schema": "Database", "login": "Role"},
+                    "placeholders": {
+                        "host": "ep-cool-darkness-123456.us-east-2.aws.neon.tech",
+                        "schema": "neondb",
+                        "login": "neondb_owner",
+                        "port": "5432",
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,1 @@
+"""links of the airflow-neon-dms provider."""

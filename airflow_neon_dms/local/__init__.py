@@ -1,0 +1,1 @@
+"""local of the airflow-neon-dms provider."""

@@ -1,0 +1,178 @@
+"""Pure rules about Neon hosts and the password form AWS DMS needs.
+
+AWS DMS does not send TLS SNI, so Neon's proxy cannot tell from the connection which compute
+endpoint is meant. Neon accepts the endpoint id inside the password instead:
+``endpoint=<endpoint_id>$<password>``. Neon's proxy also accepts ``;`` as the separator, but DMS
+refuses ``;`` in endpoint passwords, so ``$`` is the one that works with DMS
+(neondatabase/neon issue 4882, pull request 4881).
+
+Nothing here imports Airflow: the hook, the operators, the CLI and the local emulator share it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+
+from airflow_neon_dms.exceptions import DmsPasswordError, NeonHostError
+
+NEON_HOST_SUFFIX = ".neon.tech"
+POOLER_SUFFIX = "-pooler"
+DMS_PASSWORD_SEPARATOR = "$"
+#: Separators Neon's proxy accepts between the endpoint id and the password.
+NEON_PASSWORD_SEPARATORS = ("$", ";")
+ENDPOINT_OPTION_PREFIX = "endpoint="
+
+#: Characters AWS DMS refuses in an endpoint password, per engine. Source: the DMS error quoted in
+#: neondatabase/neon issue 4882 ("The parameter Password contains at least one unsupported
+#: characters from following list : ;+%") for PostgreSQL endpoints.
+DMS_UNSUPPORTED_PASSWORD_CHARACTERS: Mapping[str, frozenset[str]] = {
+    "postgres": frozenset(";+%"),
+    "aurora-postgresql": frozenset(";+%"),
+}
+
+#: Neon's own answer to a client that sent neither SNI nor an endpoint id.
+NEON_MISSING_ENDPOINT_MESSAGE = (
+    "Endpoint ID is not specified. Either please upgrade the postgres client library (libpq) for "
+    "SNI support or pass the endpoint ID (the first part of the domain name) as a parameter: "
+    "'?options=endpoint%3D<endpoint-id>'. See more at https://neon.tech/sni"
+)
+
+_ENDPOINT_ID_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+_HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _clean_host(host: str | None) -> str:
+    value = (host or "").strip().rstrip(".").lower()
+    if not value:
+        raise NeonHostError(
+            "Neon host is empty. Set the connection's Host to the endpoint host from the Neon "
+            "console, e.g. ep-cool-darkness-123456.us-east-2.aws.neon.tech."
+        )
+    if _is_ip_address(value):
+        return value.strip("[]")
+    if "://" in value or "/" in value or "@" in value or ":" in value:
+        raise NeonHostError(
+            f"Neon host {value!r} is not a bare host name. Put only the host in the Host field "
+            "(no scheme, user, port or path)."
+        )
+    return value
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def is_neon_host(host: str) -> bool:
+    """Return True for a host name under Neon's domain (AWS, Azure and cell hosts alike)."""
+    value = (host or "").strip().rstrip(".").lower()
+    return value.endswith(NEON_HOST_SUFFIX) and value.count(".") >= 2
+
+
+def is_pooler_host(host: str) -> bool:
+    """Return True when the first DNS label ends with ``-pooler`` (PgBouncer in front of Neon)."""
+    first = (host or "").strip().lower().split(".", 1)[0]
+    return first.endswith(POOLER_SUFFIX)
+
+
+def direct_host(host: str) -> str:
+    """Return the direct (non-pooler) host: DMS must never go through PgBouncer."""
+    value = _clean_host(host)
+    if _is_ip_address(value):
+        return value
+    first, _, rest = value.partition(".")
+    if first.endswith(POOLER_SUFFIX):
+        first = first[: -len(POOLER_SUFFIX)]
+    for label in [first, *(rest.split(".") if rest else [])]:
+        if not _HOST_LABEL_RE.match(label):
+            raise NeonHostError(
+                f"Neon host {value!r} has an invalid DNS label {label!r}. Copy the host from the "
+                "Neon console's connection details."
+            )
+    return f"{first}.{rest}" if rest else first
+
+
+def validate_endpoint_id(endpoint_id: str) -> str:
+    """Return the endpoint id when it has only letters, digits and inner hyphens."""
+    value = (endpoint_id or "").strip()
+    if not value:
+        raise NeonHostError(
+            "Neon endpoint id is empty. Set the connection extra 'endpoint_id' "
+            "(e.g. ep-cool-darkness-123456) or use the Neon host that starts with it."
+        )
+    if not _ENDPOINT_ID_RE.match(value):
+        bad = sorted({ch for ch in value if not (ch.isascii() and (ch.isalnum() or ch == "-"))})
+        detail = f"characters {''.join(bad)!r}" if bad else "a leading or trailing hyphen"
+        raise NeonHostError(
+            f"Neon endpoint id {value!r} has {detail}; an endpoint id has only letters, digits "
+            "and hyphens. Copy it from the Neon console (it is the first part of the host)."
+        )
+    return value
+
+
+def endpoint_id_from_host(host: str, endpoint_id: str | None = None) -> str:
+    """Return the Neon endpoint id: the explicit one when given, else the host's first label.
+
+    ``ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech`` gives ``ep-cool-darkness-123456``.
+    A host outside Neon's domain (a custom DNS name, an IP address, a local stand-in) needs the
+    explicit id.
+    """
+    if endpoint_id:
+        return validate_endpoint_id(endpoint_id)
+    value = _clean_host(host)
+    if _is_ip_address(value) or not is_neon_host(value):
+        raise NeonHostError(
+            f"Host {value!r} is not a Neon host (*{NEON_HOST_SUFFIX}), so the endpoint id cannot "
+            "be read from it. Set the connection extra 'endpoint_id' to the Neon endpoint id "
+            "(e.g. ep-cool-darkness-123456)."
+        )
+    first = direct_host(value).split(".", 1)[0]
+    return validate_endpoint_id(first)
+
+
+def check_dms_password(password: str, engine: str = "postgres") -> None:
+    """Raise when AWS DMS cannot store ``password`` for an endpoint of ``engine``.
+
+    The message names the offending character, never the password.
+    """
+    if not password:
+        raise DmsPasswordError(
+            "The Neon password is empty. Set the Password of the Neon connection to the role's "
+            "password from the Neon console."
+        )
+    forbidden = DMS_UNSUPPORTED_PASSWORD_CHARACTERS.get(engine, frozenset())
+    bad = sorted({ch for ch in password if ch in forbidden})
+    if bad:
+        chars = " ".join(repr(ch) for ch in bad)
+        raise DmsPasswordError(
+            f"The password for the {engine} endpoint contains {chars}, which AWS DMS does not "
+            f"accept in endpoint passwords ({''.join(sorted(forbidden))}). Reset the Neon role's "
+            "password (Neon console: Roles > Reset password) to one without these characters."
+        )
+
+
+def dms_password(endpoint_id: str, password: str, engine: str = "postgres") -> str:
+    """Return ``endpoint=<endpoint_id>$<password>``, the password form DMS uses to reach Neon."""
+    ep = validate_endpoint_id(endpoint_id)
+    check_dms_password(password, engine)
+    return f"{ENDPOINT_OPTION_PREFIX}{ep}{DMS_PASSWORD_SEPARATOR}{password}"
+
+
+def split_endpoint_password(value: str) -> tuple[str | None, str]:
+    """Split a password as Neon's proxy does: ``endpoint=<id>$<pw>`` (or ``;``) -> (id, pw).
+
+    Returns ``(None, value)`` when the value carries no endpoint id.
+    """
+    if not value.startswith(ENDPOINT_OPTION_PREFIX):
+        return None, value
+    rest = value[len(ENDPOINT_OPTION_PREFIX) :]
+    positions = [rest.find(sep) for sep in NEON_PASSWORD_SEPARATORS if sep in rest]
+    if not positions:
+        return None, value
+    cut = min(positions)
+    return rest[:cut], rest[cut + 1 :]
