@@ -240,3 +240,31 @@ def create_target(dsn: str) -> None:
     """Create the Neon side's tables (no foreign keys), empty."""
     with psycopg.connect(dsn) as conn:
         conn.execute(TARGET_DDL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Create the demo's source (with rows) and Neon-side tables: used by docker-compose."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Create the demo shop database and the Neon-side tables.")
+    parser.add_argument("--source-dsn", required=True, help="libpq URI of the source database")
+    parser.add_argument("--target-dsn", help="libpq URI of the Neon-side database (tables only)")
+    args = parser.parse_args(argv)
+    if _has_table(args.source_dsn, "customers"):
+        print("The source already has the demo tables; nothing to do.")
+        return 0
+    counts = create_source(args.source_dsn)
+    if args.target_dsn and not _has_table(args.target_dsn, "customers"):
+        create_target(args.target_dsn)
+    print(", ".join(f"{table}: {rows} rows" for table, rows in counts.items()))
+    return 0
+
+
+def _has_table(dsn: str, table: str) -> bool:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    return bool(row and row[0])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import psycopg
+import pytest
 
 from airflow_neon_dms.local.faults import install_one_shot_corruption
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SampleSize, create_source, create_target
@@ -52,3 +53,17 @@ def test_one_shot_corruption_hits_only_the_first_load(pg_server: PgServer, pg_da
             if _ == 0:
                 assert totals == [10, 11, 10, 11]
         assert totals == [10, 10, 10, 10]
+
+
+def test_command_line_runs_twice_without_harm(
+    pg_server: PgServer, make_pg_database: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_neon_dms.local.sample_data import main
+
+    source, target = pg_server.dsn(make_pg_database()), pg_server.dsn(make_pg_database())
+    assert main(["--source-dsn", source, "--target-dsn", target]) == 0
+    assert "customers: 2000 rows" in capsys.readouterr().out
+    assert main(["--source-dsn", source, "--target-dsn", target]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    with psycopg.connect(source) as conn:
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (2000,)
