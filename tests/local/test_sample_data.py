@@ -7,7 +7,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from airflow_neon_dms.local.faults import install_one_shot_corruption
+from airflow_neon_dms.local.demo_faults import install_one_shot_corruption
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SampleSize, create_source, create_target
 from tests.conftest import PgServer
 
