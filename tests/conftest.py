@@ -172,3 +172,9 @@ def make_dms_client(endpoint_url: str):  # type: ignore[no-untyped-def]
 def dms_client(local_dms):  # type: ignore[no-untyped-def]
     """A boto3 'dms' client pointed at the session's local DMS emulator."""
     return make_dms_client(local_dms.endpoint_url)
+
+
+@pytest.fixture
+def dms_client_factory():  # type: ignore[no-untyped-def]
+    """``factory(endpoint_url)``: a shape-checking boto3 'dms' client for another emulator."""
+    return make_dms_client
