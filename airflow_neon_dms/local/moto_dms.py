@@ -26,13 +26,13 @@ from airflow_neon_dms.local.service import OPERATIONS, DmsService, _snake
 log = logging.getLogger(__name__)
 
 MOTO_VERSION = "5.2.5"
-#: (object, attribute) pairs of moto this module relies on.
+#: (object, attribute) pairs of moto this module relies on (plus ``self.body``, which
+#: ``BaseResponse.setup_class`` sets to the decoded request body).
 MOTO_INTERNALS: tuple[tuple[object, str], ...] = (
     (BaseResponse, "_dispatch"),
     (BaseResponse, "setup_class"),
     (BaseResponse, "call_action"),
     (BaseResponse, "_get_action"),
-    (BaseResponse, "body"),
     (Request, "from_wsgi_server"),
     (JsonRESTError, "get_body"),
 )
