@@ -20,8 +20,9 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.request import Request
 from moto.core.responses import BaseResponse
 
+from airflow_neon_dms.local.api_params import snake_case as _snake
 from airflow_neon_dms.local.faults import DmsFault, InternalFailure, UnknownOperationException
-from airflow_neon_dms.local.service import OPERATIONS, DmsService, _snake
+from airflow_neon_dms.local.service import OPERATIONS, DmsService
 
 log = logging.getLogger(__name__)
 
