@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_neon_dms.local.databases import DatabaseAddress
-from airflow_neon_dms.local.faults import ResourceNotFoundFault
+from airflow_neon_dms.local.faults import InvalidParameterValueException, ResourceNotFoundFault
 from airflow_neon_dms.local.models import Connection, Endpoint, ReplicationInstance, ReplicationTask
 from airflow_neon_dms.local.task_runner import TaskJob
 
@@ -71,6 +71,8 @@ class ServiceState:
             raise ResourceNotFoundFault(f"Replication task {arn} not found.") from None
 
     def _tag(self, arn: str, tags: list[dict[str, Any]] | None) -> None:
+        if any(not t.get("Key") for t in tags or []):
+            raise InvalidParameterValueException("Every tag needs a non-empty Key.")
         if tags:
             self.tags.setdefault(arn, {}).update({t["Key"]: t.get("Value", "") for t in tags})
 
