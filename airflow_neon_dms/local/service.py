@@ -1,0 +1,43 @@
+"""The local DMS: every API operation the emulator serves, as plain Python over a JSON dict.
+
+``DmsService.call("CreateEndpoint", params)`` returns the response dict or raises a ``DmsFault``.
+No HTTP and no moto here (``moto_dms`` puts this behind moto's request handling); long work runs
+on task threads (``task_runner``), so every call returns at once. The operations live in one
+module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``.
+"""
+
+from __future__ import annotations
+
+from airflow_neon_dms.local.api_params import Params, Result, snake_case
+from airflow_neon_dms.local.endpoint_operations import EndpointOperations
+from airflow_neon_dms.local.faults import UnknownOperationException
+from airflow_neon_dms.local.instance_operations import InstanceOperations
+from airflow_neon_dms.local.task_operations import TaskOperations
+
+#: The DMS operations the emulator serves (everything else answers UnknownOperationException).
+OPERATIONS = frozenset(
+    {
+        "CreateEndpoint", "ModifyEndpoint", "DeleteEndpoint", "DescribeEndpoints",
+        "CreateReplicationInstance", "DescribeReplicationInstances", "DeleteReplicationInstance",
+        "TestConnection", "DescribeConnections",
+        "CreateReplicationTask", "ModifyReplicationTask", "StartReplicationTask",
+        "StopReplicationTask", "DeleteReplicationTask", "DescribeReplicationTasks",
+        "DescribeTableStatistics", "ReloadTables",
+        "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource",
+    }
+)  # fmt: skip
+
+
+class DmsService(EndpointOperations, InstanceOperations, TaskOperations):
+    """All state and operations of one local DMS (see ``ServiceState`` for the state)."""
+
+    def call(self, operation: str, params: Params) -> Result:
+        """Run one API operation by its DMS name (e.g. ``DescribeEndpoints``)."""
+        method = getattr(self, snake_case(operation), None)
+        if operation not in OPERATIONS or method is None:
+            raise UnknownOperationException(
+                f"The operation {operation} is not implemented by the local DMS emulator."
+            )
+        with self.lock:
+            result: Result = method(params)
+        return result
