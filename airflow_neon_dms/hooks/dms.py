@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.dms import DmsHook
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from airflow_neon_dms.dms_states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
@@ -64,6 +65,11 @@ class NeonDmsHook(DmsHook):
     ``botocore_config``; an ``endpoint_url`` in the connection's extra points it at the local
     DMS emulator.
     """
+
+    def __init__(self, *args: Any, botocore_config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        if botocore_config and kwargs.get("config") is None:
+            kwargs["config"] = Config(**dict(botocore_config))
+        super().__init__(*args, **kwargs)
 
     # Endpoints -------------------------------------------------------------------------------
 
