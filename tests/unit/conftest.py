@@ -130,3 +130,31 @@ def unique_id() -> Callable[[str], str]:
 def context_factory() -> Callable[..., dict[str, Any]]:
     """Factory of execute() contexts with a recording ``ti`` and a ``dag_run``."""
     return make_context
+
+
+@dataclass(frozen=True)
+class EndpointPair:
+    """A PostgreSQL source and a Neon-style target endpoint on the test DMS."""
+
+    source_arn: str
+    target_arn: str
+
+
+@pytest.fixture
+def endpoint_pair(dms: Any) -> EndpointPair:
+    """Fresh source and target endpoints."""
+    arns = []
+    for kind in ("source", "target"):
+        response = dms.create_endpoint(
+            EndpointIdentifier=unique(kind),
+            EndpointType=kind,
+            EngineName="postgres",
+            ServerName="127.0.0.1",
+            Port=5432,
+            DatabaseName="shop",
+            Username="postgres",
+            Password="pw",
+            SslMode="none",
+        )
+        arns.append(str(response["Endpoint"]["EndpointArn"]))
+    return EndpointPair(*arns)
