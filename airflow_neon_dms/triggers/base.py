@@ -88,7 +88,6 @@ class DmsPollTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self.hook()
-        last = "no answer yet"
         while True:
             try:
                 result = await self.poll(hook)
@@ -101,11 +100,11 @@ class DmsPollTrigger(BaseTrigger):
             if time.time() >= self.deadline:
                 yield self.event(
                     EVENT_TIMEOUT,
-                    f"{self.resource_id} did not finish before the wait's deadline; last state: {last}",
+                    f"{self.resource_id} did not finish before the wait's deadline; last state: "
+                    f"{self.last_state}",
                 )
                 return
-            last = self.last_state
-            self.log.info("%s", last)
+            self.log.info("%s", self.last_state)
             await asyncio.sleep(self.waiter_delay)
 
     #: A short description of the last state read, for logs and the timeout message.
