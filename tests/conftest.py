@@ -136,3 +136,45 @@ def mysql_database(mysql_server: MySqlServer) -> Iterator[str]:
             cur.execute(f"DROP DATABASE IF EXISTS {mysql_identifier(name)}")
     finally:
         conn.close()
+
+
+# --- local DMS emulator -------------------------------------------------------------------------
+#: Operations whose raw answers the dms_client fixture checked against botocore's model.
+DMS_CHECKED_OPERATIONS: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def local_dms():  # type: ignore[no-untyped-def]
+    """The local DMS emulator on a free port of 127.0.0.1, for the whole test session."""
+    from airflow_neon_dms.local.server import LocalDms
+
+    with LocalDms(port=0) as dms:
+        yield dms
+
+
+def make_dms_client(endpoint_url: str):  # type: ignore[no-untyped-def]
+    """A boto3 'dms' client for the emulator (dummy credentials) that checks every answer's shape."""
+    import boto3
+
+    from airflow_neon_dms.local.api_shapes import check_responses
+
+    client = boto3.client(
+        "dms",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return check_responses(client, DMS_CHECKED_OPERATIONS)
+
+
+@pytest.fixture
+def dms_client(local_dms):  # type: ignore[no-untyped-def]
+    """A boto3 'dms' client pointed at the session's local DMS emulator."""
+    return make_dms_client(local_dms.endpoint_url)
+
+
+@pytest.fixture
+def dms_client_factory():  # type: ignore[no-untyped-def]
+    """``factory(endpoint_url)``: a shape-checking boto3 'dms' client for another emulator."""
+    return make_dms_client

@@ -1,0 +1,121 @@
+"""The one module that touches moto's internals: moto's request handling in front of DmsService.
+
+moto 5.2.5 serves DMS but keeps endpoints ``creating`` forever, never finishes a task, and lacks
+DescribeTableStatistics, ReloadTables, ModifyEndpoint and more (see docs/emulator.md). It has no
+plugin API, so this module reuses what is sound in it — the request object, the action routing of
+``BaseResponse`` and the JSON error rendering of ``JsonRESTError`` — and routes every DMS action to
+``DmsService``, the emulator's own implementation. ``MOTO_INTERNALS`` lists every name used here;
+``tests/local/test_moto_guard.py`` fails loudly when one of them changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import moto
+from moto.core.exceptions import JsonRESTError
+from moto.core.request import Request
+from moto.core.responses import BaseResponse
+
+from airflow_neon_dms.local.faults import DmsFault, InternalFailure, UnknownOperationException
+from airflow_neon_dms.local.service import OPERATIONS, DmsService, _snake
+
+log = logging.getLogger(__name__)
+
+MOTO_VERSION = "5.2.5"
+#: (object, attribute) pairs of moto this module relies on (plus ``self.body``, which
+#: ``BaseResponse.setup_class`` sets to the decoded request body).
+MOTO_INTERNALS: tuple[tuple[object, str], ...] = (
+    (BaseResponse, "_dispatch"),
+    (BaseResponse, "setup_class"),
+    (BaseResponse, "call_action"),
+    (BaseResponse, "_get_action"),
+    (Request, "from_wsgi_server"),
+    (JsonRESTError, "get_body"),
+)
+
+
+class _ServerRequest(Request):
+    """moto's normalised request, marked as coming from a real WSGI server."""
+
+    from_wsgi_server = True
+
+
+class EmulatorResponse(BaseResponse):
+    """moto's response handler with every DMS action served by a ``DmsService``."""
+
+    service: DmsService
+
+    def __init__(self) -> None:
+        super().__init__(service_name="dms")
+
+    def _call(self, operation: str) -> str:
+        try:
+            params = json.loads(self.body or "{}")
+        except json.JSONDecodeError as err:
+            raise JsonRESTError("SerializationException", f"Request body is not JSON: {err.msg}") from None
+        if not isinstance(params, dict):
+            raise JsonRESTError("SerializationException", "Request body must be a JSON object.")
+        try:
+            result = self.service.call(operation, params)
+        except DmsFault as fault:
+            raise JsonRESTError(fault.code, fault.message) from None
+        return json.dumps(result)
+
+
+def _action(operation: str) -> Callable[[EmulatorResponse], str]:
+    def method(self: EmulatorResponse) -> str:
+        return self._call(operation)
+
+    method.__name__ = _snake(operation)
+    method.__doc__ = f"DMS {operation}."
+    return method
+
+
+for _operation in sorted(OPERATIONS):
+    setattr(EmulatorResponse, _snake(_operation), _action(_operation))
+
+
+def _error(fault: DmsFault) -> tuple[int, dict[str, str], str]:
+    body = json.dumps({"__type": fault.code, "message": fault.message})
+    return fault.status, {"Content-Type": "application/x-amz-json-1.1"}, body
+
+
+def make_wsgi_app(service: DmsService) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """A WSGI application answering the DMS JSON API for ``service``."""
+    handler_class = type("BoundEmulatorResponse", (EmulatorResponse,), {"service": service})
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = _ServerRequest(environ)
+        try:
+            status, headers, body = handler_class()._dispatch(request)
+        except NotImplementedError:
+            target = request.headers.get("X-Amz-Target", "")
+            status, headers, body = _error(
+                UnknownOperationException(
+                    f"The operation {target.rsplit('.', 1)[-1] or '(none)'} is not implemented by "
+                    "the local DMS emulator."
+                )
+            )
+        except Exception as err:  # never a traceback or an HTML 500 page to an API client
+            log.exception("Unexpected error in the local DMS emulator")
+            status, headers, body = _error(InternalFailure(f"{type(err).__name__}: {err}"))
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        headers = {
+            k: str(v) for k, v in dict(headers).items() if k.lower() not in ("status", "content-length")
+        }
+        headers.setdefault("Content-Type", "application/x-amz-json-1.1")
+        headers["Content-Length"] = str(len(body))
+        start_response(f"{int(status)} {'OK' if int(status) < 400 else 'Error'}", list(headers.items()))
+        return [body]
+
+    return app
+
+
+def moto_version_ok() -> bool:
+    """True when the installed moto is the version this module was written against."""
+    return str(moto.__version__) == MOTO_VERSION

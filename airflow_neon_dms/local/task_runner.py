@@ -1,0 +1,241 @@
+"""Runs a replication task on its own thread: a real full load, table statistics, validation.
+
+The HTTP side only flips a task to ``starting`` and hands it here; every later state change
+(running, per-table states, stopped or failed) is made by this thread under the service lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from airflow_neon_dms.local.databases import DatabaseAddress, DatabaseUnreachable, connect_postgres, mask
+from airflow_neon_dms.local.full_load import ensure_schemas, load_table
+from airflow_neon_dms.local.models import ReplicationTask, TableStats
+from airflow_neon_dms.local.sources import Cancelled, SourceReader, open_source
+from airflow_neon_dms.local.table_mappings import TableMappings
+from airflow_neon_dms.local.task_settings import TaskSettings
+from airflow_neon_dms.local.validation import validate_table
+
+log = logging.getLogger(__name__)
+
+NO_TABLES_MESSAGE = (
+    "No tables were found at task initialization. Either the selected table(s) or schemas(s) no "
+    "longer exist or no match was found for the table selection pattern(s)."
+)
+
+
+@dataclass
+class TaskJob:
+    """Everything a task's thread needs: the task, where to connect, and how to load."""
+
+    task: ReplicationTask
+    lock: threading.RLock
+    source: DatabaseAddress
+    target: DatabaseAddress
+    mappings: TableMappings
+    settings: TaskSettings
+
+    def _secrets(self) -> tuple[str, str]:
+        return self.source.password, self.target.password
+
+    def _fail(self, message: str) -> None:
+        message = mask(message, *self._secrets())
+        with self.lock:
+            task = self.task
+            task.status = "failed"
+            task.stop_reason = "Stop Reason FATAL_ERROR"
+            task.last_failure = f"Last Error {message} Stop Reason FATAL_ERROR Error Level FATAL"
+            task.stop_date = time.time()
+        log.error("Replication task %s failed: %s", self.task.identifier, message)
+
+    def run(self, start_type: str) -> None:
+        """The body of the task thread."""
+        task = self.task
+        try:
+            self._run(start_type)
+        except Exception as err:  # never let a thread die silently: the task fails visibly
+            log.exception("Replication task %s stopped by an unexpected error", task.identifier)
+            self._fail(f"{type(err).__name__}: {err}")
+
+    def _run(self, start_type: str) -> None:
+        task = self.task
+        try:
+            source = open_source(self.source)
+        except DatabaseUnreachable as err:
+            self._fail(f"Cannot connect to the source endpoint: {err}")
+            return
+        try:
+            try:
+                connect_postgres(self.target).close()
+            except DatabaseUnreachable as err:
+                self._fail(f"Cannot connect to the target endpoint: {err}")
+                return
+            with self.lock:
+                task.status = "running"
+                now = time.time()
+                task.start_date = now
+                if start_type != "resume-processing" or task.fresh_start is None:
+                    task.fresh_start = now
+            log.info("Replication task %s is running (%s)", task.identifier, start_type)
+            if task.migration_type != "cdc":
+                if not self._full_load(source, start_type):
+                    return
+            self._finish()
+        finally:
+            source.close()
+
+    def _full_load(self, source: SourceReader, start_type: str) -> bool:
+        task = self.task
+        tables = self.mappings.select(source.list_tables())
+        if not tables:
+            self._fail(NO_TABLES_MESSAGE)
+            return False
+        with self.lock:
+            if start_type == "resume-processing" and task.tables:
+                todo = [t for t in tables if task.tables.get(t, TableStats(*t)).state != "Table completed"]
+            else:
+                task.tables = {}
+                todo = tables
+            for key in tables:
+                if key in todo:
+                    task.tables[key] = TableStats(*key)
+            task.full_load_start = time.time()
+            task.full_load_finish = None
+        log.info("Replication task %s: full load of %d table(s)", task.identifier, len(todo))
+        try:
+            with connect_postgres(self.target) as target:
+                ensure_schemas(target, {schema for schema, _ in todo})
+        except (DatabaseUnreachable, psycopg.Error) as err:
+            self._fail(f"Cannot prepare the target schemas: {err}")
+            return False
+        with ThreadPoolExecutor(max_workers=self.settings.max_subtasks) as pool:
+            list(pool.map(self.load_one, todo))
+        with self.lock:
+            task.full_load_finish = time.time()
+        return True
+
+    def load_one(self, key: tuple[str, str], *, reload: bool = False) -> None:
+        """Load (or reload) one table into the target and record its statistics."""
+        task = self.task
+        stats = task.tables[key]
+        if task.stop_event.is_set():
+            return
+        with self.lock:
+            stats.state = "Table is being reloaded" if reload else "Full load"
+            stats.full_load_rows = 0
+            stats.start_time = stats.last_update = time.time()
+            stats.end_time = None
+            if self.settings.validation:
+                stats.validation_state = "Pending records"
+
+        def progress(rows: int) -> None:
+            with self.lock:
+                stats.full_load_rows += rows
+                stats.last_update = time.time()
+
+        try:
+            source = open_source(self.source)
+            try:
+                with connect_postgres(self.target) as target:
+                    shape = source.table_shape(*key)
+                    rows = load_table(
+                        source,
+                        target,
+                        *key,
+                        prep_mode="DROP_AND_CREATE" if reload else self.settings.prep_mode,
+                        shape=shape,
+                        progress=progress,
+                        cancelled=task.stop_event.is_set,
+                    )
+                    with self.lock:
+                        stats.state = "Table completed"
+                        stats.full_load_rows = rows
+                        stats.end_time = stats.last_update = time.time()
+                        stats.reloaded = stats.reloaded or reload
+                    log.info("Table %s.%s loaded: %d rows", key[0], key[1], rows)
+                    if self.settings.validation:
+                        self._validate(source, target, key)
+            finally:
+                source.close()
+        except Cancelled:
+            with self.lock:
+                stats.state = "Table cancelled"
+                stats.last_update = time.time()
+        except Exception as err:
+            message = mask(str(err).strip() or type(err).__name__, *self._secrets())
+            with self.lock:
+                stats.state = "Table error"
+                stats.full_load_rows = 0
+                stats.last_update = time.time()
+                if self.settings.validation:
+                    stats.validation_state = "Table error"
+                    stats.validation_details = message
+            log.error("Table %s.%s failed to load: %s", key[0], key[1], message)
+
+    def _validate(self, source: SourceReader, target: psycopg.Connection[Any], key: tuple[str, str]) -> None:
+        stats = self.task.tables[key]
+        try:
+            shape = source.table_shape(*key)
+            result = validate_table(source, target, shape)
+        except Exception as err:
+            message = mask(str(err).strip(), *self._secrets())
+            with self.lock:
+                stats.validation_state = "Error"
+                stats.validation_details = message
+            return
+        with self.lock:
+            stats.validation_state = result.state
+            stats.validation_failed = result.failed_records
+            stats.validation_details = result.details
+            stats.last_update = time.time()
+        log.info("Table %s.%s validation: %s", key[0], key[1], result.state)
+
+    def revalidate(self, keys: Iterable[tuple[str, str]]) -> None:
+        """validate-only reload: compare the tables again."""
+        for key in keys:
+            try:
+                source = open_source(self.source)
+            except DatabaseUnreachable as err:
+                with self.lock:
+                    self.task.tables[key].validation_state = "Error"
+                    self.task.tables[key].validation_details = str(err)
+                continue
+            try:
+                with connect_postgres(self.target) as target:
+                    self._validate(source, target, key)
+            except DatabaseUnreachable as err:
+                with self.lock:
+                    self.task.tables[key].validation_state = "Error"
+                    self.task.tables[key].validation_details = str(err)
+            finally:
+                source.close()
+
+    def reload(self, keys: list[tuple[str, str]]) -> None:
+        """data-reload: load the tables again while the task keeps running."""
+        for key in keys:
+            self.load_one(key, reload=True)
+
+    def _finish(self) -> None:
+        task = self.task
+        if task.migration_type == "full-load" and not task.stop_event.is_set():
+            with self.lock:
+                task.status = "stopped"
+                task.stop_reason = "Stop Reason FULL_LOAD_ONLY_FINISHED"
+                task.stop_date = time.time()
+            log.info("Replication task %s finished its full load", task.identifier)
+            return
+        # full-load-and-cdc and cdc tasks keep running until stopped (no change capture locally)
+        task.stop_event.wait()
+        with self.lock:
+            task.status = "stopped"
+            task.stop_reason = "Stop Reason NORMAL"
+            task.stop_date = time.time()
+        log.info("Replication task %s stopped", task.identifier)

@@ -1,0 +1,109 @@
+"""Shortcuts the emulator tests share: unique names, a client wrapper, a default mapping."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+INCLUDE_ALL_PUBLIC = {
+    "rules": [
+        {
+            "rule-type": "selection",
+            "rule-id": "1",
+            "rule-name": "public",
+            "object-locator": {"schema-name": "public", "table-name": "%"},
+            "rule-action": "include",
+        }
+    ]
+}
+
+
+def unique(prefix: str) -> str:
+    """An identifier no other test (or engineer on the same servers) uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass
+class Dms:
+    """A boto3 client plus shortcuts for the resources most tests need."""
+
+    client: Any
+    instance_arn: str
+
+    def endpoint(self, endpoint_type: str, engine: str = "postgres", **fields: Any) -> str:
+        answer = self.client.create_endpoint(
+            EndpointIdentifier=unique(endpoint_type),
+            EndpointType=endpoint_type,
+            EngineName=engine,
+            **fields,
+        )
+        return str(answer["Endpoint"]["EndpointArn"])
+
+    def pg_endpoint(self, endpoint_type: str, server: Any, database: str, **fields: Any) -> str:
+        values: dict[str, Any] = {
+            "ServerName": server.host,
+            "Port": server.port,
+            "Username": server.user,
+            "Password": server.password or "unused",
+            "DatabaseName": database,
+        }
+        values.update(fields)
+        return self.endpoint(endpoint_type, "postgres", **values)
+
+    def task(
+        self,
+        source_arn: str,
+        target_arn: str,
+        mappings: dict[str, Any] | str = INCLUDE_ALL_PUBLIC,
+        settings: dict[str, Any] | None = None,
+        migration_type: str = "full-load",
+    ) -> str:
+        answer = self.client.create_replication_task(
+            ReplicationTaskIdentifier=unique("task"),
+            SourceEndpointArn=source_arn,
+            TargetEndpointArn=target_arn,
+            ReplicationInstanceArn=self.instance_arn,
+            MigrationType=migration_type,
+            TableMappings=mappings if isinstance(mappings, str) else json.dumps(mappings),
+            ReplicationTaskSettings=json.dumps(settings or {}),
+        )
+        arn = str(answer["ReplicationTask"]["ReplicationTaskArn"])
+        self.wait("replication_task_ready", arn)
+        return arn
+
+    def wait(self, waiter: str, task_arn: str) -> None:
+        self.client.get_waiter(waiter).wait(
+            Filters=[{"Name": "replication-task-arn", "Values": [task_arn]}],
+            WaiterConfig={"Delay": 1, "MaxAttempts": 120},
+        )
+
+    def describe_task(self, task_arn: str) -> dict[str, Any]:
+        tasks = self.client.describe_replication_tasks(
+            Filters=[{"Name": "replication-task-arn", "Values": [task_arn]}]
+        )["ReplicationTasks"]
+        assert len(tasks) == 1
+        return dict(tasks[0])
+
+    def run_full_load(self, task_arn: str) -> dict[str, Any]:
+        self.client.start_replication_task(
+            ReplicationTaskArn=task_arn, StartReplicationTaskType="start-replication"
+        )
+        self.wait("replication_task_stopped", task_arn)
+        return self.describe_task(task_arn)
+
+    def table_stats(self, task_arn: str) -> dict[tuple[str, str], dict[str, Any]]:
+        stats = self.client.describe_table_statistics(ReplicationTaskArn=task_arn)["TableStatistics"]
+        return {(s["SchemaName"], s["TableName"]): s for s in stats}
+
+
+def new_dms(dms_client: Any) -> Dms:
+    arn = dms_client.create_replication_instance(
+        ReplicationInstanceIdentifier=unique("ri"), ReplicationInstanceClass="dms.t3.medium"
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    dms_client.get_waiter("replication_instance_available").wait(
+        Filters=[{"Name": "replication-instance-arn", "Values": [arn]}],
+        WaiterConfig={"Delay": 1, "MaxAttempts": 30},
+    )
+    return Dms(dms_client, arn)

@@ -1,0 +1,113 @@
+"""Every answer of the emulator is checked against botocore's output shapes (see the dms_client fixture).
+
+These tests prove the checker itself catches what it should, and that every operation the emulator
+serves has been answered and checked at least once in one session of calls.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from airflow_neon_dms.local.api_shapes import ResponseShapeError, check_responses, response_errors
+from airflow_neon_dms.local.service import OPERATIONS
+from tests.local.helpers import INCLUDE_ALL_PUBLIC, unique
+
+
+def test_checker_reports_unknown_members_and_wrong_types() -> None:
+    body = json.dumps({"Endpoints": [{"EndpointArn": 5, "Password": "x", "Status": "active"}]})
+    errors = response_errors("DescribeEndpoints", 200, body)
+    assert "$.Endpoints[0].Password: not a member of Endpoint" in errors
+    assert "$.Endpoints[0].EndpointArn: expected a string, got int" in errors
+    assert response_errors("DescribeEndpoints", 200, json.dumps({"Endpoints": []})) == []
+
+
+def test_checker_reports_enum_nulls_and_error_codes() -> None:
+    task = {"ReplicationTasks": [{"MigrationType": "everything", "Status": None}]}
+    errors = response_errors("DescribeReplicationTasks", 200, json.dumps(task))
+    assert any("'everything' is not one of" in e for e in errors)
+    assert any("null is not a value AWS sends" in e for e in errors)
+    assert response_errors("ReloadTables", 400, json.dumps({"__type": "BadThing", "message": "m"})) == [
+        "ReloadTables: error code 'BadThing' is not one it can return"
+    ]
+    assert (
+        response_errors(
+            "ReloadTables", 400, json.dumps({"__type": "InvalidResourceStateFault", "message": "m"})
+        )
+        == []
+    )
+
+
+def test_every_operation_answers_in_botocore_shape(
+    dms_client_factory: Any, local_dms: Any, pg_server: Any
+) -> None:
+    seen: set[str] = set()
+    client = check_responses(dms_client_factory(local_dms.endpoint_url), seen)
+    instance = client.create_replication_instance(
+        ReplicationInstanceIdentifier=unique("ri"), ReplicationInstanceClass="dms.t3.micro"
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    client.describe_replication_instances()
+    database = {
+        "EngineName": "postgres",
+        "ServerName": pg_server.host,
+        "Port": pg_server.port,
+        "Username": pg_server.user,
+        "Password": pg_server.password or "unused",
+        "DatabaseName": "postgres",
+    }
+    source = client.create_endpoint(EndpointIdentifier=unique("s"), EndpointType="source", **database)[
+        "Endpoint"
+    ]["EndpointArn"]
+    target = client.create_endpoint(EndpointIdentifier=unique("t"), EndpointType="target", **database)[
+        "Endpoint"
+    ]["EndpointArn"]
+    client.modify_endpoint(EndpointArn=target, SslMode="none")
+    client.describe_endpoints()
+    client.test_connection(ReplicationInstanceArn=instance, EndpointArn=source)
+    client.describe_connections()
+    task = client.create_replication_task(
+        ReplicationTaskIdentifier=unique("task"),
+        SourceEndpointArn=source,
+        TargetEndpointArn=target,
+        ReplicationInstanceArn=instance,
+        MigrationType="cdc",
+        TableMappings=json.dumps(INCLUDE_ALL_PUBLIC),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    client.modify_replication_task(ReplicationTaskArn=task, ReplicationTaskSettings="{}")
+    client.describe_replication_tasks()
+    client.describe_table_statistics(ReplicationTaskArn=task)
+    client.start_replication_task(ReplicationTaskArn=task, StartReplicationTaskType="start-replication")
+    with pytest.raises(ClientError):  # error answers are checked too
+        client.reload_tables(
+            ReplicationTaskArn=task + "X", TablesToReload=[{"SchemaName": "a", "TableName": "b"}]
+        )
+    client.get_waiter("replication_task_running").wait(
+        Filters=[{"Name": "replication-task-arn", "Values": [task]}],
+        WaiterConfig={"Delay": 1, "MaxAttempts": 30},
+    )
+    client.stop_replication_task(ReplicationTaskArn=task)
+    client.get_waiter("replication_task_stopped").wait(
+        Filters=[{"Name": "replication-task-arn", "Values": [task]}],
+        WaiterConfig={"Delay": 1, "MaxAttempts": 30},
+    )
+    client.add_tags_to_resource(ResourceArn=task, Tags=[{"Key": "k", "Value": "v"}])
+    client.list_tags_for_resource(ResourceArn=task)
+    client.remove_tags_from_resource(ResourceArn=task, TagKeys=["k"])
+    client.delete_replication_task(ReplicationTaskArn=task)
+    client.delete_endpoint(EndpointArn=source)
+    client.delete_replication_instance(ReplicationInstanceArn=instance)
+    assert seen == OPERATIONS
+
+
+def test_a_bad_answer_surfaces_as_an_error_from_the_call(dms_client_factory: Any, local_dms: Any) -> None:
+    client = dms_client_factory(local_dms.endpoint_url)
+
+    def corrupt(response_dict: dict[str, Any], **_: Any) -> None:
+        response_dict["body"] = json.dumps({"Endpoints": [{"Password": "leak"}]}).encode()
+
+    client.meta.events.register_first("before-parse.database-migration-service.DescribeEndpoints", corrupt)
+    with pytest.raises(ResponseShapeError, match="Password: not a member"):
+        client.describe_endpoints()

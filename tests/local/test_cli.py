@@ -1,0 +1,99 @@
+"""``neon-dms local-dms`` and ``neon-dms neon-proxy`` as a user runs them: foreground, stopped by a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+
+from airflow_neon_dms.local.embedded import free_port
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_neon_dms.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "ready" in line:
+            return process, "".join(lines)
+    process.wait(10)
+    raise AssertionError("the command did not start: " + "".join(lines))
+
+
+def _stop(process: subprocess.Popen[str], sig: int) -> str:
+    process.send_signal(sig)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    return output
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_local_dms_serves_until_signalled(pg_server: Any, sig: int) -> None:
+    port = free_port()
+    process, ready = _start(
+        "local-dms", "--port", str(port), "--neon", f"ep-cli-1@localhost:{pg_server.port}"
+    )
+    try:
+        assert f"endpoint_url=http://127.0.0.1:{port}" in ready
+        client = boto3.client(
+            "dms",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="eu-west-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+        )
+        assert client.describe_endpoints()["Endpoints"] == []
+    finally:
+        output = _stop(process, sig)
+    assert "Neon endpoint ep-cli-1" in ready
+    assert "Local DMS stopped" in output
+
+
+def test_local_dms_rejects_a_bad_neon_flag() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_neon_dms.cli", "local-dms", "--port", "0", "--neon", "ep-x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "ENDPOINT_ID@HOST:PORT" in result.stderr
+
+
+def test_neon_proxy_command(pg_server: Any) -> None:
+    port = free_port()
+    process, ready = _start(
+        "neon-proxy",
+        "--endpoint-id",
+        "ep-cli-2",
+        "--backend",
+        f"{pg_server.host}:{pg_server.port}",
+        "--port",
+        str(port),
+    )
+    try:
+        assert f"127.0.0.1:{port}" in ready
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user=pg_server.user,
+            password=f"endpoint=ep-cli-2${pg_server.password or 'x'}",
+            dbname="postgres",
+            sslmode="require",
+        ) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        _stop(process, signal.SIGTERM)

@@ -1,0 +1,84 @@
+"""Selection rules: wildcards, include/exclude/explicit, and validation messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_neon_dms.local.faults import InvalidParameterValueException
+from airflow_neon_dms.local.table_mappings import parse_table_mappings
+
+
+def _rule(rule_id: str, schema: str, table: str, action: str = "include") -> dict[str, object]:
+    return {
+        "rule-type": "selection",
+        "rule-id": rule_id,
+        "rule-name": rule_id,
+        "object-locator": {"schema-name": schema, "table-name": table},
+        "rule-action": action,
+    }
+
+
+TABLES = [
+    ("public", "orders"),
+    ("public", "order_lines"),
+    ("public", "tmp_x"),
+    ("sales", "orders"),
+    ("mysql", "user"),
+]
+
+
+def test_wildcards_include_and_exclude() -> None:
+    mappings = parse_table_mappings(
+        json.dumps(
+            {
+                "rules": [
+                    _rule("1", "%", "%"),
+                    _rule("2", "%", "tmp%", "exclude"),
+                    _rule("3", "mysql", "%", "exclude"),
+                ]
+            }
+        )
+    )
+    assert mappings.select(TABLES) == [("public", "orders"), ("public", "order_lines"), ("sales", "orders")]
+
+
+def test_percent_matches_inside_names_and_nothing_else_is_special() -> None:
+    mappings = parse_table_mappings(json.dumps({"rules": [_rule("1", "pub%", "order_%")]}))
+    assert mappings.select(TABLES) == [("public", "order_lines")]
+    assert not mappings.selects("public", "orderXlines")
+
+
+def test_explicit_rule_selects_exactly_one_table() -> None:
+    mappings = parse_table_mappings(json.dumps({"rules": [_rule("1", "sales", "orders", "explicit")]}))
+    assert mappings.select(TABLES) == [("sales", "orders")]
+
+
+def test_table_settings_rules_are_accepted() -> None:
+    settings_rule = {"rule-type": "table-settings", "rule-id": "9", "rule-name": "s", "object-locator": {}}
+    mappings = parse_table_mappings(json.dumps({"rules": [_rule("1", "sales", "%"), settings_rule]}))
+    assert mappings.select(TABLES) == [("sales", "orders")]
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (
+            [_rule("1", "s", "%"), _rule("1", "t", "%")],
+            "ruleId = 1 failed validation. The rule-id is used by more",
+        ),
+        (
+            [{**_rule("5", "s", "%"), "rule-type": "transformation"}],
+            "ruleId = 5 failed validation. The local DMS",
+        ),
+        ([_rule("2", "s%", "t", "explicit")], "ruleId = 2 failed validation. An explicit rule cannot use"),
+        ([{"rule-type": "selection"}], "ruleId = 1 failed validation. The rule has no rule-id"),
+        (["not an object"], "ruleId = 1 failed validation. A rule must be a JSON object"),
+        ([_rule("3", "", "t")], "ruleId = 3 failed validation. object-locator needs"),
+    ],
+)
+def test_invalid_rules_name_the_rule(rules: list[object], expected: str) -> None:
+    with pytest.raises(InvalidParameterValueException) as err:
+        parse_table_mappings(json.dumps({"rules": rules}))
+    assert expected in err.value.message
