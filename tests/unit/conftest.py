@@ -7,6 +7,7 @@ saying so, on moto). Connections come through ``AIRFLOW_CONN_*`` environment var
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,22 +40,16 @@ class DmsServer:
             pytest.skip(f"moto's DMS has no {what}; this test needs the local DMS emulator")
 
 
-def start_dms_server() -> Iterator[DmsServer]:
-    try:
-        from airflow_neon_dms.local.server import LocalDms  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from moto.server import ThreadedMotoServer
+def start_moto_server() -> Iterator[DmsServer]:
+    from moto.server import ThreadedMotoServer
 
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            yield DmsServer(f"http://{host}:{port}", "moto")
-        finally:
-            server.stop()
-        return
-    with LocalDms(port=0) as dms:
-        yield DmsServer(dms.endpoint_url, "emulator")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield DmsServer(f"http://{host}:{port}", "moto")
+    finally:
+        server.stop()
 
 
 def aws_conn_json(endpoint_url: str, region: str = "us-east-1") -> str:
@@ -93,9 +88,14 @@ def make_context(dag_run_start: datetime | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def dms_server() -> Iterator[DmsServer]:
+def dms_server(request: pytest.FixtureRequest) -> Iterator[DmsServer]:
     """A DMS API over HTTP on 127.0.0.1 for the whole session (emulator, else moto)."""
-    yield from start_dms_server()
+    try:
+        local_dms = request.getfixturevalue("local_dms")
+    except pytest.FixtureLookupError:
+        yield from start_moto_server()
+        return
+    yield DmsServer(local_dms.endpoint_url, "emulator")
 
 
 @pytest.fixture
@@ -134,27 +134,64 @@ def context_factory() -> Callable[..., dict[str, Any]]:
 
 @dataclass(frozen=True)
 class EndpointPair:
-    """A PostgreSQL source and a Neon-style target endpoint on the test DMS."""
+    """Source and target endpoints on real PostgreSQL databases of the test server."""
 
     source_arn: str
     target_arn: str
+    source_db: str
+    target_db: str
+
+
+#: The table every endpoint_pair source holds (and its target has, empty).
+PAIR_ROWS = 120
 
 
 @pytest.fixture
-def endpoint_pair(dms: Any) -> EndpointPair:
-    """Fresh source and target endpoints."""
+def endpoint_pair(dms: Any, pg_server: Any, make_pg_database: Callable[[], str]) -> EndpointPair:
+    """A source database with ``public.items`` (120 rows), an empty target, and their endpoints."""
+    import psycopg
+
+    source_db, target_db = make_pg_database(), make_pg_database()
+    with psycopg.connect(pg_server.dsn(source_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, %s) g", (PAIR_ROWS,))
+    with psycopg.connect(pg_server.dsn(target_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)")
     arns = []
-    for kind in ("source", "target"):
+    for kind, database in (("source", source_db), ("target", target_db)):
         response = dms.create_endpoint(
             EndpointIdentifier=unique(kind),
             EndpointType=kind,
             EngineName="postgres",
-            ServerName="127.0.0.1",
-            Port=5432,
-            DatabaseName="shop",
-            Username="postgres",
-            Password="pw",
+            ServerName=pg_server.host,
+            Port=pg_server.port,
+            DatabaseName=database,
+            Username=pg_server.user,
+            Password=pg_server.password or "unused",
             SslMode="none",
         )
         arns.append(str(response["Endpoint"]["EndpointArn"]))
-    return EndpointPair(*arns)
+    return EndpointPair(arns[0], arns[1], source_db, target_db)
+
+
+@pytest.fixture
+def stop_tasks_after(dms: Any) -> Iterator[list[str]]:
+    """Task ARNs appended here are stopped after the test (CDC tasks otherwise run on)."""
+    arns: list[str] = []
+    yield arns
+    from botocore.exceptions import ClientError
+
+    for arn in arns:
+        with contextlib.suppress(ClientError):  # already stopped: nothing to clean
+            dms.stop_replication_task(ReplicationTaskArn=arn)
+
+
+@pytest.fixture
+def aws_conn_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], Any]:
+    """``aws_conn_to(conn_id, endpoint_url)``: an AWS connection to another DMS; returns a client."""
+
+    def point(conn_id: str, endpoint_url: str) -> Any:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", aws_conn_json(endpoint_url))
+        return DmsServer(endpoint_url, "emulator").client()
+
+    return point

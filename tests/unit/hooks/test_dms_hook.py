@@ -123,17 +123,30 @@ def test_ensure_task_reuses_and_refuses_other_endpoints(
 
 
 def test_start_task_does_not_start_a_running_task_twice(
-    hook: NeonDmsHook, replication_instance_arn: str, unique_id: Callable[[str], str]
+    hook: NeonDmsHook,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    stop_tasks_after: list[str],
 ) -> None:
-    arn, _ = _make_task(hook, replication_instance_arn, unique_id("task"), unique_id)
+    arn, _ = hook.ensure_task(
+        unique_id("task"),
+        source_endpoint_arn=endpoint_pair.source_arn,
+        target_endpoint_arn=endpoint_pair.target_arn,
+        replication_instance_arn=replication_instance_arn,
+        migration_type="full-load-and-cdc",
+        table_mappings=TableMappings.include("public").to_json(),
+        task_settings=TaskSettings().to_json(),
+    )
+    stop_tasks_after.append(arn)
     run_began = datetime.now(timezone.utc) - timedelta(seconds=5)
     started, _ = hook.start_task(
-        arn, "start-replication", started_since=run_began, settle_timeout=1, settle_delay=0.2
+        arn, "start-replication", started_since=run_began, settle_timeout=30, settle_delay=0.2
     )
     assert started is True
-    # A retry in the same DAG run: the task is running, or already ran since the run began.
+    # A retry in the same DAG run: the task is running (or already ran since the run began).
     started_again, task = hook.start_task(
-        arn, "start-replication", started_since=run_began, settle_timeout=1, settle_delay=0.2
+        arn, "start-replication", started_since=run_began, settle_timeout=30, settle_delay=0.2
     )
     assert started_again is False
     assert task["ReplicationTaskArn"] == arn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,19 +15,9 @@ from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
 
 
 @pytest.fixture
-def target_endpoint_arn(dms: Any, unique_id: Callable[[str], str]) -> str:
-    response = dms.create_endpoint(
-        EndpointIdentifier=unique_id("neon"),
-        EndpointType="target",
-        EngineName="postgres",
-        ServerName="ep-cool-darkness-123456.us-east-2.aws.neon.tech",
-        Port=5432,
-        DatabaseName="neondb",
-        Username="neondb_owner",
-        Password="x",
-        SslMode="require",
-    )
-    return str(response["Endpoint"]["EndpointArn"])
+def target_endpoint_arn(endpoint_pair: Any) -> str:
+    """A target endpoint on a real PostgreSQL database."""
+    return str(endpoint_pair.target_arn)
 
 
 def _op(instance: str, endpoint: str, **kwargs: Any) -> DmsTestConnectionOperator:
@@ -66,7 +56,7 @@ def test_retry_tests_again_with_the_same_answer(
     target_endpoint_arn: str,
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
-    dms_server.require_full_dms("second TestConnection of the same pair (it answers HTTP 500)")
+    dms_server.require_full_dms("second TestConnection of the same pair (moto answers HTTP 500)")
     op = _op(replication_instance_arn, target_endpoint_arn, deferrable=False)
     assert op.execute(context_factory()) == target_endpoint_arn
     assert op.execute(context_factory()) == target_endpoint_arn
@@ -107,7 +97,7 @@ def test_failed_event_raises_with_dms_message_and_neon_hint(
     with pytest.raises(ConnectionTestFailedError) as failure:
         op.execute_complete(context_factory(), event)
     text = str(failure.value)
-    assert "Connection test from the replication instance to endpoint neon-" in text
+    assert "Connection test from the replication instance to endpoint target-" in text
     assert "Endpoint ID is not specified" in text
     assert "endpoint=<endpoint-id>$<password>" in text
 
@@ -159,3 +149,45 @@ def test_missing_endpoint_is_named(
 def test_bad_wait_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="waiter_delay"):
         DmsTestConnectionOperator(task_id="t", replication_instance_arn="a", endpoint_arn="b", waiter_delay=0)
+
+
+ENDPOINT_ID = "ep-unit-neon-7"
+
+
+@pytest.fixture(scope="module")
+def neon_dms(pg_server: Any) -> Iterator[Any]:
+    """An emulator whose endpoints on host 'localhost' go through a Neon proxy stand-in."""
+    server = pytest.importorskip("airflow_neon_dms.local.server", reason="needs the local DMS emulator")
+    with server.LocalDms(neon=[server.NeonTarget(ENDPOINT_ID, "localhost", pg_server.port)]) as running:
+        yield running
+
+
+def test_plain_password_on_neon_fails_with_neons_message_and_the_hint(
+    neon_dms: Any,
+    pg_server: Any,
+    aws_conn_to: Callable[[str, str], Any],
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    client = aws_conn_to("aws_neon", neon_dms.endpoint_url)
+    instance = client.create_replication_instance(
+        ReplicationInstanceIdentifier=unique_id("ri"), ReplicationInstanceClass="dms.t3.micro"
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    endpoint = client.create_endpoint(
+        EndpointIdentifier=unique_id("neon"),
+        EndpointType="target",
+        EngineName="postgres",
+        ServerName="localhost",
+        Port=pg_server.port,
+        DatabaseName="postgres",
+        Username=pg_server.user,
+        Password="only-the-password",
+        SslMode="require",
+    )["Endpoint"]["EndpointArn"]
+    op = _op(instance, endpoint, deferrable=False, aws_conn_id="aws_neon")
+    with pytest.raises(ConnectionTestFailedError) as failure:
+        op.execute(context_factory())
+    text = str(failure.value)
+    assert NEON_MISSING_ENDPOINT_MESSAGE in text
+    assert "Hint: Neon did not get the endpoint id" in text
+    assert "only-the-password" not in text

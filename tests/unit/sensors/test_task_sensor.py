@@ -18,7 +18,11 @@ from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
 
 @pytest.fixture
 def running_task(
-    aws_conn: str, endpoint_pair: Any, replication_instance_arn: str, unique_id: Callable[[str], str]
+    aws_conn: str,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    stop_tasks_after: list[str],
 ) -> Callable[[str], str]:
     def make(migration_type: str) -> str:
         hook = NeonDmsHook(aws_conn_id=aws_conn)
@@ -31,7 +35,8 @@ def running_task(
             table_mappings=TableMappings.include("public").to_json(),
             task_settings=TaskSettings().to_json(),
         )
-        hook.start_task(arn, "start-replication", settle_timeout=0.5, settle_delay=0.1)
+        stop_tasks_after.append(arn)
+        hook.start_task(arn, "start-replication", settle_timeout=30, settle_delay=0.1)
         return arn
 
     return make
@@ -44,14 +49,17 @@ def test_cdc_task_with_full_load_done_pokes_true(
     assert sensor.poke(context_factory()) is True
 
 
-def test_running_full_load_task_defers(
-    running_task: Callable[[str], str], dms_server: Any, context_factory: Callable[..., dict[str, Any]]
+def test_running_task_defers(
+    running_task: Callable[[str], str], context_factory: Callable[..., dict[str, Any]]
 ) -> None:
-    if dms_server.kind != "moto":
-        pytest.skip("needs a full-load task that keeps running (moto's never finish)")
-    arn = running_task("full-load")
+    arn = running_task("full-load-and-cdc")
     sensor = DmsTaskCompletedSensor(
-        task_id="wait", replication_task_arn=arn, deferrable=True, poke_interval=5, timeout=60
+        task_id="wait",
+        replication_task_arn=arn,
+        wait_for_cdc_stop=True,
+        deferrable=True,
+        poke_interval=5,
+        timeout=60,
     )
     assert sensor.poke(context_factory()) is False
     with pytest.raises(TaskDeferred) as deferred:

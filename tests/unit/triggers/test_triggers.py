@@ -57,7 +57,11 @@ async def _events(trigger: DmsPollTrigger) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def started_task(
-    aws_conn: str, endpoint_pair: Any, replication_instance_arn: str, unique_id: Callable[[str], str]
+    aws_conn: str,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    stop_tasks_after: list[str],
 ) -> Callable[[str], str]:
     def make(migration_type: str) -> str:
         hook = NeonDmsHook(aws_conn_id=aws_conn)
@@ -70,7 +74,8 @@ def started_task(
             table_mappings=TableMappings.include("public").to_json(),
             task_settings=TaskSettings().to_json(),
         )
-        hook.start_task(arn, "start-replication", settle_timeout=0.5, settle_delay=0.1)
+        stop_tasks_after.append(arn)
+        hook.start_task(arn, "start-replication", settle_timeout=30, settle_delay=0.1)
         return arn
 
     return make
@@ -87,13 +92,11 @@ async def test_task_trigger_success_for_cdc_task(started_task: Callable[[str], s
 
 
 @pytest.mark.asyncio
-async def test_task_trigger_times_out_at_its_deadline(
-    started_task: Callable[[str], str], dms_server: Any
-) -> None:
-    if dms_server.kind != "moto":
-        pytest.skip("needs a full-load task that keeps running (moto's never finish)")
-    arn = started_task("full-load")
-    trigger = DmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() - 1, waiter_delay=0.1)
+async def test_task_trigger_times_out_at_its_deadline(started_task: Callable[[str], str]) -> None:
+    arn = started_task("full-load-and-cdc")
+    trigger = DmsTaskCompletionTrigger(
+        replication_task_arn=arn, wait_for_cdc_stop=True, deadline=time.time() - 1, waiter_delay=0.1
+    )
     [event] = await _events(trigger)
     assert event["status"] == "timeout"
     assert "running" in event["message"]
@@ -129,9 +132,7 @@ async def test_connection_trigger_reports_success(
 
 
 @pytest.mark.asyncio
-async def test_api_error_becomes_an_error_event(aws_conn: str, dms_server: Any) -> None:
-    if dms_server.kind != "moto":
-        pytest.skip("needs a DMS without DescribeTableStatistics (moto)")
+async def test_api_error_becomes_an_error_event(aws_conn: str) -> None:
     trigger = DmsTableStatisticsTrigger(
         replication_task_arn="arn:aws:dms:us-east-1:123456789012:task:X",
         deadline=time.time() + 5,
