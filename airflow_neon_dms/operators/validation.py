@@ -8,7 +8,12 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.exceptions import DmsResourceError, TableValidationFailedError
+from airflow_neon_dms.dms_states import TASK_FAILED
+from airflow_neon_dms.exceptions import (
+    DmsResourceError,
+    ReplicationTaskFailedError,
+    TableValidationFailedError,
+)
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 from airflow_neon_dms.triggers.base import EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
@@ -68,9 +73,14 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
             task=task,
             instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
         )
+        if str(task.get("Status")) in TASK_FAILED:
+            raise ReplicationTaskFailedError(
+                f"Replication task {task.get('ReplicationTaskIdentifier')} is {task.get('Status')}: "
+                f"{task.get('LastFailureMessage') or task.get('StopReason')}. Fix the load before validating."
+            )
         deadline = self._deadline()
         rows = self.hook.table_statistics(self.replication_task_arn)
-        pending = pending_tables(rows)
+        pending = _still_pending(rows)
         if pending and self.deferrable:
             self.defer(
                 trigger=DmsTableStatisticsTrigger(
@@ -85,9 +95,9 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
             self.log.info("%d of %d table(s) still loading or validating", len(pending), len(rows))
             time.sleep(self.waiter_delay)
             rows = self.hook.table_statistics(self.replication_task_arn)
-            pending = pending_tables(rows)
+            pending = _still_pending(rows)
         if pending:
-            self._timed_out(f"{len(pending)} table(s) still pending, e.g. {', '.join(map(str, pending[:5]))}")
+            self._timed_out(f"{len(pending)} table(s) still pending, e.g. {', '.join(pending[:5])}")
         return self._report(context, rows)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -134,3 +144,10 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
                 "or enable validation, or set fail_on_unchecked=False."
             )
         return result
+
+
+def _still_pending(rows: list[dict[str, Any]]) -> list[str]:
+    """Tables still loading or validating; no statistics at all means the task has not begun."""
+    if not rows:
+        return ["no table statistics yet"]
+    return [str(t) for t in pending_tables(rows)]

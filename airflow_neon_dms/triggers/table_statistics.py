@@ -49,6 +49,9 @@ class DmsTableStatisticsTrigger(DmsPollTrigger):
         rows = await hook.table_statistics_async(self.replication_task_arn, wanted)
         pending = pending_tables(rows, wanted if self.expect_tables else None, self.reloaded_since)
         self.last_state = f"{len(pending)} of {len(rows)} table(s) still loading or validating"
+        if not rows:
+            self.last_state = "no table statistics yet (the task has not listed its tables)"
+            return None
         if pending:
             return None
         return EVENT_SUCCESS, f"All {len(rows)} table(s) of {self.replication_task_arn} have settled."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -195,3 +196,126 @@ def aws_conn_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], Any]:
         return DmsServer(endpoint_url, "emulator").client()
 
     return point
+
+
+@dataclass(frozen=True)
+class MigratedTask:
+    """A task that has loaded ``public.t0..t2`` (50 rows each, with primary keys) and ``public.nopk``."""
+
+    arn: str
+    identifier: str
+    source_db: str
+    target_db: str
+
+
+TABLES_WITH_KEYS = ("t0", "t1", "t2")
+
+
+@pytest.fixture
+def migrated_task(
+    dms_server: DmsServer,
+    dms: Any,
+    aws_conn: str,
+    pg_server: Any,
+    make_pg_database: Callable[[], str],
+    replication_instance_arn: str,
+    stop_tasks_after: list[str],
+) -> Callable[..., MigratedTask]:
+    """Factory: run a validated load of the sample tables; ``migration_type`` and ``prep_mode`` vary."""
+    import psycopg
+    from psycopg import sql
+
+    dms_server.require_full_dms("table statistics, validation or reloads")
+
+    def make(
+        migration_type: str = "full-load-and-cdc", prep_mode: str = "TRUNCATE_BEFORE_LOAD"
+    ) -> MigratedTask:
+        from airflow_neon_dms.hooks.dms import NeonDmsHook
+        from airflow_neon_dms.mappings import TableMappings
+        from airflow_neon_dms.settings import TaskSettings
+
+        source_db, target_db = make_pg_database(), make_pg_database()
+        for database in (source_db, target_db):
+            with psycopg.connect(pg_server.dsn(database), autocommit=True) as conn:
+                for name in TABLES_WITH_KEYS:
+                    conn.execute(
+                        sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, v text)").format(sql.Identifier(name))
+                    )
+                conn.execute("CREATE TABLE nopk (id int, v text)")
+                if database == source_db:
+                    for name in (*TABLES_WITH_KEYS, "nopk"):
+                        conn.execute(
+                            sql.SQL(
+                                "INSERT INTO {} SELECT g, 'row ' || g FROM generate_series(1, 50) g"
+                            ).format(sql.Identifier(name))
+                        )
+        endpoints = []
+        for kind, database in (("source", source_db), ("target", target_db)):
+            endpoints.append(
+                dms.create_endpoint(
+                    EndpointIdentifier=unique(kind),
+                    EndpointType=kind,
+                    EngineName="postgres",
+                    ServerName=pg_server.host,
+                    Port=pg_server.port,
+                    DatabaseName=database,
+                    Username=pg_server.user,
+                    Password=pg_server.password or "unused",
+                )["Endpoint"]["EndpointArn"]
+            )
+        hook = NeonDmsHook(aws_conn_id=aws_conn)
+        identifier = unique("task")
+        arn, _ = hook.ensure_task(
+            identifier,
+            source_endpoint_arn=endpoints[0],
+            target_endpoint_arn=endpoints[1],
+            replication_instance_arn=replication_instance_arn,
+            migration_type=migration_type,
+            table_mappings=TableMappings.include("public").to_json(),
+            task_settings=TaskSettings(target_table_prep_mode=prep_mode).to_json(),
+        )
+        stop_tasks_after.append(arn)
+        hook.start_task(arn, "start-replication", settle_timeout=30, settle_delay=0.1)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            rows = hook.table_statistics(arn)
+            settled = len(rows) == 4 and all(
+                r["TableState"] == "Table completed"
+                and r["ValidationState"] in ("Validated", "No primary key")
+                for r in rows
+            )
+            if settled and (migration_type != "full-load" or hook.describe_task(arn)["Status"] == "stopped"):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"sample load of {identifier} did not settle")
+        return MigratedTask(arn, identifier, source_db, target_db)
+
+    return make
+
+
+@pytest.fixture
+def table_rows(pg_server: Any) -> Callable[[str, str], list[tuple[Any, ...]]]:
+    """``table_rows(database, table)``: every row of a table, ordered."""
+    import psycopg
+    from psycopg import sql
+
+    def rows(database: str, table: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(pg_server.dsn(database)) as conn:
+            return conn.execute(
+                sql.SQL("SELECT * FROM {} ORDER BY 1, 2").format(sql.Identifier(table))
+            ).fetchall()
+
+    return rows
+
+
+@pytest.fixture
+def run_sql(pg_server: Any) -> Callable[[str, str], None]:
+    """``run_sql(database, statement)`` with autocommit (fixed statements written by the tests)."""
+    import psycopg
+
+    def run(database: str, statement: str) -> None:
+        with psycopg.connect(pg_server.dsn(database), autocommit=True) as conn:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+    return run
