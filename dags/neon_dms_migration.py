@@ -1,0 +1,219 @@
+"""
+Migrate a database into Neon with AWS DMS, end to end.
+
+Connections: ``dms_source`` (the source database), ``neon_target`` (type ``neon``) and
+``aws_default`` (its extra ``endpoint_url`` points boto3 at the local DMS emulator; leave it out
+for real AWS). Params: ``replication_instance_arn`` (required), ``source_schema`` (``public``),
+``exclude_tables`` (table-name patterns to leave out), ``task_identifier``, ``endpoint_prefix``.
+
+Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
+the replication instance -> replication task -> start and wait -> DMS validation -> reload the
+failed tables, only if there are any -> independent data diff -> sequence sync -> report.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Any
+
+from airflow.sdk import DAG, Param, task
+
+from airflow_neon_dms.callbacks import log_failed_step
+from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
+from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
+from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, SourceEndpointOperator
+from airflow_neon_dms.operators.reload import DmsReloadTablesOperator
+from airflow_neon_dms.operators.run import DmsStartTaskOperator
+from airflow_neon_dms.operators.schema_preflight import NeonSchemaPreflightOperator
+from airflow_neon_dms.operators.sequences import NeonSequenceSyncOperator
+from airflow_neon_dms.operators.task import DmsCreateTaskOperator
+from airflow_neon_dms.operators.validation import DmsValidationOperator
+
+SOURCE_CONN_ID = "dms_source"
+NEON_CONN_ID = "neon_target"
+AWS_CONN_ID = "aws_default"
+#: Seconds between polls of DMS; the local demo sets a short one.
+POLL_SECONDS = float(os.environ.get("NEON_DMS_POLL_SECONDS", "30"))
+INSTANCE_ARN = "{{ params.replication_instance_arn }}"
+
+# [START aws_retries]
+AWS_RETRIES: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": datetime.timedelta(seconds=20),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": datetime.timedelta(minutes=10),
+}
+# [END aws_retries]
+
+with DAG(
+    dag_id="neon_dms_migration",
+    description="Migrate a database into Neon with AWS DMS, verified end to end",
+    schedule=None,
+    start_date=datetime.datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["neon", "dms", "migration"],
+    default_args={"on_failure_callback": log_failed_step},
+    params={
+        "replication_instance_arn": Param(
+            os.environ.get("NEON_DMS_REPLICATION_INSTANCE_ARN"),
+            type=["null", "string"],
+            description="ARN of the DMS replication instance that runs the migration.",
+        ),
+        "source_schema": Param("public", type="string", description="Source schema to migrate."),
+        "exclude_tables": Param(
+            [], type="array", description="Table-name patterns (% wildcard) to leave out."
+        ),
+        "task_identifier": Param("neon-dms-migration", type="string", description="DMS task identifier."),
+        "endpoint_prefix": Param("neon-dms", type="string", description="Prefix of the DMS endpoint ids."),
+    },
+    doc_md=__doc__,
+) as dag:
+    # [START build_mapping]
+    @task
+    def table_mappings(params: dict[str, Any]) -> dict[str, Any]:
+        """The DMS table mapping from the run's Params (one source of truth for every step)."""
+        from airflow_neon_dms.exceptions import NeonConfigError
+        from airflow_neon_dms.mappings import TableMappings
+
+        if not params.get("replication_instance_arn"):
+            raise NeonConfigError(
+                "Param replication_instance_arn is empty. Trigger the DAG with "
+                '-c \'{"replication_instance_arn": "arn:aws:dms:<region>:<account>:rep:<id>"}\'.'
+            )
+        return TableMappings.include(params["source_schema"], exclude=params["exclude_tables"]).to_dict()
+
+    mappings = table_mappings()
+    # [END build_mapping]
+
+    # [START preflight]
+    preflight = NeonSchemaPreflightOperator(
+        task_id="schema_preflight",
+        source_conn_id=SOURCE_CONN_ID,
+        neon_conn_id=NEON_CONN_ID,
+        table_mappings=mappings,
+    )
+    # [END preflight]
+
+    # [START endpoints]
+    source_endpoint = SourceEndpointOperator(
+        task_id="source_endpoint",
+        endpoint_identifier="{{ params.endpoint_prefix }}-source",
+        source_conn_id=SOURCE_CONN_ID,
+        aws_conn_id=AWS_CONN_ID,
+        **AWS_RETRIES,
+    )
+    neon_endpoint = NeonTargetEndpointOperator(
+        task_id="neon_endpoint",
+        endpoint_identifier="{{ params.endpoint_prefix }}-neon",
+        neon_conn_id=NEON_CONN_ID,
+        aws_conn_id=AWS_CONN_ID,
+        **AWS_RETRIES,
+    )
+    test_source = DmsTestConnectionOperator(
+        task_id="test_source_connection",
+        replication_instance_arn=INSTANCE_ARN,
+        endpoint_arn=source_endpoint.output,
+        aws_conn_id=AWS_CONN_ID,
+        waiter_delay=POLL_SECONDS,
+        **AWS_RETRIES,
+    )
+    test_neon = DmsTestConnectionOperator(
+        task_id="test_neon_connection",
+        replication_instance_arn=INSTANCE_ARN,
+        endpoint_arn=neon_endpoint.output,
+        aws_conn_id=AWS_CONN_ID,
+        waiter_delay=POLL_SECONDS,
+        **AWS_RETRIES,
+    )
+    # [END endpoints]
+
+    # [START replication_task]
+    create_task = DmsCreateTaskOperator(
+        task_id="create_replication_task",
+        replication_task_identifier="{{ params.task_identifier }}",
+        source_endpoint_arn=source_endpoint.output,
+        target_endpoint_arn=neon_endpoint.output,
+        replication_instance_arn=INSTANCE_ARN,
+        table_mappings=mappings,
+        # The seed guide's settings: TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging with
+        # TARGET_LOAD at LOGGER_SEVERITY_DETAILED_DEBUG (TaskSettings() defaults).
+        aws_conn_id=AWS_CONN_ID,
+        **AWS_RETRIES,
+    )
+    full_load = DmsStartTaskOperator(
+        task_id="run_full_load",
+        replication_task_arn=create_task.output,
+        aws_conn_id=AWS_CONN_ID,
+        waiter_delay=POLL_SECONDS,
+        **AWS_RETRIES,
+    )
+    # [END replication_task]
+
+    # [START validate_and_reload]
+    validation = DmsValidationOperator(
+        task_id="check_validation",
+        replication_task_arn=create_task.output,
+        fail_on_failed_tables=False,
+        aws_conn_id=AWS_CONN_ID,
+        waiter_delay=POLL_SECONDS,
+        **AWS_RETRIES,
+    )
+
+    @task.branch
+    def any_failed_tables(report: dict[str, Any]) -> str:
+        """Reload only when DMS reported failed tables."""
+        return "reload_failed_tables" if report["failed_tables"] else "data_diff"
+
+    reload_tables = DmsReloadTablesOperator(
+        task_id="reload_failed_tables",
+        replication_task_arn=create_task.output,
+        tables=validation.output["failed_tables"],
+        neon_conn_id=NEON_CONN_ID,
+        aws_conn_id=AWS_CONN_ID,
+        waiter_delay=POLL_SECONDS,
+        **AWS_RETRIES,
+    )
+    # [END validate_and_reload]
+
+    # [START verify]
+    data_diff = NeonDataDiffOperator(
+        task_id="data_diff",
+        source_conn_id=SOURCE_CONN_ID,
+        neon_conn_id=NEON_CONN_ID,
+        table_mappings=mappings,
+        fail_on_difference=True,
+        trigger_rule="none_failed_min_one_success",
+    )
+    sequences = NeonSequenceSyncOperator(
+        task_id="sync_sequences",
+        neon_conn_id=NEON_CONN_ID,
+        source_conn_id=SOURCE_CONN_ID,
+        table_mappings=mappings,
+    )
+    # [END verify]
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def report(
+        validation: dict[str, Any],
+        reload: dict[str, Any] | None,
+        diff: dict[str, Any],
+        sequences: dict[str, Any],
+    ) -> dict[str, Any]:
+        """One summary of the migration: what DMS said, what was reloaded, what the diff proved."""
+        from airflow_neon_dms.migration_report import build_report, format_report
+
+        summary = build_report(validation=validation, reload=reload, diff=diff, sequences=sequences)
+        print(format_report(summary))
+        return summary
+
+    branch = any_failed_tables(validation.output)
+    mappings >> preflight >> [source_endpoint, neon_endpoint]
+    source_endpoint >> test_source
+    neon_endpoint >> test_neon
+    [test_source, test_neon] >> create_task >> full_load >> validation >> branch
+    branch >> reload_tables >> data_diff
+    branch >> data_diff
+    data_diff >> sequences
+    report(validation.output, reload_tables.output, data_diff.output, sequences.output)
