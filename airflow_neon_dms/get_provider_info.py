@@ -32,11 +32,40 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [
             {"integration-name": INTEGRATION_NEON, "python-modules": ["airflow_neon_dms.hooks.neon"]},
+            {"integration-name": INTEGRATION_DMS, "python-modules": ["airflow_neon_dms.hooks.dms"]},
         ],
-        "operators": [],
-        "sensors": [],
-        "triggers": [],
-        "extra-links": [],
+        "operators": [
+            {
+                "integration-name": INTEGRATION_DMS,
+                "python-modules": [
+                    "airflow_neon_dms.operators.endpoint",
+                    "airflow_neon_dms.operators.connection_test",
+                    "airflow_neon_dms.operators.task",
+                    "airflow_neon_dms.operators.run",
+                    "airflow_neon_dms.operators.validation",
+                    "airflow_neon_dms.operators.reload",
+                ],
+            },
+        ],
+        "sensors": [
+            {"integration-name": INTEGRATION_DMS, "python-modules": ["airflow_neon_dms.sensors.task"]},
+        ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION_DMS,
+                "python-modules": [
+                    "airflow_neon_dms.triggers.connection_test",
+                    "airflow_neon_dms.triggers.task",
+                    "airflow_neon_dms.triggers.table_statistics",
+                ],
+            },
+        ],
+        "extra-links": [
+            "airflow_neon_dms.links.dms.DmsEndpointLink",
+            "airflow_neon_dms.links.dms.DmsTaskLink",
+            "airflow_neon_dms.links.dms.DmsTableStatisticsLink",
+            "airflow_neon_dms.links.dms.DmsTaskLogsLink",
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_neon_dms.hooks.neon.NeonHook",

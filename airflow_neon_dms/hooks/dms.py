@@ -1,0 +1,483 @@
+"""NeonDmsHook: the DMS calls the migration needs, built on the amazon provider's DmsHook."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.dms import DmsHook
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from airflow_neon_dms.dms_states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
+from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
+from airflow_neon_dms.tables import TableRef
+
+#: DescribeTableStatistics accepts 20..500 records a page; the maximum makes the fewest calls.
+TABLE_STATISTICS_PAGE_SIZE = 500
+#: ReloadTables accepts at most 10 tables a call.
+RELOAD_BATCH_SIZE = 10
+#: Endpoint fields DescribeEndpoints shows back; a difference in any of them means "modify".
+COMPARED_ENDPOINT_FIELDS = ("EngineName", "ServerName", "Port", "DatabaseName", "Username", "SslMode")
+#: Task fields that CreateReplicationTask sets and DescribeReplicationTasks shows back.
+COMPARED_TASK_FIELDS = ("SourceEndpointArn", "TargetEndpointArn", "ReplicationInstanceArn", "MigrationType")
+
+
+def _error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def endpoint_differences(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """Names of the visible endpoint settings that differ (the password cannot be read back)."""
+    diffs = []
+    for name in COMPARED_ENDPOINT_FIELDS:
+        if name in wanted and str(existing.get(name, "")).lower() != str(wanted[name]).lower():
+            diffs.append(name)
+    if (
+        "EndpointType" in wanted
+        and str(existing.get("EndpointType", "")).lower() != str(wanted["EndpointType"]).lower()
+    ):
+        diffs.append("EndpointType")
+    return diffs
+
+
+def batches(items: Sequence[Any], size: int) -> list[list[Any]]:
+    """Split ``items`` into consecutive lists of at most ``size``."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _same_json(a: str | None, b: str | None) -> bool:
+    try:
+        return json.loads(a or "null") == json.loads(b or "null")
+    except json.JSONDecodeError:
+        return a == b
+
+
+class NeonDmsHook(DmsHook):
+    """
+    AWS DMS calls for a migration into Neon: idempotent endpoints and tasks, connection tests,
+    paged table statistics and batched reloads.
+
+    Takes the amazon provider's ``aws_conn_id``, ``region_name``, ``verify`` and
+    ``botocore_config``; an ``endpoint_url`` in the connection's extra points it at the local
+    DMS emulator.
+    """
+
+    def __init__(self, *args: Any, botocore_config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        if botocore_config and kwargs.get("config") is None:
+            kwargs["config"] = Config(**dict(botocore_config))
+        super().__init__(*args, **kwargs)
+
+    # Endpoints -------------------------------------------------------------------------------
+
+    def find_endpoint(self, identifier: str) -> dict[str, Any] | None:
+        """The endpoint named ``identifier``, or None."""
+        try:
+            found = self.conn.describe_endpoints(Filters=[{"Name": "endpoint-id", "Values": [identifier]}])
+        except ClientError as err:
+            if _error_code(err) == "ResourceNotFoundFault":
+                return None
+            raise
+        for endpoint in found.get("Endpoints", []):
+            if endpoint.get("EndpointIdentifier", "").lower() == identifier.lower():
+                return dict(endpoint)
+        return None
+
+    def ensure_endpoint(
+        self, identifier: str, settings: Mapping[str, Any], tags: Mapping[str, str] | None = None
+    ) -> tuple[str, str]:
+        """Create the endpoint, or reuse the one with this identifier, modifying it if it differs.
+
+        Returns ``(endpoint_arn, action)`` with action ``created``, ``reused`` or ``modified``.
+        """
+        existing = self.find_endpoint(identifier)
+        if existing is None:
+            kwargs = dict(settings)
+            if tags:
+                kwargs["Tags"] = [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+            try:
+                created = self.conn.create_endpoint(EndpointIdentifier=identifier, **kwargs)
+            except ClientError as err:
+                if _error_code(err) != "ResourceAlreadyExistsFault":
+                    raise
+                existing = self.find_endpoint(identifier)
+                if existing is None:
+                    raise
+            else:
+                return str(created["Endpoint"]["EndpointArn"]), "created"
+        arn = str(existing["EndpointArn"])
+        diffs = endpoint_differences(existing, settings)
+        if not diffs:
+            return arn, "reused"
+        if "EndpointType" in diffs:
+            raise DmsResourceError(
+                f"Endpoint {identifier} exists as a {existing.get('EndpointType', '?').lower()} "
+                f"endpoint, not a {settings['EndpointType']} one. Choose another endpoint identifier."
+            )
+        self.log.info("Endpoint %s differs in %s; modifying it", identifier, ", ".join(diffs))
+        self.conn.modify_endpoint(EndpointArn=arn, **dict(settings))
+        return arn, "modified"
+
+    def describe_endpoint(self, endpoint_arn: str) -> dict[str, Any] | None:
+        """The endpoint with this ARN, or None."""
+        try:
+            found = self.conn.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": [endpoint_arn]}])
+        except ClientError as err:
+            if _error_code(err) == "ResourceNotFoundFault":
+                return None
+            raise
+        endpoints = [e for e in found.get("Endpoints", []) if e.get("EndpointArn") == endpoint_arn]
+        return dict(endpoints[0]) if endpoints else None
+
+    def replication_instance_id(self, replication_instance_arn: str) -> str | None:
+        """The identifier (name) of a replication instance, which names its CloudWatch log group."""
+        try:
+            found = self.conn.describe_replication_instances(
+                Filters=[{"Name": "replication-instance-arn", "Values": [replication_instance_arn]}]
+            )
+        except ClientError as err:
+            if _error_code(err) == "ResourceNotFoundFault":
+                return None
+            raise
+        for instance in found.get("ReplicationInstances", []):
+            if instance.get("ReplicationInstanceArn") == replication_instance_arn:
+                return str(instance.get("ReplicationInstanceIdentifier"))
+        return None
+
+    # Connection tests ------------------------------------------------------------------------
+
+    def test_connection_start(self, replication_instance_arn: str, endpoint_arn: str) -> dict[str, Any]:
+        """Start TestConnection; an already running test for the same pair is reused."""
+        try:
+            response = self.conn.test_connection(
+                ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_arn
+            )
+        except ClientError as err:
+            if _error_code(err) == "InvalidResourceStateFault":
+                current = self.describe_connection(replication_instance_arn, endpoint_arn)
+                if current is not None:
+                    return current
+            raise
+        return dict(response.get("Connection", {}))
+
+    def describe_connection(self, replication_instance_arn: str, endpoint_arn: str) -> dict[str, Any] | None:
+        """The latest connection test result for an instance and endpoint, or None."""
+        try:
+            response = self.conn.describe_connections(
+                Filters=connection_filters(replication_instance_arn, endpoint_arn)
+            )
+        except ClientError as err:
+            if _error_code(err) == "ResourceNotFoundFault":
+                return None
+            raise
+        return pick_connection(response.get("Connections", []), replication_instance_arn, endpoint_arn)
+
+    async def describe_connection_async(
+        self, replication_instance_arn: str, endpoint_arn: str
+    ) -> dict[str, Any] | None:
+        """Async :meth:`describe_connection` for triggers."""
+        async with await self.get_async_conn() as client:
+            try:
+                response = await client.describe_connections(
+                    Filters=connection_filters(replication_instance_arn, endpoint_arn)
+                )
+            except ClientError as err:
+                if _error_code(err) == "ResourceNotFoundFault":
+                    return None
+                raise
+        return pick_connection(response.get("Connections", []), replication_instance_arn, endpoint_arn)
+
+    # Tasks -----------------------------------------------------------------------------------
+
+    def find_task(self, identifier: str, *, with_settings: bool = False) -> dict[str, Any] | None:
+        """The replication task named ``identifier``, or None."""
+        try:
+            _, tasks = self.describe_replication_tasks(
+                Filters=[{"Name": "replication-task-id", "Values": [identifier]}],
+                WithoutSettings=not with_settings,
+            )
+        except ClientError as err:
+            if _error_code(err) == "ResourceNotFoundFault":
+                return None
+            raise
+        for task in tasks:
+            if task.get("ReplicationTaskIdentifier", "").lower() == identifier.lower():
+                return dict(task)
+        return None
+
+    def describe_task(self, task_arn: str, *, with_settings: bool = False) -> dict[str, Any]:
+        """The replication task with this ARN; raises when it does not exist."""
+        try:
+            tasks = self.find_replication_tasks_by_arn(task_arn, without_settings=not with_settings)
+        except ClientError as err:
+            if _error_code(err) != "ResourceNotFoundFault":
+                raise
+            tasks = []
+        if not tasks:
+            raise DmsResourceError(
+                f"Replication task {task_arn} does not exist. Create it first (DmsCreateTaskOperator)."
+            )
+        return dict(tasks[0])
+
+    async def describe_task_async(self, task_arn: str) -> dict[str, Any] | None:
+        """Async describe of one task for triggers; None when it does not exist."""
+        async with await self.get_async_conn() as client:
+            try:
+                response = await client.describe_replication_tasks(
+                    Filters=[{"Name": "replication-task-arn", "Values": [task_arn]}], WithoutSettings=True
+                )
+            except ClientError as err:
+                if _error_code(err) == "ResourceNotFoundFault":
+                    return None
+                raise
+        tasks = response.get("ReplicationTasks", [])
+        return dict(tasks[0]) if tasks else None
+
+    def ensure_task(
+        self,
+        identifier: str,
+        *,
+        source_endpoint_arn: str,
+        target_endpoint_arn: str,
+        replication_instance_arn: str,
+        migration_type: str,
+        table_mappings: str,
+        task_settings: str,
+        tags: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """Create the replication task, or reuse the one with this identifier.
+
+        A task whose mappings or settings differ is modified when DMS allows it (not running);
+        one whose endpoints, instance or migration type differ cannot be changed and is an error.
+        Returns ``(task_arn, action)``.
+        """
+        wanted = {
+            "SourceEndpointArn": source_endpoint_arn,
+            "TargetEndpointArn": target_endpoint_arn,
+            "ReplicationInstanceArn": replication_instance_arn,
+            "MigrationType": migration_type,
+        }
+        existing = self.find_task(identifier, with_settings=True)
+        if existing is None:
+            kwargs: dict[str, Any] = dict(extra or {})
+            if tags:
+                kwargs["Tags"] = [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+            try:
+                created = self.conn.create_replication_task(
+                    ReplicationTaskIdentifier=identifier,
+                    TableMappings=table_mappings,
+                    ReplicationTaskSettings=task_settings,
+                    **wanted,
+                    **kwargs,
+                )
+            except ClientError as err:
+                if _error_code(err) != "ResourceAlreadyExistsFault":
+                    raise
+                existing = self.find_task(identifier, with_settings=True)
+                if existing is None:
+                    raise
+            else:
+                return str(created["ReplicationTask"]["ReplicationTaskArn"]), "created"
+        arn = str(existing["ReplicationTaskArn"])
+        fixed = [k for k in COMPARED_TASK_FIELDS if k != "MigrationType" and existing.get(k) != wanted[k]]
+        if fixed:
+            raise DmsResourceError(
+                f"Replication task {identifier} exists with a different {', '.join(fixed)}. DMS cannot "
+                "change these: delete the task or choose another task identifier."
+            )
+        changes: dict[str, Any] = {}
+        if existing.get("MigrationType") != migration_type:
+            changes["MigrationType"] = migration_type
+        if not _same_json(existing.get("TableMappings"), table_mappings):
+            changes["TableMappings"] = table_mappings
+        if existing.get("ReplicationTaskSettings") is not None and not _settings_contain(
+            existing.get("ReplicationTaskSettings"), task_settings
+        ):
+            changes["ReplicationTaskSettings"] = task_settings
+        if not changes:
+            return arn, "reused"
+        status = str(existing.get("Status", ""))
+        if status in TASK_ACTIVE:
+            raise DmsResourceError(
+                f"Replication task {identifier} is {status} and differs in {', '.join(changes)}; DMS "
+                "cannot modify a running task. Stop it first, or wait for it to finish."
+            )
+        self.log.info("Replication task %s differs in %s; modifying it", identifier, ", ".join(changes))
+        self.conn.modify_replication_task(ReplicationTaskArn=arn, **changes)
+        return arn, "modified"
+
+    def wait_until_settled(self, task_arn: str, *, timeout: float = 600, delay: float = 10) -> dict[str, Any]:
+        """Poll until the task leaves creating/modifying/moving/testing, or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        task = self.describe_task(task_arn)
+        while str(task.get("Status", "")) in TASK_SETTLING and time.monotonic() < deadline:
+            time.sleep(delay)
+            task = self.describe_task(task_arn)
+        return task
+
+    def start_task(
+        self,
+        task_arn: str,
+        start_type: StartType | str,
+        *,
+        started_since: datetime | None = None,
+        settle_timeout: float = 600,
+        settle_delay: float = 10,
+    ) -> tuple[bool, dict[str, Any]]:
+        """Start the task unless a run is already under way, or already ran since ``started_since``.
+
+        Returns ``(started, task)``; ``started`` is False when this call did not start a run, which
+        is what makes a retried start idempotent. ``start-replication`` on a task that has run
+        before becomes ``reload-target`` (DMS allows start-replication only for a first run);
+        ``resume-processing`` on a task that never ran becomes ``start-replication``.
+        """
+        task = self.wait_until_settled(task_arn, timeout=settle_timeout, delay=settle_delay)
+        status = str(task.get("Status", ""))
+        start_date = task.get("ReplicationTaskStartDate")
+        if status in TASK_ACTIVE:
+            self.log.info("Replication task %s is already %s; not starting it again", task_arn, status)
+            return False, task
+        if started_since is not None and isinstance(start_date, datetime) and start_date >= started_since:
+            self.log.info(
+                "Replication task %s already started at %s, after %s; not starting it again",
+                task_arn,
+                start_date,
+                started_since,
+            )
+            return False, task
+        kind = StartType(start_type)
+        has_run = status in (TaskStatus.STOPPED, TaskStatus.FAILED) or start_date is not None
+        if not has_run and kind == StartType.RESUME_PROCESSING:
+            kind = StartType.START_REPLICATION
+        elif has_run and kind == StartType.START_REPLICATION:
+            kind = StartType.RELOAD_TARGET
+        self.start_replication_task(task_arn, kind.value)
+        self.log.info("Started replication task %s (%s)", task_arn, kind.value)
+        return True, self.describe_task(task_arn)
+
+    def delete_task(self, task_arn: str) -> None:
+        """Delete a task (stopping it first if it runs); a task already gone is fine."""
+        try:
+            task = self.describe_task(task_arn)
+        except DmsResourceError:
+            return
+        if task.get("Status") in (TaskStatus.RUNNING, TaskStatus.STARTING):
+            self.conn.stop_replication_task(ReplicationTaskArn=task_arn)
+        try:
+            self.conn.delete_replication_task(ReplicationTaskArn=task_arn)
+        except ClientError as err:
+            if _error_code(err) != "ResourceNotFoundFault":
+                raise
+
+    # Table statistics and reloads ------------------------------------------------------------
+
+    def table_statistics(
+        self, task_arn: str, tables: Iterable[TableRef] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every table's statistics, paged at the maximum page size (500)."""
+        rows: list[dict[str, Any]] = []
+        marker: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "ReplicationTaskArn": task_arn,
+                "MaxRecords": TABLE_STATISTICS_PAGE_SIZE,
+            }
+            if marker:
+                kwargs["Marker"] = marker
+            response = self.conn.describe_table_statistics(**kwargs)
+            rows.extend(response.get("TableStatistics", []))
+            marker = response.get("Marker")
+            if not marker:
+                break
+        return select_tables(rows, tables)
+
+    async def table_statistics_async(
+        self, task_arn: str, tables: Iterable[TableRef] | None = None
+    ) -> list[dict[str, Any]]:
+        """Async :meth:`table_statistics` for triggers."""
+        rows: list[dict[str, Any]] = []
+        marker: str | None = None
+        async with await self.get_async_conn() as client:
+            while True:
+                kwargs: dict[str, Any] = {
+                    "ReplicationTaskArn": task_arn,
+                    "MaxRecords": TABLE_STATISTICS_PAGE_SIZE,
+                }
+                if marker:
+                    kwargs["Marker"] = marker
+                response = await client.describe_table_statistics(**kwargs)
+                rows.extend(response.get("TableStatistics", []))
+                marker = response.get("Marker")
+                if not marker:
+                    break
+        return select_tables(rows, tables)
+
+    def reload_tables(
+        self, task_arn: str, tables: Sequence[TableRef], reload_option: str = "data-reload"
+    ) -> int:
+        """ReloadTables in batches of 10; returns the number of calls made."""
+        if reload_option not in ("data-reload", "validate-only"):
+            raise NeonConfigError(f"ReloadOption {reload_option!r} is not one of data-reload, validate-only.")
+        unique = list(dict.fromkeys(tables))
+        calls = 0
+        for batch in batches(unique, RELOAD_BATCH_SIZE):
+            self.conn.reload_tables(
+                ReplicationTaskArn=task_arn,
+                TablesToReload=[{"SchemaName": t.schema, "TableName": t.table} for t in batch],
+                ReloadOption=reload_option,
+            )
+            calls += 1
+        return calls
+
+
+def connection_filters(replication_instance_arn: str, endpoint_arn: str) -> list[dict[str, Any]]:
+    return [
+        {"Name": "endpoint-arn", "Values": [endpoint_arn]},
+        {"Name": "replication-instance-arn", "Values": [replication_instance_arn]},
+    ]
+
+
+def pick_connection(
+    connections: Iterable[Mapping[str, Any]], replication_instance_arn: str, endpoint_arn: str
+) -> dict[str, Any] | None:
+    for connection in connections:
+        if (
+            connection.get("EndpointArn") == endpoint_arn
+            and connection.get("ReplicationInstanceArn") == replication_instance_arn
+        ):
+            return dict(connection)
+    return None
+
+
+def select_tables(rows: list[dict[str, Any]], tables: Iterable[TableRef] | None) -> list[dict[str, Any]]:
+    """Keep only the statistics of ``tables`` (all when None)."""
+    if tables is None:
+        return rows
+    wanted = set(tables)
+    return [row for row in rows if TableRef.from_statistics(row) in wanted]
+
+
+def _settings_contain(existing_json: str | None, wanted_json: str) -> bool:
+    """True when every setting in ``wanted_json`` has the same value in the task's settings.
+
+    DMS returns the full settings document with its defaults filled in, so only the keys the
+    caller set are compared.
+    """
+    try:
+        existing = json.loads(existing_json or "{}")
+        wanted = json.loads(wanted_json or "{}")
+    except json.JSONDecodeError:
+        return existing_json == wanted_json
+    return _contains(existing, wanted)
+
+
+def _contains(existing: Any, wanted: Any) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(existing, dict) and all(_contains(existing.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list) and isinstance(existing, list):
+        return all(any(_contains(e, w) for e in existing) for w in wanted)
+    return bool(existing == wanted)

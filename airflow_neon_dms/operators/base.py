@@ -1,0 +1,81 @@
+"""Shared plumbing of the DMS operators: AWS connection arguments, the hook, the deferral switch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.configuration import conf
+from airflow.sdk import BaseOperator
+
+from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.hooks.dms import NeonDmsHook
+
+AWS_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "verify")
+
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable`` from the Airflow configuration (False when unset)."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class NeonDmsBaseOperator(BaseOperator):
+    """
+    Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook.
+
+    :param aws_conn_id: Airflow AWS connection (its extra ``endpoint_url`` points at a local DMS).
+    :param region_name: AWS region; the connection's or boto3's default when None.
+    :param verify: TLS verification for the AWS API (bool or a CA bundle path).
+    :param botocore_config: botocore ``Config`` keyword arguments.
+    """
+
+    template_fields: Sequence[str] = AWS_TEMPLATE_FIELDS
+
+    def __init__(
+        self,
+        *,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = botocore_config
+
+    @property
+    def aws_kwargs(self) -> dict[str, Any]:
+        """The AWS arguments, as the hook and the triggers take them."""
+        return {
+            "aws_conn_id": self.aws_conn_id,
+            "region_name": self.region_name,
+            "verify": self.verify,
+            "botocore_config": self.botocore_config,
+        }
+
+    @cached_property
+    def hook(self) -> NeonDmsHook:
+        return NeonDmsHook(**self.aws_kwargs)
+
+
+class WaitMixin:
+    """Arguments every wait takes, and the rule that turns them into a deadline."""
+
+    def _init_wait(self, *, deferrable: bool | None, waiter_delay: float, max_wait: float) -> None:
+        if waiter_delay <= 0 or max_wait <= 0:
+            raise NeonConfigError(
+                f"waiter_delay ({waiter_delay}) and max_wait ({max_wait}) must be positive "
+                "numbers of seconds."
+            )
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.waiter_delay = waiter_delay
+        self.max_wait = max_wait
+
+    def _deadline(self) -> float:
+        """Absolute wall-clock deadline (epoch seconds) for a wait starting now."""
+        return time.time() + self.max_wait

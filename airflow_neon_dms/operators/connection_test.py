@@ -1,0 +1,135 @@
+"""Test the connection from the replication instance to an endpoint, and wait for the result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import Context
+
+from airflow_neon_dms.dms_states import Outcome, classify_connection
+from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError
+from airflow_neon_dms.failure_hints import neon_hint
+from airflow_neon_dms.links.dms import DmsEndpointLink
+from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
+
+
+class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
+    """
+    Run DMS TestConnection from a replication instance to an endpoint and wait for the result.
+
+    On failure raises ConnectionTestFailedError with DMS's LastFailureMessage and, for a Neon
+    target, a hint when the message points at the endpoint id, TLS or a pooler host.
+    Returns the endpoint ARN.
+
+    :param replication_instance_arn: the replication instance that connects.
+    :param endpoint_arn: the endpoint to test.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param waiter_delay: seconds between polls.
+    :param max_wait: seconds before the wait gives up.
+    """
+
+    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_instance_arn", "endpoint_arn")
+    operator_extra_links = (DmsEndpointLink(),)
+
+    def __init__(
+        self,
+        *,
+        replication_instance_arn: str,
+        endpoint_arn: str,
+        deferrable: bool | None = None,
+        waiter_delay: float = 15,
+        max_wait: float = 900,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_instance_arn = replication_instance_arn
+        self.endpoint_arn = endpoint_arn
+        self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
+
+    def execute(self, context: Context) -> str:
+        endpoint = self.hook.describe_endpoint(self.endpoint_arn)
+        if endpoint is None:
+            raise DmsResourceError(
+                f"Endpoint {self.endpoint_arn} does not exist. Create it first (NeonTargetEndpointOperator "
+                "or SourceEndpointOperator) and pass its ARN."
+            )
+        DmsEndpointLink.persist(
+            context=context,
+            operator=self,
+            region_name=self.hook.conn_region_name,
+            aws_partition=self.hook.conn_partition,
+            endpoint_id=endpoint.get("EndpointIdentifier", ""),
+        )
+        connection: dict[str, Any] | None = self.hook.test_connection_start(
+            self.replication_instance_arn, self.endpoint_arn
+        )
+        self.log.info(
+            "Testing the connection from %s to endpoint %s",
+            self.replication_instance_arn,
+            endpoint.get("EndpointIdentifier"),
+        )
+        deadline = self._deadline()
+        outcome = classify_connection(connection)
+        if outcome == Outcome.WAITING and self.deferrable:
+            self.defer(
+                trigger=DmsConnectionTestTrigger(
+                    endpoint_arn=self.endpoint_arn,
+                    replication_instance_arn=self.replication_instance_arn,
+                    deadline=deadline,
+                    waiter_delay=self.waiter_delay,
+                    **self.aws_kwargs,
+                ),
+                method_name="execute_complete",
+            )
+        while outcome == Outcome.WAITING and time.time() < deadline:
+            time.sleep(self.waiter_delay)
+            connection = self.hook.describe_connection(self.replication_instance_arn, self.endpoint_arn)
+            outcome = classify_connection(connection)
+        if outcome == Outcome.SUCCESS:
+            return self._succeeded()
+        if outcome == Outcome.FAILED:
+            self._fail(str((connection or {}).get("LastFailureMessage") or (connection or {}).get("Status")))
+        raise DmsResourceError(
+            f"Connection test to endpoint {self.endpoint_arn} did not finish within {self.max_wait:.0f} s. "
+            "Check that the replication instance is available, or raise max_wait."
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        if not event or event.get("status") not in EVENT_STATUSES:
+            raise DmsResourceError(
+                f"Connection test of {self.endpoint_arn} ended with an invalid event: {event!r}"
+            )
+        if event["status"] == EVENT_SUCCESS:
+            return self._succeeded()
+        if event["status"] == EVENT_FAILED:
+            self._fail(str(event.get("message", "")))
+        if event["status"] == EVENT_TIMEOUT:
+            raise DmsResourceError(
+                f"Connection test to endpoint {self.endpoint_arn} did not finish within "
+                f"{self.max_wait:.0f} s: {event.get('message')}. Raise max_wait or check the instance."
+            )
+        raise DmsResourceError(
+            f"Connection test to endpoint {self.endpoint_arn} could not be read: {event['message']}"
+        )
+
+    def _succeeded(self) -> str:
+        self.log.info("Connection test to endpoint %s succeeded", self.endpoint_arn)
+        return self.endpoint_arn
+
+    def _fail(self, failure_message: str) -> None:
+        endpoint = self.hook.describe_endpoint(self.endpoint_arn) or {}
+        is_neon_target = str(endpoint.get("EndpointType", "")).lower() == "target" and str(
+            endpoint.get("EngineName", "")
+        ).lower() in ("postgres", "aurora-postgresql")
+        hint = neon_hint(failure_message, endpoint.get("ServerName")) if is_neon_target else None
+        name = endpoint.get("EndpointIdentifier") or self.endpoint_arn
+        message = (
+            f"Connection test from the replication instance to endpoint {name} failed: {failure_message}"
+        )
+        if hint:
+            message += f" Hint: {hint}"
+        raise ConnectionTestFailedError(message)

@@ -1,0 +1,316 @@
+"""Reload selected tables of a replication task, running or already stopped."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow.sdk import Context
+from psycopg import sql
+
+from airflow_neon_dms.dms_states import TASK_ACTIVE, Outcome, StartType, classify_task
+from airflow_neon_dms.exceptions import (
+    DmsResourceError,
+    NeonConfigError,
+    ReplicationTaskFailedError,
+    TableValidationFailedError,
+)
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
+from airflow_neon_dms.operators.run import dag_run_started
+from airflow_neon_dms.reload_plan import (
+    temporary_task_identifier,
+    temporary_task_mappings,
+    temporary_task_settings,
+)
+from airflow_neon_dms.settings import TargetTablePrepMode, prep_mode
+from airflow_neon_dms.tables import TableRef, parse_tables
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
+from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+from airflow_neon_dms.validation_report import ValidationReport
+
+METHOD_RELOAD_TABLES = "reload-tables"
+METHOD_TEMPORARY_TASK = "temporary-task"
+
+
+class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
+    """
+    Reload the given tables and wait until each is loaded and validated again.
+
+    Tables come as ``[{"schema": s, "table": t}]`` (the validation operator's ``failed_tables``)
+    or ``"schema.table"`` strings. A running task gets ReloadTables calls of at most 10 tables. A
+    task that is not running (a finished full-load task, where DMS refuses ReloadTables) is
+    handled with a temporary full-load task that selects only those tables, with
+    TRUNCATE_BEFORE_LOAD; it is deleted afterwards, also when the reload fails. For a running task
+    in DO_NOTHING prep mode the target tables are truncated first through ``neon_conn_id``, so
+    reloaded rows never duplicate. Returns ``{"replication_task_arn", "method", "tables",
+    "reload_calls", "temporary_task_identifier", "report"}``.
+
+    :param replication_task_arn: the task whose tables to reload.
+    :param tables: the tables; an empty list does nothing.
+    :param reload_option: data-reload or validate-only (running tasks only).
+    :param neon_conn_id: Neon connection, needed for a running task in DO_NOTHING prep mode.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param waiter_delay: seconds between polls.
+    :param max_wait: seconds before the wait gives up.
+    """
+
+    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "tables", "neon_conn_id")
+    template_fields_renderers = {"tables": "json"}
+    operator_extra_links = OPERATOR_LINKS_FOR_TASK
+
+    def __init__(
+        self,
+        *,
+        replication_task_arn: str,
+        tables: Sequence[Mapping[str, Any] | str] | str,
+        reload_option: str = "data-reload",
+        neon_conn_id: str | None = None,
+        deferrable: bool | None = None,
+        waiter_delay: float = 30,
+        max_wait: float = 12 * 3600,
+        settle_timeout: float = 600,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_task_arn = replication_task_arn
+        self.tables = tables
+        self.reload_option = reload_option
+        self.neon_conn_id = neon_conn_id
+        self.settle_timeout = settle_timeout
+        self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
+
+    # Entry ------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        tables = self._tables()
+        if not tables:
+            self.log.info("No tables to reload")
+            return self._result(METHOD_RELOAD_TABLES, tables, 0, None, None)
+        task = self.hook.describe_task(self.replication_task_arn, with_settings=True)
+        persist_task_links(
+            context,
+            self,
+            region_name=self.hook.conn_region_name,
+            partition=self.hook.conn_partition,
+            task=task,
+            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
+        )
+        if str(task.get("Status")) in TASK_ACTIVE:
+            return self._reload_running(context, task, tables)
+        return self._reload_with_temporary_task(context, task, tables)
+
+    def _tables(self) -> list[TableRef]:
+        value: Any = self.tables
+        if isinstance(value, str) and value.strip().startswith("["):
+            value = json.loads(value)
+        return parse_tables(value)
+
+    # A running task: ReloadTables -------------------------------------------------------------
+
+    def _reload_running(
+        self, context: Context, task: dict[str, Any], tables: list[TableRef]
+    ) -> dict[str, Any]:
+        settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
+        if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
+            self._truncate_targets(tables)
+        requested_at = time.time()
+        calls = self.hook.reload_tables(self.replication_task_arn, tables, self.reload_option)
+        self.log.info("Requested a reload of %d table(s) in %d ReloadTables call(s)", len(tables), calls)
+        deadline = self._deadline()
+        since = requested_at if self.reload_option == "data-reload" else None
+        if self.deferrable:
+            self.defer(
+                trigger=DmsTableStatisticsTrigger(
+                    replication_task_arn=self.replication_task_arn,
+                    tables=[t.as_dict() for t in tables],
+                    expect_tables=True,
+                    reloaded_since=since,
+                    deadline=deadline,
+                    waiter_delay=self.waiter_delay,
+                    **self.aws_kwargs,
+                ),
+                method_name="execute_complete_reload",
+                kwargs={"reload_calls": calls},
+            )
+        rows = self.hook.table_statistics(self.replication_task_arn, tables)
+        while pending_tables(rows, tables, since) and time.time() < deadline:
+            time.sleep(self.waiter_delay)
+            rows = self.hook.table_statistics(self.replication_task_arn, tables)
+        if pending_tables(rows, tables, since):
+            raise DmsResourceError(self._timeout_text("tables are still reloading"))
+        return self._check(METHOD_RELOAD_TABLES, tables, calls, None, rows)
+
+    def execute_complete_reload(
+        self, context: Context, event: dict[str, Any] | None = None, reload_calls: int = 0
+    ) -> dict[str, Any]:
+        self._check_event(event)
+        tables = self._tables()
+        rows = self.hook.table_statistics(self.replication_task_arn, tables)
+        return self._check(METHOD_RELOAD_TABLES, tables, reload_calls, None, rows)
+
+    def _truncate_targets(self, tables: list[TableRef]) -> None:
+        if not self.neon_conn_id:
+            raise NeonConfigError(
+                f"Replication task {self.replication_task_arn} uses TargetTablePrepMode DO_NOTHING, so a "
+                "reload would append the rows again. Pass neon_conn_id so the target tables are "
+                "truncated first, or stop the task (a stopped task is reloaded with TRUNCATE_BEFORE_LOAD)."
+            )
+        from airflow_neon_dms.hooks.neon import NeonHook
+
+        with NeonHook(neon_conn_id=self.neon_conn_id).get_conn() as conn:
+            for table in tables:
+                conn.execute(
+                    sql.SQL("TRUNCATE TABLE {}.{}").format(
+                        sql.Identifier(table.schema), sql.Identifier(table.table)
+                    )
+                )
+        self.log.info("Truncated %d target table(s) before the reload (DO_NOTHING prep mode)", len(tables))
+
+    # A stopped task: a temporary task with just these tables ---------------------------------
+
+    def _reload_with_temporary_task(
+        self, context: Context, task: dict[str, Any], tables: list[TableRef]
+    ) -> dict[str, Any]:
+        if self.reload_option != "data-reload":
+            raise NeonConfigError(
+                f"Replication task {self.replication_task_arn} is {task.get('Status')}; ReloadOption "
+                f"{self.reload_option} needs a running task. Use reload_option='data-reload'."
+            )
+        temp_id = temporary_task_identifier(str(task["ReplicationTaskIdentifier"]), tables)
+        temp_arn: str | None = None
+        try:
+            temp_arn, action = self.hook.ensure_task(
+                temp_id,
+                source_endpoint_arn=str(task["SourceEndpointArn"]),
+                target_endpoint_arn=str(task["TargetEndpointArn"]),
+                replication_instance_arn=str(task["ReplicationInstanceArn"]),
+                migration_type="full-load",
+                table_mappings=temporary_task_mappings(task.get("TableMappings") or "{}", tables),
+                task_settings=temporary_task_settings(task.get("ReplicationTaskSettings")),
+                tags={"managed-by": "airflow-neon-dms", "reload-of": str(task["ReplicationTaskIdentifier"])},
+            )
+            self.log.info("Temporary reload task %s %s for %d table(s)", temp_id, action, len(tables))
+            _, temp_task = self.hook.start_task(
+                temp_arn,
+                StartType.START_REPLICATION,
+                started_since=dag_run_started(context),
+                settle_timeout=self.settle_timeout,
+                settle_delay=min(self.waiter_delay, 10),
+            )
+            verdict = classify_task(temp_task)
+            deadline = self._deadline()
+            if verdict.outcome == Outcome.WAITING and self.deferrable:
+                self.defer(
+                    trigger=DmsTaskCompletionTrigger(
+                        replication_task_arn=temp_arn,
+                        deadline=deadline,
+                        waiter_delay=self.waiter_delay,
+                        **self.aws_kwargs,
+                    ),
+                    method_name="execute_complete_temporary",
+                    kwargs={"temporary_task_arn": temp_arn, "temporary_task_identifier": temp_id},
+                )
+            while verdict.outcome == Outcome.WAITING and time.time() < deadline:
+                time.sleep(self.waiter_delay)
+                temp_task = self.hook.describe_task(temp_arn)
+                verdict = classify_task(temp_task)
+            if verdict.outcome == Outcome.FAILED:
+                raise ReplicationTaskFailedError(
+                    f"Reload of {len(tables)} table(s) failed: {verdict.message}"
+                )
+            if verdict.outcome == Outcome.WAITING:
+                raise DmsResourceError(self._timeout_text(verdict.message))
+            rows = self.hook.table_statistics(temp_arn, tables)
+            result = self._check(METHOD_TEMPORARY_TASK, tables, 0, temp_id, rows)
+        except Exception:
+            # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
+            self._delete_temporary(temp_arn or "")
+            raise
+        self._delete_temporary(temp_arn)
+        return result
+
+    def execute_complete_temporary(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        temporary_task_arn: str = "",
+        temporary_task_identifier: str = "",
+    ) -> dict[str, Any]:
+        tables = self._tables()
+        try:
+            self._check_event(event)
+            rows = self.hook.table_statistics(temporary_task_arn, tables)
+            return self._check(METHOD_TEMPORARY_TASK, tables, 0, temporary_task_identifier, rows)
+        finally:
+            self._delete_temporary(temporary_task_arn)
+
+    def _delete_temporary(self, arn: str) -> None:
+        if arn:
+            self.hook.delete_task(arn)
+            self.log.info("Deleted temporary reload task %s", arn)
+
+    # Shared -----------------------------------------------------------------------------------
+
+    def _check_event(self, event: dict[str, Any] | None) -> None:
+        if not event or event.get("status") not in EVENT_STATUSES:
+            raise DmsResourceError(
+                f"Reload wait for {self.replication_task_arn} ended with an invalid event: {event!r}"
+            )
+        if event["status"] == EVENT_SUCCESS:
+            return
+        if event["status"] == EVENT_FAILED:
+            raise ReplicationTaskFailedError(f"Reload of tables failed: {event['message']}")
+        if event["status"] == EVENT_TIMEOUT:
+            raise DmsResourceError(self._timeout_text(str(event["message"])))
+        raise DmsResourceError(
+            f"Reload of {self.replication_task_arn} could not be followed: {event['message']}"
+        )
+
+    def _timeout_text(self, detail: str) -> str:
+        return (
+            f"Reload of tables of {self.replication_task_arn} did not finish within {self.max_wait:.0f} s "
+            f"({detail}). Raise max_wait, or check the task's CloudWatch log."
+        )
+
+    def _check(
+        self,
+        method: str,
+        tables: list[TableRef],
+        calls: int,
+        temp_id: str | None,
+        rows: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        report = ValidationReport.from_statistics(rows)
+        self.log.info("Reloaded tables:\n%s", report.render())
+        missing = sorted(set(tables) - {t.ref for t in report.tables})
+        if report.failed or missing:
+            parts = [f"{t.ref} ({t.failure})" for t in report.failed] + [
+                f"{t} (no statistics)" for t in missing
+            ]
+            raise TableValidationFailedError(
+                f"Reload on replication task {self.replication_task_arn}: {len(parts)} table(s) still "
+                f"failed: "
+                f"{', '.join(parts)}. Check the task's CloudWatch log for the cause."
+            )
+        return self._result(method, tables, calls, temp_id, report.to_xcom())
+
+    def _result(
+        self,
+        method: str,
+        tables: list[TableRef],
+        calls: int,
+        temp_id: str | None,
+        report: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
+            "replication_task_arn": self.replication_task_arn,
+            "method": method,
+            "tables": [t.as_dict() for t in tables],
+            "reload_calls": calls,
+            "temporary_task_identifier": temp_id,
+            "report": report,
+        }

@@ -1,0 +1,160 @@
+"""Start a replication task (idempotently) and wait until its run succeeds or fails."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.sdk import Context
+
+from airflow_neon_dms.dms_states import Outcome, StartType, TaskOutcome, classify_task, task_summary
+from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.failure_hints import neon_hint
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
+
+def dag_run_started(context: Context) -> datetime | None:
+    """When the current DAG run started (aware UTC); a task started after it belongs to this run."""
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None)
+    if not isinstance(started, datetime):
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
+
+
+def failure_text(message: str, task: dict[str, Any] | None = None) -> str:
+    """The failure message with a Neon hint when DMS's LastFailureMessage calls for one."""
+    hint = neon_hint(" ".join([message, str((task or {}).get("LastFailureMessage") or "")]))
+    return f"{message} Hint: {hint}" if hint else message
+
+
+class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
+    """
+    Start a replication task and wait for its run to finish.
+
+    Success: a full-load task ``stopped`` with FULL_LOAD_ONLY_FINISHED (or another non-error stop
+    reason); a task with CDC ``running`` with its full load complete. Failure (with StopReason and
+    LastFailureMessage): ``failed`` or an error stop reason. A retry never starts a second run: an
+    already running task, or one started since this DAG run began, is only waited for.
+    Returns the task summary (ARN, status, stop reason, progress, tables loaded and errored).
+
+    :param replication_task_arn: the task to start.
+    :param start_type: start-replication, resume-processing or reload-target.
+    :param wait_for_completion: False returns right after the start.
+    :param wait_for_cdc_stop: for a CDC task, wait until it stops instead of until CDC begins.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param waiter_delay: seconds between polls.
+    :param max_wait: seconds before the wait gives up.
+    :param settle_timeout: seconds to wait for a new task to leave ``creating`` before starting.
+    """
+
+    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "start_type")
+    operator_extra_links = OPERATOR_LINKS_FOR_TASK
+
+    def __init__(
+        self,
+        *,
+        replication_task_arn: str,
+        start_type: StartType | str = StartType.START_REPLICATION,
+        wait_for_completion: bool = True,
+        wait_for_cdc_stop: bool = False,
+        deferrable: bool | None = None,
+        waiter_delay: float = 30,
+        max_wait: float = 24 * 3600,
+        settle_timeout: float = 600,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_task_arn = replication_task_arn
+        self.start_type = start_type.value if isinstance(start_type, StartType) else start_type
+        self.wait_for_completion = wait_for_completion
+        self.wait_for_cdc_stop = wait_for_cdc_stop
+        self.settle_timeout = settle_timeout
+        self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        try:
+            start_type = StartType(self.start_type)
+        except ValueError:
+            raise NeonConfigError(
+                f"start_type {self.start_type!r} is not one of {', '.join(s.value for s in StartType)}."
+            ) from None
+        task = self.hook.describe_task(self.replication_task_arn)
+        persist_task_links(
+            context,
+            self,
+            region_name=self.hook.conn_region_name,
+            partition=self.hook.conn_partition,
+            task=task,
+            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
+        )
+        started, task = self.hook.start_task(
+            self.replication_task_arn,
+            start_type,
+            started_since=dag_run_started(context),
+            settle_timeout=self.settle_timeout,
+            settle_delay=min(self.waiter_delay, 10),
+        )
+        if not self.wait_for_completion:
+            return {**task_summary(task), "started": started}
+        verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
+        deadline = self._deadline()
+        if verdict.outcome == Outcome.WAITING and self.deferrable:
+            self.defer(
+                trigger=DmsTaskCompletionTrigger(
+                    replication_task_arn=self.replication_task_arn,
+                    wait_for_cdc_stop=self.wait_for_cdc_stop,
+                    deadline=deadline,
+                    waiter_delay=self.waiter_delay,
+                    **self.aws_kwargs,
+                ),
+                method_name="execute_complete",
+                kwargs={"started": started},
+            )
+        while verdict.outcome == Outcome.WAITING and time.time() < deadline:
+            self.log.info("%s", verdict.message)
+            time.sleep(self.waiter_delay)
+            task = self.hook.describe_task(self.replication_task_arn)
+            verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
+        return self._finish(verdict, task, started)
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, started: bool = True
+    ) -> dict[str, Any]:
+        if not event or event.get("status") not in EVENT_STATUSES:
+            raise DmsResourceError(
+                f"Replication task {self.replication_task_arn} wait ended with an invalid event: {event!r}"
+            )
+        task = self.hook.describe_task(self.replication_task_arn)
+        if event["status"] == EVENT_SUCCESS:
+            return self._finish(TaskOutcome(Outcome.SUCCESS, str(event["message"])), task, started)
+        if event["status"] == EVENT_FAILED:
+            return self._finish(TaskOutcome(Outcome.FAILED, str(event["message"])), task, started)
+        if event["status"] == EVENT_TIMEOUT:
+            return self._finish(TaskOutcome(Outcome.WAITING, str(event["message"])), task, started)
+        raise DmsResourceError(
+            f"Replication task {self.replication_task_arn} could not be read: {event['message']}"
+        )
+
+    def _finish(self, verdict: TaskOutcome, task: dict[str, Any], started: bool) -> dict[str, Any]:
+        if verdict.outcome == Outcome.SUCCESS:
+            self.log.info("%s", verdict.message)
+            return {**task_summary(task), "started": started}
+        if verdict.outcome == Outcome.FAILED:
+            raise ReplicationTaskFailedError(
+                failure_text(
+                    f"{verdict.message} Check the task's CloudWatch log (link on this task instance) "
+                    "and the endpoints' connection tests.",
+                    task,
+                )
+            )
+        raise DmsResourceError(
+            f"Replication task {task.get('ReplicationTaskIdentifier', self.replication_task_arn)} did not "
+            f"finish within {self.max_wait:.0f} s ({verdict.message}). It keeps running in DMS; raise "
+            "max_wait, or clear this task to wait again (it will not start a second run)."
+        )

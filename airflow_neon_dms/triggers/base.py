@@ -1,0 +1,111 @@
+"""Shared loop of the DMS triggers: poll with the async DMS client until an event or the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from botocore.exceptions import BotoCoreError, ClientError
+
+from airflow_neon_dms.hooks.dms import NeonDmsHook
+
+#: Event statuses a trigger yields; operators treat anything else as an invalid event.
+EVENT_SUCCESS = "success"
+EVENT_FAILED = "failed"
+EVENT_TIMEOUT = "timeout"
+EVENT_ERROR = "error"
+EVENT_STATUSES = frozenset({EVENT_SUCCESS, EVENT_FAILED, EVENT_TIMEOUT, EVENT_ERROR})
+
+
+class DmsPollTrigger(BaseTrigger):
+    """
+    Base of the DMS triggers: calls :meth:`poll` every ``waiter_delay`` seconds until it returns
+    an event, the ``deadline`` (epoch seconds) passes, or DMS answers with an error.
+
+    Every event has the fixed shape ``{"status", "message", <id_key>: <id>}``.
+    """
+
+    #: Name of the id in the event and in :meth:`serialize` (e.g. ``replication_task_arn``).
+    id_key: str = "id"
+
+    def __init__(
+        self,
+        *,
+        deadline: float,
+        waiter_delay: float = 30,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.deadline = deadline
+        self.waiter_delay = waiter_delay
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = botocore_config
+
+    def own_fields(self) -> dict[str, Any]:
+        """The subclass's own constructor arguments (JSON primitives)."""
+        raise NotImplementedError
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
+            {
+                **self.own_fields(),
+                "deadline": self.deadline,
+                "waiter_delay": self.waiter_delay,
+                "aws_conn_id": self.aws_conn_id,
+                "region_name": self.region_name,
+                "verify": self.verify,
+                "botocore_config": self.botocore_config,
+            },
+        )
+
+    def hook(self) -> NeonDmsHook:
+        return NeonDmsHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            botocore_config=self.botocore_config,
+        )
+
+    @property
+    def resource_id(self) -> str:
+        return str(self.own_fields()[self.id_key])
+
+    def event(self, status: str, message: str) -> TriggerEvent:
+        return TriggerEvent({"status": status, "message": message, self.id_key: self.resource_id})
+
+    async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
+        """Read DMS once; return ``(status, message)`` to finish, or None to wait on."""
+        raise NotImplementedError
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self.hook()
+        while True:
+            try:
+                result = await self.poll(hook)
+            except (ClientError, BotoCoreError) as err:
+                yield self.event(EVENT_ERROR, f"{self.id_key} {self.resource_id}: DMS call failed: {err}")
+                return
+            if result is not None:
+                yield self.event(*result)
+                return
+            if time.time() >= self.deadline:
+                yield self.event(
+                    EVENT_TIMEOUT,
+                    f"{self.resource_id} did not finish before the wait's deadline; last state: "
+                    f"{self.last_state}",
+                )
+                return
+            self.log.info("%s", self.last_state)
+            await asyncio.sleep(self.waiter_delay)
+
+    #: A short description of the last state read, for logs and the timeout message.
+    last_state: str = "waiting"

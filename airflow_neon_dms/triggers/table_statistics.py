@@ -1,0 +1,83 @@
+"""Trigger: wait until no table of a replication task is still loading or validating."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_neon_dms.dms_states import table_is_pending
+from airflow_neon_dms.hooks.dms import NeonDmsHook
+from airflow_neon_dms.tables import TableRef, parse_tables
+from airflow_neon_dms.triggers.base import EVENT_SUCCESS, DmsPollTrigger
+
+
+class DmsTableStatisticsTrigger(DmsPollTrigger):
+    """
+    Waits while any table (or any of ``tables``) is loading, reloading or pending validation.
+
+    ``expect_tables`` makes a table that has no statistics yet count as pending (after a reload
+    the statistics can lag behind). Success means "settled"; the operator judges the result.
+    """
+
+    id_key = "replication_task_arn"
+
+    def __init__(
+        self,
+        *,
+        replication_task_arn: str,
+        tables: list[dict[str, str]] | None = None,
+        expect_tables: bool = False,
+        reloaded_since: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_task_arn = replication_task_arn
+        self.tables = tables
+        self.expect_tables = expect_tables
+        self.reloaded_since = reloaded_since
+
+    def own_fields(self) -> dict[str, Any]:
+        return {
+            "replication_task_arn": self.replication_task_arn,
+            "tables": self.tables,
+            "expect_tables": self.expect_tables,
+            "reloaded_since": self.reloaded_since,
+        }
+
+    async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
+        wanted = parse_tables(self.tables) if self.tables is not None else None
+        rows = await hook.table_statistics_async(self.replication_task_arn, wanted)
+        pending = pending_tables(rows, wanted if self.expect_tables else None, self.reloaded_since)
+        self.last_state = f"{len(pending)} of {len(rows)} table(s) still loading or validating"
+        if not rows:
+            self.last_state = "no table statistics yet (the task has not listed its tables)"
+            return None
+        if pending:
+            return None
+        return EVENT_SUCCESS, f"All {len(rows)} table(s) of {self.replication_task_arn} have settled."
+
+
+def pending_tables(
+    rows: list[dict[str, Any]], expected: list[TableRef] | None = None, reloaded_since: float | None = None
+) -> list[TableRef]:
+    """Tables still loading or validating, expected tables with no statistics yet, and (with
+    ``reloaded_since``, epoch seconds) tables whose last full load ended before the reload request.
+    """
+    pending = [
+        TableRef.from_statistics(row)
+        for row in rows
+        if table_is_pending(row) or _loaded_before(row, reloaded_since)
+    ]
+    if expected:
+        seen = {TableRef.from_statistics(row) for row in rows}
+        pending += [t for t in expected if t not in seen]
+    return pending
+
+
+def _loaded_before(row: dict[str, Any], since: float | None) -> bool:
+    ended = row.get("FullLoadEndTime")
+    if since is None or not isinstance(ended, datetime):
+        return False
+    if ended.tzinfo is None:
+        ended = ended.replace(tzinfo=timezone.utc)
+    return ended.timestamp() < since

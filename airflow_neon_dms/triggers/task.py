@@ -1,0 +1,38 @@
+"""Trigger: wait for a replication task to finish its run (or to reach CDC for a CDC task)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_neon_dms.dms_states import Outcome, classify_task
+from airflow_neon_dms.hooks.dms import NeonDmsHook
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, DmsPollTrigger
+
+
+class DmsTaskCompletionTrigger(DmsPollTrigger):
+    """Waits until ``replication_task_arn`` succeeds or fails, as :func:`classify_task` judges it."""
+
+    id_key = "replication_task_arn"
+
+    def __init__(self, *, replication_task_arn: str, wait_for_cdc_stop: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.replication_task_arn = replication_task_arn
+        self.wait_for_cdc_stop = wait_for_cdc_stop
+
+    def own_fields(self) -> dict[str, Any]:
+        return {
+            "replication_task_arn": self.replication_task_arn,
+            "wait_for_cdc_stop": self.wait_for_cdc_stop,
+        }
+
+    async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
+        task = await hook.describe_task_async(self.replication_task_arn)
+        if task is None:
+            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
+        verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
+        self.last_state = verdict.message
+        if verdict.outcome == Outcome.SUCCESS:
+            return EVENT_SUCCESS, verdict.message
+        if verdict.outcome == Outcome.FAILED:
+            return EVENT_FAILED, verdict.message
+        return None

@@ -1,0 +1,182 @@
+"""NeonDmsHook against a DMS API over HTTP (the local emulator, else moto's server)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
+from airflow_neon_dms.hooks.dms import NeonDmsHook, batches, endpoint_differences
+from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.settings import TaskSettings
+
+SOURCE = {
+    "EndpointType": "source",
+    "EngineName": "postgres",
+    "ServerName": "127.0.0.1",
+    "Port": 5432,
+    "DatabaseName": "shop",
+    "Username": "postgres",
+    "Password": "pw",
+    "SslMode": "none",
+}
+
+
+@pytest.fixture
+def hook(aws_conn: str) -> NeonDmsHook:
+    return NeonDmsHook(aws_conn_id=aws_conn)
+
+
+def _endpoints(dms: Any, identifier: str) -> list[dict[str, Any]]:
+    found = dms.describe_endpoints()["Endpoints"]
+    return [e for e in found if e["EndpointIdentifier"] == identifier]
+
+
+def test_ensure_endpoint_creates_then_reuses(
+    hook: NeonDmsHook, dms: Any, unique_id: Callable[[str], str]
+) -> None:
+    name = unique_id("src")
+    arn, action = hook.ensure_endpoint(name, SOURCE, {"team": "data"})
+    assert action == "created"
+    again, action = hook.ensure_endpoint(name, SOURCE, {"team": "data"})
+    assert (again, action) == (arn, "reused")
+    assert len(_endpoints(dms, name)) == 1
+
+
+def test_ensure_endpoint_refuses_a_type_change(hook: NeonDmsHook, unique_id: Callable[[str], str]) -> None:
+    name = unique_id("src")
+    hook.ensure_endpoint(name, SOURCE)
+    with pytest.raises(DmsResourceError, match=f"Endpoint {name} exists as a source endpoint"):
+        hook.ensure_endpoint(name, {**SOURCE, "EndpointType": "target"})
+
+
+def test_ensure_endpoint_modifies_a_changed_endpoint(
+    hook: NeonDmsHook, dms: Any, dms_server: Any, unique_id: Callable[[str], str]
+) -> None:
+    dms_server.require_full_dms("ModifyEndpoint")
+    name = unique_id("src")
+    arn, _ = hook.ensure_endpoint(name, SOURCE)
+    again, action = hook.ensure_endpoint(name, {**SOURCE, "Port": 6543})
+    assert (again, action) == (arn, "modified")
+    assert _endpoints(dms, name)[0]["Port"] == 6543
+
+
+def test_endpoint_differences_ignore_case_and_password() -> None:
+    existing = {
+        "EndpointType": "TARGET",
+        "EngineName": "postgres",
+        "ServerName": "H",
+        "Port": 5432,
+        "SslMode": "require",
+    }
+    wanted = {
+        "EndpointType": "target",
+        "EngineName": "postgres",
+        "ServerName": "h",
+        "Port": 5432,
+        "Password": "x",
+    }
+    assert endpoint_differences(existing, wanted) == []
+    assert endpoint_differences(existing, {**wanted, "SslMode": "none"}) == ["SslMode"]
+
+
+def test_find_missing_endpoint_and_task(hook: NeonDmsHook) -> None:
+    assert hook.find_endpoint("no-such-endpoint-xyz") is None
+    assert hook.find_task("no-such-task-xyz") is None
+    with pytest.raises(DmsResourceError, match="does not exist"):
+        hook.describe_task("arn:aws:dms:us-east-1:123456789012:task:NOPE")
+
+
+def _make_task(
+    hook: NeonDmsHook, instance: str, name: str, unique_id: Callable[[str], str]
+) -> tuple[str, dict[str, Any]]:
+    src, _ = hook.ensure_endpoint(unique_id("src"), SOURCE)
+    tgt, _ = hook.ensure_endpoint(unique_id("tgt"), {**SOURCE, "EndpointType": "target"})
+    kwargs = {
+        "source_endpoint_arn": src,
+        "target_endpoint_arn": tgt,
+        "replication_instance_arn": instance,
+        "migration_type": "full-load",
+        "table_mappings": TableMappings.include("public").to_json(),
+        "task_settings": TaskSettings().to_json(),
+    }
+    arn, action = hook.ensure_task(name, **kwargs)
+    assert action == "created"
+    return arn, kwargs
+
+
+def test_ensure_task_reuses_and_refuses_other_endpoints(
+    hook: NeonDmsHook, dms: Any, replication_instance_arn: str, unique_id: Callable[[str], str]
+) -> None:
+    name = unique_id("task")
+    arn, kwargs = _make_task(hook, replication_instance_arn, name, unique_id)
+    assert hook.ensure_task(name, **kwargs) == (arn, "reused")
+    tasks = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-id", "Values": [name]}])
+    assert len(tasks["ReplicationTasks"]) == 1
+    other, _ = hook.ensure_endpoint(unique_id("src"), SOURCE)
+    with pytest.raises(DmsResourceError, match="different SourceEndpointArn"):
+        hook.ensure_task(name, **{**kwargs, "source_endpoint_arn": other})
+
+
+def test_start_task_does_not_start_a_running_task_twice(
+    hook: NeonDmsHook,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    stop_tasks_after: list[str],
+) -> None:
+    arn, _ = hook.ensure_task(
+        unique_id("task"),
+        source_endpoint_arn=endpoint_pair.source_arn,
+        target_endpoint_arn=endpoint_pair.target_arn,
+        replication_instance_arn=replication_instance_arn,
+        migration_type="full-load-and-cdc",
+        table_mappings=TableMappings.include("public").to_json(),
+        task_settings=TaskSettings().to_json(),
+    )
+    stop_tasks_after.append(arn)
+    run_began = datetime.now(timezone.utc) - timedelta(seconds=5)
+    started, _ = hook.start_task(
+        arn, "start-replication", started_since=run_began, settle_timeout=30, settle_delay=0.2
+    )
+    assert started is True
+    # A retry in the same DAG run: the task is running (or already ran since the run began).
+    started_again, task = hook.start_task(
+        arn, "start-replication", started_since=run_began, settle_timeout=30, settle_delay=0.2
+    )
+    assert started_again is False
+    assert task["ReplicationTaskArn"] == arn
+
+
+def test_batches() -> None:
+    assert [len(b) for b in batches(list(range(35)), 10)] == [10, 10, 10, 5]
+    assert batches([], 10) == []
+
+
+def test_reload_option_is_checked(hook: NeonDmsHook) -> None:
+    with pytest.raises(NeonConfigError, match="ReloadOption 'everything'"):
+        hook.reload_tables("arn:aws:dms:us-east-1:1:task:X", [], "everything")
+
+
+def test_settings_comparison_only_checks_keys_the_caller_set() -> None:
+    from airflow_neon_dms.hooks.dms import _settings_contain
+
+    full = json.dumps(
+        {
+            "FullLoadSettings": {"TargetTablePrepMode": "TRUNCATE_BEFORE_LOAD", "MaxFullLoadSubTasks": 8},
+            "Logging": {
+                "EnableLogging": True,
+                "LogComponents": [
+                    {"Id": "SOURCE_UNLOAD", "Severity": "LOGGER_SEVERITY_DEFAULT"},
+                    {"Id": "TARGET_LOAD", "Severity": "LOGGER_SEVERITY_DETAILED_DEBUG"},
+                ],
+            },
+            "ValidationSettings": {"EnableValidation": True, "ThreadCount": 5},
+        }
+    )
+    assert _settings_contain(full, TaskSettings().to_json())
+    assert not _settings_contain(full, TaskSettings(target_table_prep_mode="DO_NOTHING").to_json())

@@ -1,0 +1,151 @@
+"""Endpoint operators: the Neon target from a ``neon`` connection, and a generic source."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from airflow.sdk.log import _secrets_masker
+
+from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, SourceEndpointOperator
+
+NEON_PASSWORD = "Np4ss-w0rd-x7"
+
+
+@pytest.fixture
+def neon_conn(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEON_TARGET",
+        json.dumps(
+            {
+                "conn_type": "neon",
+                "host": "ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech",
+                "port": 5432,
+                "login": "neondb_owner",
+                "password": NEON_PASSWORD,
+                "schema": "neondb",
+            }
+        ),
+    )
+    return "neon_target"
+
+
+@pytest.fixture
+def source_conn(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DMS_SOURCE",
+        json.dumps(
+            {
+                "conn_type": "mysql",
+                "host": "db.internal",
+                "port": 3306,
+                "login": "repl",
+                "password": "src-pw-91",
+                "schema": "shop",
+            }
+        ),
+    )
+    return "dms_source"
+
+
+def _endpoint(dms: Any, identifier: str) -> list[dict[str, Any]]:
+    return [e for e in dms.describe_endpoints()["Endpoints"] if e["EndpointIdentifier"] == identifier]
+
+
+def test_template_fields() -> None:
+    assert {
+        "neon_conn_id",
+        "endpoint_identifier",
+        "tags",
+        "extra_settings",
+        "aws_conn_id",
+        "region_name",
+    } <= set(NeonTargetEndpointOperator.template_fields)
+    assert {"source_conn_id", "engine_name", "ssl_mode"} <= set(SourceEndpointOperator.template_fields)
+
+
+def test_neon_target_endpoint_uses_direct_host_and_tls(
+    aws_conn: str,
+    neon_conn: str,
+    dms: Any,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = unique_id("neon")
+    op = NeonTargetEndpointOperator(task_id="target", endpoint_identifier=name, neon_conn_id=neon_conn)
+    context = context_factory()
+    with caplog.at_level(logging.INFO):
+        arn = op.execute(context)
+    [endpoint] = _endpoint(dms, name)
+    assert endpoint["EndpointArn"] == arn
+    assert endpoint["ServerName"] == "ep-cool-darkness-123456.us-east-2.aws.neon.tech"
+    assert endpoint["SslMode"] == "require"
+    assert endpoint["DatabaseName"] == "neondb"
+    link = context["ti"].xcom["neon_dms_endpoint"]
+    assert link["endpoint_id"] == name and link["region_name"] == "us-east-1"
+    assert NEON_PASSWORD not in caplog.text
+    # The composed DMS password is registered with Airflow's secrets masker the moment it exists.
+    composed = f"endpoint=ep-cool-darkness-123456${NEON_PASSWORD}"
+    assert NEON_PASSWORD not in str(_secrets_masker().redact(f"boto3 body Password={composed}"))
+    assert NEON_PASSWORD not in json.dumps(context["ti"].xcom) + arn
+
+
+def test_retry_reuses_the_endpoint(
+    aws_conn: str,
+    neon_conn: str,
+    dms: Any,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    name = unique_id("neon")
+    op = NeonTargetEndpointOperator(task_id="target", endpoint_identifier=name, neon_conn_id=neon_conn)
+    first = op.execute(context_factory())
+    second = op.execute(context_factory())
+    assert first == second
+    assert len(_endpoint(dms, name)) == 1
+
+
+def test_source_endpoint_from_connection(
+    aws_conn: str,
+    source_conn: str,
+    dms: Any,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    name = unique_id("src")
+    op = SourceEndpointOperator(
+        task_id="source",
+        endpoint_identifier=name,
+        source_conn_id=source_conn,
+        extra_settings={"DatabaseName": "shop_v2"},
+    )
+    arn = op.execute(context_factory())
+    [endpoint] = _endpoint(dms, name)
+    assert endpoint["EndpointArn"] == arn
+    assert endpoint["EngineName"] == "mysql"
+    assert endpoint["ServerName"] == "db.internal"
+    assert endpoint["Port"] == 3306
+    assert endpoint["DatabaseName"] == "shop_v2"  # explicit settings win
+    assert endpoint["EndpointType"].lower() == "source"
+
+
+def test_source_endpoint_unknown_connection_type(
+    aws_conn: str, monkeypatch: pytest.MonkeyPatch, context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_ODD", json.dumps({"conn_type": "http", "host": "x"}))
+    op = SourceEndpointOperator(task_id="s", endpoint_identifier="odd", source_conn_id="odd")
+    with pytest.raises(NeonConfigError, match="Connection 'odd' has type 'http'.*engine_name"):
+        op.execute(context_factory())
+
+
+def test_source_endpoint_without_connection_or_engine(
+    aws_conn: str, context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    op = SourceEndpointOperator(task_id="s", endpoint_identifier="nothing")
+    with pytest.raises(NeonConfigError, match="Source endpoint nothing has no EngineName"):
+        op.execute(context_factory())

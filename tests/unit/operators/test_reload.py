@@ -1,0 +1,211 @@
+"""DmsReloadTablesOperator on the local DMS emulator: running tasks, stopped tasks, no duplicates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_neon_dms.exceptions import NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.operators.reload import (
+    METHOD_RELOAD_TABLES,
+    METHOD_TEMPORARY_TASK,
+    DmsReloadTablesOperator,
+)
+from airflow_neon_dms.reload_plan import temporary_task_identifier
+from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
+from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
+#: Damage to the target copy of t1: a changed row, a lost row and a row the source never had.
+DAMAGE = (
+    "UPDATE t1 SET v = 'tampered' WHERE id = 7",
+    "DELETE FROM t1 WHERE id = 8",
+    "INSERT INTO t1 VALUES (999, 'stray')",
+)
+
+
+def _op(arn: str, tables: Any, **kwargs: Any) -> DmsReloadTablesOperator:
+    kwargs.setdefault("waiter_delay", 0.2)
+    kwargs.setdefault("max_wait", 60)
+    kwargs.setdefault("settle_timeout", 30)
+    return DmsReloadTablesOperator(task_id="reload", replication_task_arn=arn, tables=tables, **kwargs)
+
+
+def _damage(run_sql: Callable[[str, str], None], database: str) -> None:
+    for statement in DAMAGE:
+        run_sql(database, statement)
+
+
+async def _first_event(trigger: Any) -> dict[str, Any]:
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise AssertionError("the trigger yielded no event")
+
+
+def _task_ids(dms: Any) -> set[str]:
+    return {t["ReplicationTaskIdentifier"] for t in dms.describe_replication_tasks()["ReplicationTasks"]}
+
+
+def test_template_fields() -> None:
+    assert {"replication_task_arn", "tables", "neon_conn_id"} <= set(DmsReloadTablesOperator.template_fields)
+    assert DmsReloadTablesOperator.template_fields_renderers["tables"] == "json"
+
+
+def test_empty_list_does_nothing(context_factory: Callable[..., dict[str, Any]]) -> None:
+    result = _op("arn:aws:dms:us-east-1:1:task:X", []).execute(context_factory())
+    assert result["reload_calls"] == 0 and result["tables"] == []
+
+
+def test_running_task_reloads_and_repairs_the_table(
+    migrated_task: Callable[..., Any],
+    run_sql: Callable[[str, str], None],
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task()
+    _damage(run_sql, task.target_db)
+    result = _op(task.arn, [{"schema": "public", "table": "t1"}], deferrable=False).execute(context_factory())
+    assert result["method"] == METHOD_RELOAD_TABLES
+    assert result["reload_calls"] == 1
+    assert result["report"]["summary"]["failed"] == 0
+    assert table_rows(task.target_db, "t1") == table_rows(task.source_db, "t1")
+
+
+def test_running_task_in_do_nothing_mode_needs_the_neon_connection(
+    migrated_task: Callable[..., Any], context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    task = migrated_task(prep_mode="DO_NOTHING")
+    with pytest.raises(
+        NeonConfigError, match="DO_NOTHING, so a reload would append the rows again.*neon_conn_id"
+    ):
+        _op(task.arn, ["public.t1"], deferrable=False).execute(context_factory())
+
+
+def test_running_task_in_do_nothing_mode_truncates_first(
+    migrated_task: Callable[..., Any],
+    pg_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    run_sql: Callable[[str, str], None],
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task(prep_mode="DO_NOTHING")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEON_TARGET",
+        json.dumps(
+            {
+                "conn_type": "neon",
+                "host": pg_server.host,
+                "port": pg_server.port,
+                "login": pg_server.user,
+                "password": pg_server.password or "unused",
+                "schema": task.target_db,
+                "extra": {"sslmode": "disable"},
+            }
+        ),
+    )
+    _damage(run_sql, task.target_db)
+    result = _op(task.arn, ["public.t1"], deferrable=False, neon_conn_id="neon_target").execute(
+        context_factory()
+    )
+    assert result["method"] == METHOD_RELOAD_TABLES
+    assert table_rows(task.target_db, "t1") == table_rows(task.source_db, "t1")  # no duplicates
+
+
+def test_running_task_defers_with_the_tables_and_completes(
+    migrated_task: Callable[..., Any],
+    run_sql: Callable[[str, str], None],
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task()
+    _damage(run_sql, task.target_db)
+    op = _op(task.arn, ["public.t1", "public.t2"], deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context_factory())
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, DmsTableStatisticsTrigger)
+    assert deferred.value.method_name == "execute_complete_reload"
+    assert deferred.value.kwargs == {"reload_calls": 1}
+    fields = trigger.serialize()[1]
+    assert fields["tables"] == [{"schema": "public", "table": "t1"}, {"schema": "public", "table": "t2"}]
+    assert fields["expect_tables"] is True and fields["reloaded_since"] is not None
+    event = asyncio.run(_first_event(trigger))
+    result = op.execute_complete_reload(context_factory(), event, **deferred.value.kwargs)
+    assert result["method"] == METHOD_RELOAD_TABLES and result["reload_calls"] == 1
+    assert table_rows(task.target_db, "t1") == table_rows(task.source_db, "t1")
+
+
+def test_stopped_full_load_task_reloads_through_a_temporary_task(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    run_sql: Callable[[str, str], None],
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task("full-load", prep_mode="DO_NOTHING")
+    _damage(run_sql, task.target_db)
+    untouched = table_rows(task.target_db, "t2")
+    result = _op(task.arn, [{"schema": "public", "table": "t1"}], deferrable=False).execute(context_factory())
+    temp_id = temporary_task_identifier(task.identifier, [TableRef("public", "t1")])
+    assert result["method"] == METHOD_TEMPORARY_TASK
+    assert result["temporary_task_identifier"] == temp_id
+    assert table_rows(task.target_db, "t1") == table_rows(task.source_db, "t1")  # repaired, no duplicates
+    assert table_rows(task.target_db, "t2") == untouched  # other tables are not touched
+    assert temp_id not in _task_ids(dms)  # cleaned up
+
+
+def test_stopped_task_deferred_path_cleans_up(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    run_sql: Callable[[str, str], None],
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task("full-load")
+    _damage(run_sql, task.target_db)
+    op = _op(task.arn, ["public.t1"], deferrable=True)
+    try:
+        result = op.execute(context_factory())
+    except TaskDeferred as deferred:
+        trigger = deferred.trigger
+        assert isinstance(trigger, DmsTaskCompletionTrigger)
+        assert deferred.method_name == "execute_complete_temporary"
+        assert deferred.kwargs is not None
+        assert deferred.kwargs["temporary_task_identifier"] in _task_ids(dms)
+        event = asyncio.run(_first_event(trigger))
+        result = op.execute_complete_temporary(context_factory(), event, **deferred.kwargs)
+    assert result["method"] == METHOD_TEMPORARY_TASK
+    assert result["temporary_task_identifier"] not in _task_ids(dms)
+    assert table_rows(task.target_db, "t1") == table_rows(task.source_db, "t1")
+
+
+def test_failed_temporary_reload_still_cleans_up(
+    migrated_task: Callable[..., Any], dms: Any, context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    task = migrated_task("full-load")
+    op = _op(task.arn, ["public.t1"], deferrable=False)
+    temp_id = temporary_task_identifier(task.identifier, [TableRef("public", "t1")])
+    event = {"status": "failed", "message": "Stop Reason FATAL_ERROR", "replication_task_arn": "x"}
+    [original] = dms.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-arn", "Values": [task.arn]}]
+    )["ReplicationTasks"]
+    temp_arn = dms.create_replication_task(
+        ReplicationTaskIdentifier=temp_id,
+        SourceEndpointArn=original["SourceEndpointArn"],
+        TargetEndpointArn=original["TargetEndpointArn"],
+        ReplicationInstanceArn=original["ReplicationInstanceArn"],
+        MigrationType="full-load",
+        TableMappings=TableMappings.for_tables([TableRef("public", "t1")]).to_json(),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    with pytest.raises(ReplicationTaskFailedError, match="Reload of tables failed: Stop Reason FATAL_ERROR"):
+        op.execute_complete_temporary(
+            context_factory(), event, temporary_task_arn=temp_arn, temporary_task_identifier=temp_id
+        )
+    assert temp_id not in _task_ids(dms)

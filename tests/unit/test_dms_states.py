@@ -1,0 +1,147 @@
+"""Task, connection, table and validation state rules."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from airflow_neon_dms.dms_states import (
+    Outcome,
+    classify_connection,
+    classify_task,
+    stop_reason_code,
+    table_failure_reason,
+    table_is_pending,
+    task_summary,
+)
+
+
+def _task(
+    status: str, stop_reason: str | None = None, migration: str = "full-load", **stats: Any
+) -> dict[str, Any]:
+    return {
+        "ReplicationTaskIdentifier": "orders",
+        "Status": status,
+        "StopReason": stop_reason,
+        "MigrationType": migration,
+        "LastFailureMessage": "Cannot connect to ODBC provider",
+        "ReplicationTaskStats": {"FullLoadProgressPercent": 100, "TablesErrored": 0, **stats},
+    }
+
+
+def test_full_load_finished_is_success() -> None:
+    verdict = classify_task(_task("stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED"))
+    assert verdict.outcome == Outcome.SUCCESS
+    assert "FULL_LOAD_ONLY_FINISHED" in verdict.message
+
+
+def test_fatal_error_stop_is_failure_with_reason_and_message() -> None:
+    verdict = classify_task(_task("stopped", "Stop Reason FATAL_ERROR"))
+    assert verdict.outcome == Outcome.FAILED
+    assert "Stop Reason FATAL_ERROR" in verdict.message
+    assert "Cannot connect to ODBC provider" in verdict.message
+
+
+def test_failed_status_is_failure() -> None:
+    assert classify_task(_task("failed")).outcome == Outcome.FAILED
+
+
+def test_user_stop_mid_load_is_not_success() -> None:
+    verdict = classify_task(_task("stopped", "Stop Reason NORMAL", FullLoadProgressPercent=40))
+    assert verdict.outcome == Outcome.FAILED
+
+
+def test_finished_with_errored_tables_is_failure() -> None:
+    verdict = classify_task(_task("stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED", TablesErrored=2))
+    assert verdict.outcome == Outcome.FAILED
+    assert "2 table(s) in error" in verdict.message
+
+
+def test_running_full_load_task_keeps_waiting() -> None:
+    assert classify_task(_task("running")).outcome == Outcome.WAITING
+
+
+@pytest.mark.parametrize(("percent", "expected"), [(100, Outcome.SUCCESS), (60, Outcome.WAITING)])
+def test_cdc_task_succeeds_once_full_load_is_complete(percent: int, expected: Outcome) -> None:
+    task = _task("running", migration="full-load-and-cdc", FullLoadProgressPercent=percent)
+    assert classify_task(task).outcome == expected
+
+
+def test_cdc_task_can_be_waited_until_it_stops() -> None:
+    task = _task("running", migration="full-load-and-cdc")
+    assert classify_task(task, wait_for_cdc_stop=True).outcome == Outcome.WAITING
+
+
+def test_unknown_status_warns_and_waits(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        verdict = classify_task(_task("hibernating"))
+    assert verdict.outcome == Outcome.WAITING
+    assert "unknown status 'hibernating'" in caplog.text
+
+
+def test_unknown_stop_reason_decided_by_progress() -> None:
+    assert classify_task(_task("stopped", "Stop Reason SOMETHING_NEW")).outcome == Outcome.SUCCESS
+    partial = _task("stopped", "Stop Reason SOMETHING_NEW", FullLoadProgressPercent=10)
+    assert classify_task(partial).outcome == Outcome.FAILED
+
+
+def test_stop_reason_code() -> None:
+    assert stop_reason_code("Stop Reason FULL_LOAD_ONLY_FINISHED") == "FULL_LOAD_ONLY_FINISHED"
+    assert stop_reason_code(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("successful", Outcome.SUCCESS),
+        ("failed", Outcome.FAILED),
+        ("testing", Outcome.WAITING),
+        ("new-state", Outcome.WAITING),
+        (None, Outcome.WAITING),
+    ],
+)
+def test_classify_connection(status: str | None, expected: Outcome) -> None:
+    assert classify_connection({"Status": status} if status else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("table_state", "validation_state", "pending", "failure"),
+    [
+        ("Table completed", "Validated", False, None),
+        ("Full load", "Pending records", True, None),
+        ("Table completed", "Pending records", True, None),
+        ("Table completed", "Mismatched records", False, "Mismatched records"),
+        ("Table completed", "Suspended records", False, "Suspended records"),
+        ("Table error", "Table error", False, "Table error"),
+        ("Table completed", "No primary key", False, None),
+        ("Table is being reloaded", "Pending revalidation", True, None),
+        ("Table in a new state", "Validated", True, None),
+    ],
+)
+def test_table_states(table_state: str, validation_state: str, pending: bool, failure: str | None) -> None:
+    stats = {
+        "SchemaName": "public",
+        "TableName": "t",
+        "TableState": table_state,
+        "ValidationState": validation_state,
+    }
+    assert table_is_pending(stats) is pending
+    assert table_failure_reason(stats) == failure
+
+
+def test_task_summary_has_no_settings_or_secrets() -> None:
+    summary = task_summary(_task("stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED", TablesLoaded=3))
+    assert summary["tables_loaded"] == 3
+    assert summary["status"] == "stopped"
+    assert set(summary) == {
+        "replication_task_arn",
+        "replication_task_identifier",
+        "status",
+        "stop_reason",
+        "migration_type",
+        "full_load_progress_percent",
+        "tables_loaded",
+        "tables_errored",
+    }

@@ -1,0 +1,161 @@
+"""Triggers: serialisation round trips and real polls of the DMS API with the async client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from airflow_neon_dms.hooks.dms import NeonDmsHook
+from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.settings import TaskSettings
+from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.triggers.base import DmsPollTrigger
+from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
+from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
+from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
+AWS = {"aws_conn_id": "aws_default", "region_name": "us-east-1", "verify": None, "botocore_config": None}
+NO_RETRIES = {"retries": {"max_attempts": 1, "mode": "standard"}}
+
+TRIGGERS: list[DmsPollTrigger] = [
+    DmsConnectionTestTrigger(
+        endpoint_arn="arn:e", replication_instance_arn="arn:r", deadline=1e10, waiter_delay=5, **AWS
+    ),
+    DmsTaskCompletionTrigger(
+        replication_task_arn="arn:t", wait_for_cdc_stop=True, deadline=1e10, waiter_delay=5, **AWS
+    ),
+    DmsTableStatisticsTrigger(
+        replication_task_arn="arn:t",
+        tables=[{"schema": "public", "table": "a"}],
+        expect_tables=True,
+        reloaded_since=123.5,
+        deadline=1e10,
+        waiter_delay=5,
+        **AWS,
+    ),
+]
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: type(t).__name__)
+def test_serialize_round_trip(trigger: DmsPollTrigger) -> None:
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    cls = getattr(__import__(module, fromlist=[name]), name)
+    assert cls is type(trigger)
+    assert cls(**kwargs).serialize() == (classpath, kwargs)
+    assert {"deadline", "waiter_delay", "aws_conn_id", "region_name", "verify", "botocore_config"} <= set(
+        kwargs
+    )
+
+
+async def _events(trigger: DmsPollTrigger) -> list[dict[str, Any]]:
+    return [event.payload async for event in trigger.run()]
+
+
+@pytest.fixture
+def started_task(
+    aws_conn: str,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    stop_tasks_after: list[str],
+) -> Callable[[str], str]:
+    def make(migration_type: str) -> str:
+        hook = NeonDmsHook(aws_conn_id=aws_conn)
+        arn, _ = hook.ensure_task(
+            unique_id("task"),
+            source_endpoint_arn=endpoint_pair.source_arn,
+            target_endpoint_arn=endpoint_pair.target_arn,
+            replication_instance_arn=replication_instance_arn,
+            migration_type=migration_type,
+            table_mappings=TableMappings.include("public").to_json(),
+            task_settings=TaskSettings().to_json(),
+        )
+        stop_tasks_after.append(arn)
+        hook.start_task(arn, "start-replication", settle_timeout=30, settle_delay=0.1)
+        return arn
+
+    return make
+
+
+@pytest.mark.asyncio
+async def test_task_trigger_success_for_cdc_task(started_task: Callable[[str], str]) -> None:
+    arn = started_task("full-load-and-cdc")
+    trigger = DmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1)
+    [event] = await _events(trigger)
+    assert event["status"] == "success"
+    assert event["replication_task_arn"] == arn
+    assert set(event) == {"status", "message", "replication_task_arn"}
+
+
+@pytest.mark.asyncio
+async def test_task_trigger_times_out_at_its_deadline(started_task: Callable[[str], str]) -> None:
+    arn = started_task("full-load-and-cdc")
+    trigger = DmsTaskCompletionTrigger(
+        replication_task_arn=arn, wait_for_cdc_stop=True, deadline=time.time() - 1, waiter_delay=0.1
+    )
+    [event] = await _events(trigger)
+    assert event["status"] == "timeout"
+    assert "running" in event["message"]
+
+
+@pytest.mark.asyncio
+async def test_task_trigger_fails_for_a_deleted_task(aws_conn: str) -> None:
+    arn = "arn:aws:dms:us-east-1:123456789012:task:GONE"
+    [event] = await _events(
+        DmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
+    )
+    assert event == {
+        "status": "failed",
+        "message": f"Replication task {arn} no longer exists.",
+        "replication_task_arn": arn,
+    }
+
+
+@pytest.mark.asyncio
+async def test_connection_trigger_reports_success(
+    aws_conn: str, dms: Any, endpoint_pair: Any, replication_instance_arn: str
+) -> None:
+    dms.test_connection(ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_pair.target_arn)
+    trigger = DmsConnectionTestTrigger(
+        endpoint_arn=endpoint_pair.target_arn,
+        replication_instance_arn=replication_instance_arn,
+        deadline=time.time() + 30,
+        waiter_delay=0.1,
+    )
+    [event] = await _events(trigger)
+    assert event["status"] == "success"
+    assert event["endpoint_arn"] == endpoint_pair.target_arn
+
+
+@pytest.mark.asyncio
+async def test_api_error_becomes_an_error_event(aws_conn: str) -> None:
+    trigger = DmsTableStatisticsTrigger(
+        replication_task_arn="arn:aws:dms:us-east-1:123456789012:task:X",
+        deadline=time.time() + 5,
+        waiter_delay=0.1,
+        botocore_config=NO_RETRIES,
+    )
+    [event] = await _events(trigger)
+    assert event["status"] == "error"
+    assert "DMS call failed" in event["message"]
+
+
+def test_pending_tables_counts_missing_and_stale_tables() -> None:
+    from datetime import datetime, timezone
+
+    done = {
+        "SchemaName": "public",
+        "TableName": "a",
+        "TableState": "Table completed",
+        "ValidationState": "Validated",
+        "FullLoadEndTime": datetime(2020, 1, 1, tzinfo=timezone.utc),
+    }
+    assert pending_tables([done]) == []
+    assert pending_tables([done], [TableRef("public", "a"), TableRef("public", "b")]) == [
+        TableRef("public", "b")
+    ]
+    assert pending_tables([done], None, reloaded_since=time.time()) == [TableRef("public", "a")]
