@@ -132,8 +132,6 @@ def pg_value(pair: ColumnPair) -> sql.Composable:
         return sql.SQL("to_char({}, 'HH24:MI:SS.US')").format(col)
     if family == "bytes":
         return sql.SQL("encode({}, 'hex')").format(col)
-    if family == "json" and pg_type == "json":
-        return sql.SQL("{}::jsonb::text").format(col)
     return sql.SQL("{}::text").format(col)
 
 
