@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from airflow_neon_dms.diff.connect import endpoint_from_dsn
 from airflow_neon_dms.diff.engine import DiffOptions, TableSpec, diff_table
@@ -38,7 +39,7 @@ CREATE TABLE {db}.readings (
 """
 
 PG_TABLE = """
-CREATE TABLE {schema}.readings (
+CREATE TABLE {t} (
     id bigint PRIMARY KEY,
     name varchar(40),
     title text,
@@ -57,6 +58,13 @@ CREATE TABLE {schema}.readings (
 """
 
 COLUMNS = "id, name, title, price, ratio, flag, created, stamped, day, at, data, status, ref, doc"
+VALUES = "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+MYSQL_INSERT = "INSERT INTO readings (" + COLUMNS + ") " + VALUES
+
+
+def pg_sql(template: str, schema: str) -> sql.Composed:
+    """A statement on the PostgreSQL copy; {t} is the quoted table, {s} the quoted schema."""
+    return sql.SQL(template).format(t=sql.Identifier(schema, "readings"), s=sql.Identifier(schema))
 
 
 def _row(i: int) -> tuple[Any, ...]:
@@ -76,7 +84,7 @@ def _row(i: int) -> tuple[Any, ...]:
         bytes([i % 256, 0, 255]),
         ["new", "paid", "it's late"][i % 3],
         str(uuid.UUID(int=i * 7919)),
-        '{"a": %d, "b": [1, "x"]}' % i,
+        f'{{"a": {i}, "b": [1, "x"]}}',
     )
 
 
@@ -101,19 +109,17 @@ def migrated(mysql_server, mysql_database, pg_server, pg_database):  # type: ign
         with conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
             cur.execute(MYSQL_TABLE.format(db=mysql_identifier(mysql_database)))
-            marks = ", ".join(["%s"] * 14)
-            cur.executemany(f"INSERT INTO readings ({COLUMNS}) VALUES ({marks})", rows)
+            cur.executemany(MYSQL_INSERT, rows)
     finally:
         conn.close()
     target_dsn = pg_server.dsn(pg_database)
     with psycopg.connect(target_dsn, autocommit=True) as pg:
         pg.execute("SET TimeZone = 'UTC'")
-        pg.execute(psycopg.sql.SQL("CREATE SCHEMA {}").format(psycopg.sql.Identifier(mysql_database)))
-        pg.execute(PG_TABLE.format(schema=f'"{mysql_database}"'))
+        pg.execute(pg_sql("CREATE SCHEMA {s}", mysql_database))
+        pg.execute(pg_sql(PG_TABLE, mysql_database))
         with pg.cursor() as cur:
-            marks = ", ".join(["%s"] * 14)
             cur.executemany(
-                f'INSERT INTO "{mysql_database}".readings ({COLUMNS}) VALUES ({marks})',
+                pg_sql("INSERT INTO {t} (" + COLUMNS + ") " + VALUES, mysql_database),
                 [_copy_row(r) for r in rows],
             )
     source_dsn = (
@@ -150,7 +156,7 @@ def test_faithful_copy_is_identical(migrated) -> None:  # type: ignore[no-untype
 def test_each_changed_family_is_found(migrated, statement: str, params: tuple[Any, ...]) -> None:  # type: ignore[no-untyped-def]
     schema, source, target = migrated
     with psycopg.connect(target.params["conninfo"], autocommit=True) as pg:
-        changed = pg.execute(statement.format(t=f'"{schema}".readings'), params).rowcount
+        changed = pg.execute(pg_sql(statement, schema), params).rowcount
     assert changed == 1
     result = diff_table(source, target, TableSpec(schema, "readings"), SMALL)
     assert result.different == [[41]]
@@ -160,8 +166,8 @@ def test_each_changed_family_is_found(migrated, statement: str, params: tuple[An
 def test_missing_and_extra_rows(migrated) -> None:  # type: ignore[no-untyped-def]
     schema, source, target = migrated
     with psycopg.connect(target.params["conninfo"], autocommit=True) as pg:
-        pg.execute(f'DELETE FROM "{schema}".readings WHERE id IN (1, 150, 300)')
-        pg.execute(f"INSERT INTO \"{schema}\".readings (id, title) VALUES (301, 'extra'), (0, 'zero')")
+        pg.execute(pg_sql("DELETE FROM {t} WHERE id IN (1, 150, 300)", schema))
+        pg.execute(pg_sql("INSERT INTO {t} (id, title) VALUES (301, 'extra'), (0, 'zero')", schema))
     result = diff_table(source, target, TableSpec(schema, "readings"), SMALL)
     assert result.missing_in_target == [[1], [150], [300]]
     assert result.missing_in_source == [[0], [301]]
@@ -179,14 +185,15 @@ def test_text_key_ranges_agree_across_engines(mysql_server, mysql_database, pg_s
         conn.close()
     target_dsn = pg_server.dsn(pg_database)
     with psycopg.connect(target_dsn, autocommit=True) as pg:
-        pg.execute(psycopg.sql.SQL("CREATE SCHEMA {}").format(psycopg.sql.Identifier(mysql_database)))
-        pg.execute(f'CREATE TABLE "{mysql_database}".tags (code varchar(20) PRIMARY KEY, n int)')
+        tags = sql.Identifier(mysql_database, "tags")
+        pg.execute(pg_sql("CREATE SCHEMA {s}", mysql_database))
+        pg.execute(sql.SQL("CREATE TABLE {} (code varchar(20) PRIMARY KEY, n int)").format(tags))
         with pg.cursor() as cur:
             cur.executemany(
-                f'INSERT INTO "{mysql_database}".tags VALUES (%s, %s)',
+                sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(tags),
                 [(k, i) for i, k in enumerate(keys) if k not in ("B7", "\u00e9t\u00e9-40")],
             )
-        pg.execute(f"UPDATE \"{mysql_database}\".tags SET n = -1 WHERE code = 'Z z3'")
+        pg.execute(sql.SQL("UPDATE {} SET n = -1 WHERE code = 'Z z3'").format(tags))
     source = endpoint_from_dsn(f"mysql://root@{mysql_server.host}:{mysql_server.port}/", "source")
     source.params.update(user=mysql_server.user, password=mysql_server.password)
     result = diff_table(
