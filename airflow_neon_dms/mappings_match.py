@@ -124,3 +124,47 @@ def select_tables(
         and not any(_matches(r, schema, table) for r in excludes)
     }
     return sorted(chosen)
+
+
+def _rename(action: str, value: str, name: str, old: str) -> str:
+    if action == "rename":
+        return value
+    if action == "convert-lowercase":
+        return name.lower()
+    if action == "convert-uppercase":
+        return name.upper()
+    if action == "add-prefix":
+        return value + name
+    if action == "add-suffix":
+        return name + value
+    if action == "remove-prefix" and name.startswith(old):
+        return name[len(old) :]
+    if action == "remove-suffix" and old and name.endswith(old):
+        return name[: -len(old)]
+    return name
+
+
+def target_name(table_mappings: Mapping[str, Any] | str, schema: str, table: str) -> tuple[str, str]:
+    """The (schema, table) DMS writes ``schema.table`` to, after the mapping's transformation rules.
+
+    Handles the schema and table rule-targets with rename, convert-lowercase, convert-uppercase,
+    add-prefix, add-suffix, remove-prefix and remove-suffix, in rule-id order.
+    """
+    _parse(table_mappings)  # validates the document
+    loaded = json.loads(table_mappings) if isinstance(table_mappings, str) else table_mappings
+    rules = [r for r in loaded["rules"] if isinstance(r, Mapping) and r.get("rule-type") == "transformation"]
+    rules.sort(key=lambda r: int(str(r.get("rule-id", "0"))) if str(r.get("rule-id", "0")).isdigit() else 0)
+    new_schema, new_table = schema, table
+    for rule in rules:
+        locator = rule.get("object-locator") or {}
+        target = rule.get("rule-target")
+        if not pattern_regex(str(locator.get("schema-name", "%"))).fullmatch(schema):
+            continue
+        action = str(rule.get("rule-action", ""))
+        value = str(rule.get("value") or "")
+        old = str(rule.get("old-value") or value)
+        if target == "schema":
+            new_schema = _rename(action, value, new_schema, old)
+        elif target == "table" and pattern_regex(str(locator.get("table-name", "%"))).fullmatch(table):
+            new_table = _rename(action, value, new_table, old)
+    return new_schema, new_table

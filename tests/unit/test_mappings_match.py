@@ -98,3 +98,32 @@ def test_explicit_selects_one_table_and_json_string_is_accepted() -> None:
 def test_bad_mappings_are_named(mapping: object, message: str) -> None:
     with pytest.raises(NeonConfigError, match=message):
         select_tables(mapping, TABLES)  # type: ignore[arg-type]
+
+
+def test_target_name_applies_schema_and_table_transformations() -> None:
+    from airflow_neon_dms.mappings_match import target_name
+
+    mapping = {
+        "rules": [
+            rule("shop", "%"),
+            {
+                "rule-type": "transformation",
+                "rule-id": "2",
+                "rule-name": "2",
+                "rule-target": "schema",
+                "object-locator": {"schema-name": "shop"},
+                "rule-action": "rename",
+                "value": "public",
+            },
+            {
+                "rule-type": "transformation",
+                "rule-id": "3",
+                "rule-name": "3",
+                "rule-target": "table",
+                "object-locator": {"schema-name": "shop", "table-name": "%"},
+                "rule-action": "convert-lowercase",
+            },
+        ]
+    }
+    assert target_name(mapping, "shop", "Orders") == ("public", "orders")
+    assert target_name(mapping, "other", "Orders") == ("other", "Orders")
