@@ -125,7 +125,9 @@ def test_mariadb_source_seeded_problems(mysql_server, mysql_database, pg_server,
     schema = psycopg.sql.Identifier(mysql_database).as_string(None)
     _run(target_dsn, f"CREATE SCHEMA {schema};" + PG_FOR_MYSQL.format(schema=schema))
     mapping = {
-        "rules": [{**MAPPING["rules"][0], "object-locator": {"schema-name": "%", "table-name": "items"}}]
+        "rules": [
+            {**MAPPING["rules"][0], "object-locator": {"schema-name": mysql_database, "table-name": "items"}}
+        ]
     }
     try:
         with conn.cursor() as cur:
