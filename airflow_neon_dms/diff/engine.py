@@ -310,16 +310,16 @@ def diff_table(
         tgt_conn = _open(target, "Neon target", spec)
         stack.callback(tgt_conn.close)
         t_schema, t_table = spec.target_name
-        src_info = read_table(src_conn, source.engine, spec.schema, spec.table)
-        tgt_info = read_table(tgt_conn, target.engine, t_schema, t_table)
-        result, pairs = plan_table(spec, src_info, tgt_info)
-        native = source.engine == target.engine == "postgresql"
-        key = tuple(result.key_columns)
-        src_side = _side(src_conn, source.engine, spec.schema, spec.table, pairs, key, native, "source")
-        tgt_side = _side(tgt_conn, target.engine, t_schema, t_table, pairs, key, native, "target")
         helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neon-dms-diff")
         stack.callback(helper.shutdown)
         try:
+            src_info = read_table(src_conn, source.engine, spec.schema, spec.table)
+            tgt_info = read_table(tgt_conn, target.engine, t_schema, t_table)
+            result, pairs = plan_table(spec, src_info, tgt_info)
+            native = source.engine == target.engine == "postgresql"
+            key = tuple(result.key_columns)
+            src_side = _side(src_conn, source.engine, spec.schema, spec.table, pairs, key, native, "source")
+            tgt_side = _side(tgt_conn, target.engine, t_schema, t_table, pairs, key, native, "target")
             _Walker(src_side, tgt_side, result, pairs, options, helper).run()
         except DataDiffError:
             raise
