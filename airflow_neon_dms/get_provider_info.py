@@ -33,7 +33,16 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": INTEGRATION_NEON, "python-modules": ["airflow_neon_dms.hooks.neon"]},
         ],
-        "operators": [],
+        "operators": [
+            {
+                "integration-name": INTEGRATION_NEON,
+                "python-modules": [
+                    "airflow_neon_dms.operators.schema_preflight",
+                    "airflow_neon_dms.operators.sequences",
+                    "airflow_neon_dms.operators.data_diff",
+                ],
+            },
+        ],
         "sensors": [],
         "triggers": [],
         "extra-links": [],
