@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from airflow_neon_dms.diff import ranges
 from airflow_neon_dms.diff.canonical import ColumnPair, check_key_splittable, column_pairs
 from airflow_neon_dms.diff.connect import Endpoint
 from airflow_neon_dms.diff.ranges import Checksum, Key, KeyRange
-from airflow_neon_dms.diff.sides import MySqlSide, PostgresSide, Side
+from airflow_neon_dms.diff.sides import MySqlSide, PostgresSide, Side, Span
 from airflow_neon_dms.exceptions import DataDiffError
 from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
 from airflow_neon_dms.schema.model import TableInfo
@@ -42,6 +43,10 @@ class DiffOptions:
     #: Most buckets in one pass (integer keys) / one split (other keys).
     max_parts: int = 4096
     max_parts_generic: int = 64
+    #: Integer keys: most differing ranges split in one query, and most ranges / rows per fetch query.
+    split_batch: int = 256
+    fetch_batch_ranges: int = 128
+    fetch_batch_rows: int = 8192
     #: Most keys listed per category in the result; the counts stay exact beyond it.
     max_keys: int = 1000
 
@@ -109,6 +114,14 @@ def _json_key(key: Key) -> list[Any]:
     return [v if isinstance(v, (int, str)) or v is None else str(v) for v in key]
 
 
+def _int_buckets(side: Side, *, origin: int, width: int, spans: list[Span]) -> dict[int, Checksum]:
+    return side.int_buckets(origin, width, spans)
+
+
+def _int_fetch(side: Side, *, spans: list[Span]) -> list[tuple[Key, int]]:
+    return side.int_fetch(spans)
+
+
 class _Walker:
     """The range walk for one table."""
 
@@ -133,57 +146,139 @@ class _Walker:
         future: Future[T] = self.helper.submit(on_target, self.target)
         return on_source(self.source), future.result()
 
+    def both_same(self, call: Callable[[Side], T]) -> tuple[T, T]:
+        return self.both(call, call)
+
     def run(self) -> None:
-        stack: list[tuple[KeyRange, Checksum | None, Checksum | None]] = []
         if self.int_key:
-            bounds = self.both(lambda s: s.int_bounds(), lambda t: t.int_bounds())
-            present = [b for b in bounds if b is not None]
-            if not present:
-                return
-            lo, hi = min(b[0] for b in present), max(b[1] for b in present) + 1
-            root = KeyRange((lo,), (hi,))
+            self._run_int()
         else:
-            root = KeyRange()
-        first = True
-        stack.append((root, None, None))
-        while stack:
-            rng, s_cs, t_cs = stack.pop()
-            children = self._split(rng, s_cs, t_cs, first)
-            if first:
-                log.info(
-                    "Table %s: first pass done (%d source rows, %d target rows), %d range(s) differ",
-                    self.result.schema + "." + self.result.table,
-                    self.result.rows_source,
-                    self.result.rows_target,
-                    len(children),
-                )
-                first = False
-            for child, s, t in reversed(children):
-                self._visit(child, s, t, stack)
+            self._run_generic()
         for listed in (self.result.missing_in_target, self.result.missing_in_source, self.result.different):
             listed.sort(key=ranges.sort_key)
 
+    def _log_first_pass(self, differing: int) -> None:
+        log.info(
+            "Table %s.%s: first pass done (%d source rows, %d target rows), %d range(s) differ",
+            self.result.schema,
+            self.result.table,
+            self.result.rows_source,
+            self.result.rows_target,
+            differing,
+        )
+
+    # --- integer keys: power-of-two buckets, differing ranges split and fetched in batches ---------
+
+    def _run_int(self) -> None:
+        opts = self.options
+        bounds = self.both(lambda s: s.int_bounds(), lambda t: t.int_bounds())
+        present = [b for b in bounds if b is not None]
+        if not present:
+            return
+        origin, hi = min(b[0] for b in present), max(b[1] for b in present) + 1
+        width = ranges.int_first_width(
+            origin, hi, ranges.choose_parts(hi - origin, opts.first_pass_rows, opts.max_parts)
+        )
+        whole = [(origin, hi)]
+        src, tgt = self.both(
+            lambda s: s.int_buckets(origin, width, whole), lambda t: t.int_buckets(origin, width, whole)
+        )
+        self.result.ranges_compared += 1
+        self._totals(src, tgt)
+        first = [(ranges.int_span(origin, width, b, hi), s, t) for b, s, t in ranges.differing(src, tgt)]
+        self._log_first_pass(len(first))
+        to_split: list[tuple[int, list[tuple[Span, Checksum, Checksum]]]] = []
+        to_fetch: list[tuple[Span, Checksum, Checksum]] = []
+        self._sort_out(width, first, to_split, to_fetch)
+        while True:
+            if to_fetch:
+                self._fetch_int(to_fetch)
+                to_fetch.clear()
+            if not to_split:
+                break
+            width, entries = to_split.pop()
+            batch, rest = entries[: opts.split_batch], entries[opts.split_batch :]
+            if rest:
+                to_split.append((width, rest))
+            most = max(max(s.count, t.count) for _span, s, t in batch)
+            factor = min(
+                width,
+                max(2, ranges.pow2_at_least(-(-most // opts.leaf_rows))),
+                ranges.pow2_at_least(opts.max_parts),
+            )
+            child = width // factor
+            spans = [span for span, _s, _t in batch]
+            src, tgt = self.both_same(partial(_int_buckets, origin=origin, width=child, spans=spans))
+            self.result.ranges_compared += len(batch)
+            found = [(ranges.int_span(origin, child, b, hi), s, t) for b, s, t in ranges.differing(src, tgt)]
+            self._sort_out(child, found, to_split, to_fetch)
+
+    def _sort_out(
+        self,
+        width: int,
+        found: list[tuple[Span, Checksum, Checksum]],
+        to_split: list[tuple[int, list[tuple[Span, Checksum, Checksum]]]],
+        to_fetch: list[tuple[Span, Checksum, Checksum]],
+    ) -> None:
+        splits = []
+        for span, s, t in found:
+            if s.count == 0 or t.count == 0:
+                only_source = t.count == 0
+                side = self.source if only_source else self.target
+                count = s.count if only_source else t.count
+                self._record_one_sided(side, KeyRange((span[0],), (span[1],)), only_source, count)
+            elif max(s.count, t.count) <= self.options.fetch_limit or width == 1:
+                to_fetch.append((span, s, t))
+            else:
+                splits.append((span, s, t))
+        if splits:
+            to_split.append((width, splits))
+
+    def _fetch_int(self, entries: list[tuple[Span, Checksum, Checksum]]) -> None:
+        opts = self.options
+        batch: list[Span] = []
+        rows = 0
+        for index, (span, s, t) in enumerate(entries):
+            batch.append(span)
+            rows += max(s.count, t.count)
+            if (
+                len(batch) >= opts.fetch_batch_ranges
+                or rows >= opts.fetch_batch_rows
+                or index == len(entries) - 1
+            ):
+                spans = list(batch)
+                rows_s, rows_t = self.both_same(partial(_int_fetch, spans=spans))
+                self._compare(rows_s, rows_t)
+                batch, rows = [], 0
+
+    def _compare(self, rows_s: list[tuple[Key, int]], rows_t: list[tuple[Key, int]]) -> None:
+        self.result.rows_fetched += len(rows_s) + len(rows_t)
+        self._check_unique(rows_s, "source")
+        self._check_unique(rows_t, "target")
+        delta = ranges.compare_rows(rows_s, rows_t)
+        self._add("missing_in_target", delta.missing_in_target, len(delta.missing_in_target))
+        self._add("missing_in_source", delta.missing_in_source, len(delta.missing_in_source))
+        self._add("different", delta.different, len(delta.different))
+
+    # --- other keys: boundaries taken from the data, one range at a time --------------------------
+
+    def _run_generic(self) -> None:
+        stack: list[tuple[KeyRange, Checksum | None, Checksum | None]] = [(KeyRange(), None, None)]
+        first = True
+        while stack:
+            rng, s_cs, t_cs = stack.pop()
+            children = self._split(rng, s_cs, t_cs)
+            if first:
+                self._log_first_pass(len(children))
+                first = False
+            for child, s, t in reversed(children):
+                self._visit(child, s, t, stack)
+
     def _split(
-        self, rng: KeyRange, s_cs: Checksum | None, t_cs: Checksum | None, first: bool
+        self, rng: KeyRange, s_cs: Checksum | None, t_cs: Checksum | None
     ) -> list[tuple[KeyRange, Checksum, Checksum]]:
         opts = self.options
         self.result.ranges_compared += 1
-        if self.int_key:
-            assert rng.lo is not None and rng.hi is not None
-            lo, hi = int(rng.lo[0]), int(rng.hi[0])
-            rows = hi - lo if s_cs is None or t_cs is None else max(s_cs.count, t_cs.count)
-            parts = ranges.choose_parts(
-                rows, opts.first_pass_rows if first else opts.leaf_rows, opts.max_parts
-            )
-            width = ranges.int_width(lo, hi, parts)
-            src, tgt = self.both(
-                lambda s: s.int_buckets(lo, hi, width), lambda t: t.int_buckets(lo, hi, width)
-            )
-            if first:
-                self._totals(src, tgt)
-            return [
-                (ranges.int_bucket_range(lo, hi, width, b), s, t) for b, s, t in ranges.differing(src, tgt)
-            ]
         if s_cs is None or t_cs is None:
             src, tgt = self.both(lambda s: s.range_buckets(rng, []), lambda t: t.range_buckets(rng, []))
             self._totals(src, tgt)
@@ -214,16 +309,9 @@ class _Walker:
             side = self.source if only_source else self.target
             self._record_one_sided(side, rng, only_source, s.count if only_source else t.count)
             return
-        single_key = self.int_key and rng.lo is not None and rng.hi is not None and rng.hi[0] - rng.lo[0] <= 1
-        if max(s.count, t.count) <= opts.fetch_limit or single_key:
+        if max(s.count, t.count) <= opts.fetch_limit:
             rows_s, rows_t = self.both(lambda x: x.fetch(rng), lambda x: x.fetch(rng))
-            self.result.rows_fetched += len(rows_s) + len(rows_t)
-            self._check_unique(rows_s, "source")
-            self._check_unique(rows_t, "target")
-            delta = ranges.compare_rows(rows_s, rows_t)
-            self._add("missing_in_target", delta.missing_in_target, len(delta.missing_in_target))
-            self._add("missing_in_source", delta.missing_in_source, len(delta.missing_in_source))
-            self._add("different", delta.different, len(delta.different))
+            self._compare(rows_s, rows_t)
             return
         stack.append((rng, s, t))
 

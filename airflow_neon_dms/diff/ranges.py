@@ -51,6 +51,26 @@ def int_width(lo: int, hi: int, parts: int) -> int:
     return max(1, math.ceil((hi - lo) / max(parts, 1)))
 
 
+def pow2_at_least(n: int) -> int:
+    """The smallest power of two >= n (1 for n <= 1)."""
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+def int_first_width(lo: int, hi: int, parts: int) -> int:
+    """A power-of-two bucket width cutting ``[lo, hi)`` into at most ``parts`` buckets.
+
+    Powers of two let every later split use a width that divides its parent's, so child buckets
+    of many parents can be counted in one query with one global bucket number.
+    """
+    return pow2_at_least(int_width(lo, hi, parts))
+
+
+def int_span(origin: int, width: int, bucket: int, hi: int) -> tuple[int, int]:
+    """Keys ``[start, end)`` of global bucket ``bucket`` (clipped to ``hi``)."""
+    start = origin + bucket * width
+    return start, min(hi, start + width)
+
+
 def int_bucket_range(lo: int, hi: int, width: int, bucket: int) -> KeyRange:
     """The range of bucket number ``bucket`` of ``[lo, hi)`` cut into ``width``-wide buckets."""
     start = lo + bucket * width

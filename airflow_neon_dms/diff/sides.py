@@ -23,6 +23,10 @@ PG_SESSION_SETTINGS = (
 )
 
 
+#: An integer key span ``[start, end)``.
+Span = tuple[int, int]
+
+
 class Side(Protocol):
     """One database's half of a table diff."""
 
@@ -30,7 +34,9 @@ class Side(Protocol):
 
     def int_bounds(self) -> tuple[int, int] | None: ...
 
-    def int_buckets(self, lo: int, hi: int, width: int) -> dict[int, Checksum]: ...
+    def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]: ...
+
+    def int_fetch(self, spans: Sequence[Span]) -> list[tuple[Key, int]]: ...
 
     def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]: ...
 
@@ -104,16 +110,30 @@ class PostgresSide:
         lo, hi = rows[0]
         return None if lo is None else (int(lo), int(hi))
 
-    def int_buckets(self, lo: int, hi: int, width: int) -> dict[int, Checksum]:
+    def _spans(self, spans: Sequence[Span]) -> tuple[sql.Composable, list[int]]:
         col = sql.Identifier(self.key_pairs[0].name)
-        if hi - lo < 2**62:
+        cond = sql.SQL("({c} >= %s AND {c} < %s)").format(c=col)
+        params = [v for span in spans for v in span]
+        return sql.SQL(" OR ").join([cond] * len(spans)), params
+
+    def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]:
+        col = sql.Identifier(self.key_pairs[0].name)
+        if max(end for _start, end in spans) - origin < 2**62:
             bucket = sql.SQL("({c} - %s::bigint) / %s::bigint").format(c=col)
         else:
             bucket = sql.SQL("div({c}::numeric - %s::numeric, %s::numeric)").format(c=col)
-        query = sql.SQL(
-            "SELECT {b} AS b, count(*), sum({h}) FROM {t} WHERE {c} >= %s AND {c} < %s GROUP BY 1"
-        ).format(b=bucket, h=self.hash, t=self.table, c=col)
-        return _checksums(self._rows(query, (lo, width, lo, hi)))
+        where, params = self._spans(spans)
+        query = sql.SQL("SELECT {b} AS b, count(*), sum({h}) FROM {t} WHERE {w} GROUP BY 1").format(
+            b=bucket, h=self.hash, t=self.table, w=where
+        )
+        return _checksums(self._rows(query, [origin, width, *params]))
+
+    def int_fetch(self, spans: Sequence[Span]) -> list[tuple[Key, int]]:
+        where, params = self._spans(spans)
+        query = sql.SQL("SELECT {k}, {h} FROM {t} WHERE {w}").format(
+            k=self.key_out[0], h=self.hash, t=self.table, w=where
+        )
+        return [((row[0],), int(row[1])) for row in self._rows(query, params)]
 
     def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]:
         where, params = self._where(rng)
@@ -222,13 +242,24 @@ class MySqlSide:
         lo, hi = self._rows(f"SELECT MIN({col}), MAX({col}) FROM {self.table}")[0]  # noqa: S608 - quoted names
         return None if lo is None else (int(lo), int(hi))
 
-    def int_buckets(self, lo: int, hi: int, width: int) -> dict[int, Checksum]:
+    def _spans(self, spans: Sequence[Span]) -> tuple[str, list[int]]:
         col = mysql_identifier(self.key_pairs[0].name)
+        params = [v for span in spans for v in span]
+        return " OR ".join([f"({col} >= %s AND {col} < %s)"] * len(spans)), params
+
+    def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]:
+        col = mysql_identifier(self.key_pairs[0].name)
+        where, params = self._spans(spans)
         query = (
             f"SELECT (CAST({col} AS DECIMAL(65, 0)) - %s) DIV %s AS b, COUNT(*), SUM({self.hash}) "  # noqa: S608
-            f"FROM {self.table} WHERE {col} >= %s AND {col} < %s GROUP BY b"
+            f"FROM {self.table} WHERE {where} GROUP BY b"
         )
-        return _checksums(self._rows(query, (lo, width, lo, hi)))
+        return _checksums(self._rows(query, (origin, width, *params)))
+
+    def int_fetch(self, spans: Sequence[Span]) -> list[tuple[Key, int]]:
+        where, params = self._spans(spans)
+        query = f"SELECT {self.key_out[0]}, {self.hash} FROM {self.table} WHERE {where}"  # noqa: S608
+        return [((row[0],), int(row[1])) for row in self._rows(query, params)]
 
     def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]:
         where, params = self._where(rng)

@@ -154,3 +154,19 @@ def test_unreachable_database_names_table_without_password(pg_pair) -> None:  # 
     assert "public.orders" in str(info.value)
     assert "cannot connect to the Neon target" in str(info.value)
     assert "s3cret-pw" not in str(info.value)
+
+
+def test_sparse_keys_over_the_whole_bigint_range(pg_pair) -> None:  # type: ignore[no-untyped-def]
+    keys = [-(2**63), 2**63 - 1, 0, *range(-(2**62), 2**62, 2**55 + 12345)]
+    for dsn in (pg_pair.source_dsn, pg_pair.target_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.sparse (id bigint PRIMARY KEY, v text)")
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO public.sparse VALUES (%s, %s)", [(k, str(k)) for k in keys])
+    with psycopg.connect(pg_pair.target_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM public.sparse WHERE id IN (%s, %s)", (-(2**63), keys[10]))
+        conn.execute("UPDATE public.sparse SET v = 'x' WHERE id IN (%s, %s)", (2**63 - 1, keys[20]))
+    result = diff_table(pg_pair.source, pg_pair.target, TableSpec("public", "sparse"), SMALL)
+    assert result.missing_in_target == [[-(2**63)], [keys[10]]]
+    assert result.different == sorted([[keys[20]], [2**63 - 1]])
+    assert result.missing_in_source == []

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from airflow_neon_dms.diff.engine import DiffOptions, TableSpec, diff_table
 
 ROWS = 400
-OPTIONS = DiffOptions(first_pass_rows=50, leaf_rows=8, fetch_limit=12)
+OPTIONS = DiffOptions(
+    first_pass_rows=50, leaf_rows=8, fetch_limit=12, split_batch=3, fetch_batch_ranges=2, fetch_batch_rows=20
+)
 
 changes = st.fixed_dictionaries(
     {
