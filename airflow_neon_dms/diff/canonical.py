@@ -29,6 +29,7 @@ The length prefix keeps the ``|`` join unambiguous for free text; the other form
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from psycopg import sql
 
@@ -142,9 +143,28 @@ def _pg_piece(pair: ColumnPair) -> sql.Composable:
     return sql.SQL("COALESCE(char_length({v}) || ':' || {v}, 'N')").format(v=value)
 
 
-def pg_row_hash(pairs: list[ColumnPair], native: bool) -> sql.Composable:
+#: How rows are hashed: ``record`` (PostgreSQL 14+ on both sides: each column's own 64-bit hash
+#: function, no text conversion), ``text`` (older PostgreSQL: the record's text) or ``canonical``
+#: (across engines: MD5 of the canonical text).
+RowHash = Literal["record", "text", "canonical"]
+
+#: Families hashed through their text in ``record`` mode (json has no hash function).
+_RECORD_AS_TEXT = frozenset({"json", "other"})
+
+
+def _record_column(pair: ColumnPair) -> sql.Composable:
+    col = sql.Identifier(pair.name)
+    if pair.family in _RECORD_AS_TEXT and pair.target.data_type != "jsonb":
+        return sql.SQL("{}::text").format(col)
+    return col
+
+
+def pg_row_hash(pairs: list[ColumnPair], method: RowHash) -> sql.Composable:
     """PostgreSQL expression: the row's 64-bit hash as a signed bigint."""
-    if native:
+    if method == "record":
+        cols = sql.SQL(", ").join(_record_column(p) for p in pairs)
+        return sql.SQL("hash_record_extended(ROW({}), 0)").format(cols)
+    if method == "text":
         cols = sql.SQL(", ").join(sql.Identifier(p.name) for p in pairs)
         return sql.SQL("hashtextextended(ROW({})::text, 0)").format(cols)
     text = sql.SQL("concat_ws('|', {})").format(sql.SQL(", ").join(_pg_piece(p) for p in pairs))

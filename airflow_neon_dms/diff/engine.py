@@ -13,10 +13,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from airflow_neon_dms.diff import ranges
-from airflow_neon_dms.diff.canonical import ColumnPair, check_key_splittable, column_pairs
+from airflow_neon_dms.diff.canonical import ColumnPair, RowHash, check_key_splittable, column_pairs
 from airflow_neon_dms.diff.connect import Endpoint
 from airflow_neon_dms.diff.ranges import Checksum, Key, KeyRange
 from airflow_neon_dms.diff.sides import MySqlSide, PostgresSide, Side, Span
@@ -49,6 +49,8 @@ class DiffOptions:
     fetch_batch_rows: int = 8192
     #: Most keys listed per category in the result; the counts stay exact beyond it.
     max_keys: int = 1000
+    #: PostgreSQL -> PostgreSQL row hash: ``auto`` uses ``record`` when both servers are 14+.
+    native_hash: Literal["auto", "record", "text"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -404,10 +406,10 @@ def diff_table(
             src_info = read_table(src_conn, source.engine, spec.schema, spec.table)
             tgt_info = read_table(tgt_conn, target.engine, t_schema, t_table)
             result, pairs = plan_table(spec, src_info, tgt_info)
-            native = source.engine == target.engine == "postgresql"
+            row_hash = _row_hash(source.engine, src_conn, target.engine, tgt_conn, options)
             key = tuple(result.key_columns)
-            src_side = _side(src_conn, source.engine, spec.schema, spec.table, pairs, key, native, "source")
-            tgt_side = _side(tgt_conn, target.engine, t_schema, t_table, pairs, key, native, "target")
+            src_side = _side(src_conn, source.engine, spec.schema, spec.table, pairs, key, row_hash, "source")
+            tgt_side = _side(tgt_conn, target.engine, t_schema, t_table, pairs, key, row_hash, "target")
             _Walker(src_side, tgt_side, result, pairs, options, helper).run()
         except DataDiffError:
             raise
@@ -443,6 +445,19 @@ def _open(endpoint: Endpoint, role: str, spec: TableSpec) -> Any:
         ) from err
 
 
+def _row_hash(
+    source_engine: str, source: Any, target_engine: str, target: Any, options: DiffOptions
+) -> RowHash:
+    """``canonical`` across engines; between PostgreSQL servers ``record`` when both are 14+."""
+    if not source_engine == target_engine == "postgresql":
+        return "canonical"
+    if options.native_hash != "auto":
+        return options.native_hash
+    if min(source.info.server_version, target.info.server_version) >= 140000:
+        return "record"
+    return "text"
+
+
 def _side(
     conn: Any,
     engine: str,
@@ -450,11 +465,11 @@ def _side(
     table: str,
     pairs: list[ColumnPair],
     key: tuple[str, ...],
-    native: bool,
+    row_hash: RowHash,
     label: str,
 ) -> Side:
     if engine == "postgresql":
-        return PostgresSide(conn, schema, table, pairs, key, native=native, label=label)
+        return PostgresSide(conn, schema, table, pairs, key, row_hash=row_hash, label=label)
     return MySqlSide(conn, schema, table, pairs, key, label=label)
 
 

@@ -69,7 +69,7 @@ class PostgresSide:
         pairs: list[ColumnPair],
         key: tuple[str, ...],
         *,
-        native: bool,
+        row_hash: canonical.RowHash,
         label: str = "target",
     ) -> None:
         self.conn = conn
@@ -77,7 +77,8 @@ class PostgresSide:
         self.table = sql.Identifier(schema, table)
         by_name = {p.name: p for p in pairs}
         self.key_pairs = [by_name[k] for k in key]
-        self.hash = canonical.pg_row_hash(pairs, native)
+        native = row_hash != "canonical"
+        self.hash = canonical.pg_row_hash(pairs, row_hash)
         self.key_order = [canonical.pg_key_order(p) for p in self.key_pairs]
         self.key_out = [canonical.pg_key_output(p, native) for p in self.key_pairs]
         prepare_postgres_session(conn)

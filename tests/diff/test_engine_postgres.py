@@ -21,7 +21,10 @@ CREATE TABLE public.orders (
     note jsonb,
     ref uuid,
     blob bytea,
-    ratio double precision
+    ratio double precision,
+    meta json,
+    tags text[],
+    span interval
 );
 """
 
@@ -31,7 +34,8 @@ SELECT g, 'customer ' || (g %% 97), (g * 1.25)::numeric(12, 2),
        timestamptz '2024-01-01 00:00+00' + g * interval '1 minute',
        date '2024-01-01' + (g %% 365), g %% 2 = 0,
        jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g %% 3)),
-       md5(g::text)::uuid, decode(md5(g::text), 'hex'), g / 7.0
+       md5(g::text)::uuid, decode(md5(g::text), 'hex'), g / 7.0,
+       json_build_object('g', g), ARRAY['t', g::text], g * interval '1 second'
 FROM generate_series(1, %s) g
 WHERE g %% 13 <> 5
 """
@@ -55,7 +59,8 @@ def test_identical_tables_report_nothing(pg_pair) -> None:  # type: ignore[no-un
     assert result.different == result.missing_in_source == result.missing_in_target == []
 
 
-def test_finds_exact_keys_of_each_kind(pg_pair) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("native_hash", ["record", "text"])
+def test_finds_exact_keys_of_each_kind(pg_pair, native_hash: str) -> None:  # type: ignore[no-untyped-def]
     _setup(pg_pair.source_dsn, 3000)
     _setup(pg_pair.target_dsn, 3000)
     with psycopg.connect(pg_pair.target_dsn, autocommit=True) as conn:
@@ -64,18 +69,22 @@ def test_finds_exact_keys_of_each_kind(pg_pair) -> None:  # type: ignore[no-unty
         conn.execute("UPDATE public.orders SET customer = NULL WHERE id = 101")  # value -> NULL
         conn.execute("UPDATE public.orders SET customer = '' WHERE id = 22")  # NULL -> empty text
         conn.execute("UPDATE public.orders SET placed = placed + interval '1 microsecond' WHERE id = 1501")
+        conn.execute("UPDATE public.orders SET meta = '{\"g\": 1600 }' WHERE id = 1600")  # json text
+        conn.execute("UPDATE public.orders SET tags[2] = 'x' WHERE id = 1700")
+        conn.execute("UPDATE public.orders SET span = span * 2 WHERE id = 1800")
         conn.execute(
             "INSERT INTO public.orders (id, customer) VALUES (5, 'ghost'), (-40, 'below'), (9000, 'above')"
         )
-    result = diff_table(pg_pair.source, pg_pair.target, TableSpec("public", "orders"), SMALL)
+    options = DiffOptions(first_pass_rows=64, leaf_rows=16, fetch_limit=32, native_hash=native_hash)  # type: ignore[arg-type]
+    result = diff_table(pg_pair.source, pg_pair.target, TableSpec("public", "orders"), options)
     assert not result.identical
     assert result.missing_in_target == [[1], [777], [2999]]
     assert result.missing_in_source == [[-40], [5], [9000]]
-    assert result.different == [[22], [100], [101], [1501]]
+    assert result.different == [[22], [100], [101], [1501], [1600], [1700], [1800]]
     assert (result.missing_in_target_count, result.missing_in_source_count, result.different_count) == (
         3,
         3,
-        4,
+        7,
     )
 
 
