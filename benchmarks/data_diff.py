@@ -175,9 +175,13 @@ def main() -> int:
             got_scattered = f"{mine_d / theirs_d:.2f}x reladiff, {mine_d / floor_d:.2f}x floor"
             print("\nTargets: identical <= 0.50x reladiff, scattered <= 0.35x reladiff, both <= 2x floor")
             print(f"Measured: identical {got_identical}; scattered {got_scattered}")
+            print(f"Ours reported exactly the {UPDATED} updated and {DELETED} deleted keys.")
         finally:
-            for name in names:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                for name in names:
+                    admin.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                    )
     return 0
 
 
