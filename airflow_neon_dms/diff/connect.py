@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -56,8 +56,8 @@ class Endpoint:
     """How to open one side: its engine and the arguments of its driver (these hold secrets)."""
 
     engine: Engine
-    params: dict[str, Any]
-    description: str
+    params: dict[str, Any] = field(repr=False)
+    description: str = ""
 
     def open(self) -> Any:
         return open_postgres(self.params) if self.engine == "postgresql" else open_mysql(self.params)
