@@ -105,3 +105,16 @@ def test_proxy_logs_in_to_a_password_protected_backend_with_scram() -> None:
                 psycopg.connect(**params, password="endpoint=ep-scram-1$wrong", sslmode="require")
     finally:
         server.stop()
+
+
+def test_cancel_requests_reach_the_backend(proxy: NeonProxy, pg_server: Any) -> None:
+    import threading
+
+    with _connect(proxy, pg_server, password=f"endpoint={ENDPOINT}$x") as conn:
+        timer = threading.Timer(0.5, conn.cancel_safe)
+        timer.start()
+        try:
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                conn.execute("SELECT pg_sleep(30)")
+        finally:
+            timer.cancel()
