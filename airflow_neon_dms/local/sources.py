@@ -42,6 +42,8 @@ class TableShape:
     table: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
+    #: A PostgreSQL partitioned table: COPY reads it through a query, not by name.
+    partitioned: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -103,7 +105,10 @@ class PostgresSource:
     def table_shape(self, schema: str, table: str) -> TableShape:
         rel = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table)).as_string(self.conn)
         cols = self.conn.execute(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull "
+            # Types created in the database (enums, domains, extension types) become text, as DMS
+            # maps user-defined types to strings; built-in types (oid < 16384) are kept.
+            "SELECT a.attname, CASE WHEN a.atttypid < 16384 THEN format_type(a.atttypid, a.atttypmod) "
+            "ELSE 'text' END, NOT a.attnotnull, format_type(a.atttypid, a.atttypmod) "
             "FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 "
             "AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
             [rel],
@@ -114,11 +119,13 @@ class PostgresSource:
             "WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY k.o",
             [rel],
         ).fetchall()
+        kind = self.conn.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass", [rel]).fetchone()
         return TableShape(
             schema,
             table,
-            tuple(Column(r[0], r[1], bool(r[2]), r[1]) for r in cols),
+            tuple(Column(r[0], r[1], bool(r[2]), r[3]) for r in cols),
             tuple(r[0] for r in pk),
+            partitioned=bool(kind and kind[0] == "p"),
         )
 
     def copy_into(
@@ -128,11 +135,12 @@ class PostgresSource:
         progress: Callable[[int], None],
         cancelled: Callable[[], bool],
     ) -> None:
-        statement = sql.SQL("COPY {}.{} ({}) TO STDOUT").format(
-            sql.Identifier(shape.schema),
-            sql.Identifier(shape.table),
-            sql.SQL(", ").join(sql.Identifier(c) for c in shape.column_names),
-        )
+        table = sql.SQL("{}.{}").format(sql.Identifier(shape.schema), sql.Identifier(shape.table))
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in shape.column_names)
+        if shape.partitioned:
+            statement = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(columns, table)
+        else:
+            statement = sql.SQL("COPY {} ({}) TO STDOUT").format(table, columns)
         pending = 0
         with self.conn.cursor() as cur, cur.copy(statement) as source:
             for data in source:  # one CopyData message per row
