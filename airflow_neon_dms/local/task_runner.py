@@ -67,6 +67,17 @@ class TaskJob:
 
     def _run(self, start_type: str) -> None:
         task = self.task
+        if not self.target.is_postgres:
+            self._fail(
+                f"The local DMS emulator loads into PostgreSQL targets only, not {self.target.engine}."
+            )
+            return
+        if not (self.source.is_postgres or self.source.is_mysql):
+            self._fail(
+                f"The local DMS emulator reads PostgreSQL and MySQL/MariaDB sources only, not "
+                f"{self.source.engine}."
+            )
+            return
         try:
             source = open_source(self.source)
         except DatabaseUnreachable as err:

@@ -307,3 +307,13 @@ def test_engine_loads_a_table_without_http(pg_server: Any, pg_pair: tuple[str, s
     assert rows == 2
     assert sum(reported) == 2
     assert _rows(pg_server.dsn(target_db), "SELECT * FROM t ORDER BY id") == [(1, None), (2, "ü")]
+
+
+def test_unsupported_engines_fail_the_task_with_a_clear_message(dms: Any) -> None:
+    task = dms.task(dms.endpoint("source", "oracle"), dms.endpoint("target", "mysql"))
+    dms.client.start_replication_task(ReplicationTaskArn=task, StartReplicationTaskType="start-replication")
+    with pytest.raises(Exception, match="failure state"):
+        dms.wait("replication_task_stopped", task)
+    described = dms.describe_task(task)
+    assert described["StopReason"] == "Stop Reason FATAL_ERROR"
+    assert "PostgreSQL targets only, not mysql" in described["LastFailureMessage"]
