@@ -31,7 +31,7 @@ from psycopg import sql
 from airflow_neon_dms.local.embedded import free_port
 
 ROWS = int(os.environ.get("NEON_DMS_BENCH_ROWS", "1000000"))
-ROUNDS = 2
+ROUNDS = 3
 TARGET_RATIO = 1.5
 TABLE_DDL = (
     "CREATE TABLE bench_orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2), "

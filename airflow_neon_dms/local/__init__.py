@@ -1,1 +1,1 @@
-"""local of the airflow-neon-dms provider."""
+"""The local DMS emulator, the Neon proxy stand-in and the embedded PostgreSQL (development, tests)."""

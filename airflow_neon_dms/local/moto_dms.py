@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import moto
 from moto.core.exceptions import JsonRESTError
 from moto.core.request import Request
 from moto.core.responses import BaseResponse
@@ -131,8 +130,3 @@ def _respond(
     out["Content-Length"] = str(len(data))
     start_response(f"{int(status)} {'OK' if int(status) < 400 else 'Error'}", list(out.items()))
     return [data]
-
-
-def moto_version_ok() -> bool:
-    """True when the installed moto is the version this module was written against."""
-    return str(moto.__version__) == MOTO_VERSION

@@ -276,7 +276,15 @@ class NeonProxy:
                 client.sendall(b"N")
                 continue
             if code == CANCEL_REQUEST:
-                raise ConnectionError("cancel requests are not forwarded")
+                # The client holds the backend's own process id and key (BackendKeyData passed
+                # through untouched), so the request is forwarded as it is.
+                with socket.create_connection((self.backend_host, self.backend_port), timeout=10) as backend:
+                    backend.sendall(struct.pack("!I", length) + body)
+                if isinstance(client, ssl.SSLSocket):
+                    client.settimeout(2)
+                    with contextlib.suppress(OSError, ssl.SSLError):
+                        client.unwrap()  # close_notify, so the client sees a clean end
+                raise ConnectionError("cancel request forwarded")
             if code != PROTOCOL_3:
                 raise ProxyError(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}", "08P01")
             if not tls:

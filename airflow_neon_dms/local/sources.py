@@ -19,6 +19,8 @@ from psycopg import sql
 from airflow_neon_dms.identifiers import mysql_identifier, mysql_qualified
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_mysql, connect_postgres
 
+#: The last message of a binary COPY: a field count of -1.
+BINARY_COPY_TRAILER = b"\xff\xff"
 #: Rows between two progress reports.
 PROGRESS_EVERY = 10_000
 _PG_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
@@ -42,6 +44,11 @@ class TableShape:
     table: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
+    #: A PostgreSQL partitioned table: COPY reads it through a query, not by name.
+    partitioned: bool = False
+    #: The source's PostgreSQL major version when every column has a built-in type, so a table
+    #: created from this shape on a server of the same version can take binary COPY.
+    binary_major: int | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -65,6 +72,8 @@ class SourceReader(Protocol):
         copy: psycopg.Copy,
         progress: Callable[[int], None],
         cancelled: Callable[[], bool],
+        *,
+        binary: bool = False,
     ) -> None: ...
 
     def rows(self, shape: TableShape, columns: list[str]) -> Iterator[tuple[Any, ...]]: ...
@@ -103,7 +112,10 @@ class PostgresSource:
     def table_shape(self, schema: str, table: str) -> TableShape:
         rel = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table)).as_string(self.conn)
         cols = self.conn.execute(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull "
+            # Types created in the database (enums, domains, extension types) become text, as DMS
+            # maps user-defined types to strings; built-in types (oid < 16384) are kept.
+            "SELECT a.attname, CASE WHEN a.atttypid < 16384 THEN format_type(a.atttypid, a.atttypmod) "
+            "ELSE 'text' END, NOT a.attnotnull, format_type(a.atttypid, a.atttypmod) "
             "FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 "
             "AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
             [rel],
@@ -114,11 +126,15 @@ class PostgresSource:
             "WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY k.o",
             [rel],
         ).fetchall()
+        kind = self.conn.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass", [rel]).fetchone()
+        builtin = all(r[1] == r[3] for r in cols)
         return TableShape(
             schema,
             table,
-            tuple(Column(r[0], r[1], bool(r[2]), r[1]) for r in cols),
+            tuple(Column(r[0], r[1], bool(r[2]), r[3]) for r in cols),
             tuple(r[0] for r in pk),
+            partitioned=bool(kind and kind[0] == "p"),
+            binary_major=self.conn.info.server_version // 10000 if builtin else None,
         )
 
     def copy_into(
@@ -127,16 +143,23 @@ class PostgresSource:
         copy: psycopg.Copy,
         progress: Callable[[int], None],
         cancelled: Callable[[], bool],
+        *,
+        binary: bool = False,
     ) -> None:
-        statement = sql.SQL("COPY {}.{} ({}) TO STDOUT").format(
-            sql.Identifier(shape.schema),
-            sql.Identifier(shape.table),
-            sql.SQL(", ").join(sql.Identifier(c) for c in shape.column_names),
-        )
+        table = sql.SQL("{}.{}").format(sql.Identifier(shape.schema), sql.Identifier(shape.table))
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in shape.column_names)
+        if shape.partitioned:
+            statement = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(columns, table)
+        else:
+            statement = sql.SQL("COPY {} ({}) TO STDOUT").format(table, columns)
+        if binary:
+            statement = sql.SQL("{} (FORMAT binary)").format(statement)
         pending = 0
         with self.conn.cursor() as cur, cur.copy(statement) as source:
-            for data in source:  # one CopyData message per row
+            for data in source:  # one CopyData message per row; binary adds a 2-byte trailer
                 copy.write(data)
+                if binary and len(data) == 2 and data == BINARY_COPY_TRAILER:
+                    continue
                 pending += 1
                 if pending >= PROGRESS_EVERY:
                     progress(pending)
@@ -286,7 +309,11 @@ class MySqlSource:
         copy: psycopg.Copy,
         progress: Callable[[int], None],
         cancelled: Callable[[], bool],
+        *,
+        binary: bool = False,
     ) -> None:
+        if binary:
+            raise ValueError("MySQL sources stream rows in text form; binary COPY is for PostgreSQL.")
         columns = list(shape.columns)
         conn = connect_mysql(self.address, streaming=True)
         try:

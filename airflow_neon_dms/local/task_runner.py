@@ -67,6 +67,17 @@ class TaskJob:
 
     def _run(self, start_type: str) -> None:
         task = self.task
+        if not self.target.is_postgres:
+            self._fail(
+                f"The local DMS emulator loads into PostgreSQL targets only, not {self.target.engine}."
+            )
+            return
+        if not (self.source.is_postgres or self.source.is_mysql):
+            self._fail(
+                f"The local DMS emulator reads PostgreSQL and MySQL/MariaDB sources only, not "
+                f"{self.source.engine}."
+            )
+            return
         try:
             source = open_source(self.source)
         except DatabaseUnreachable as err:
@@ -151,7 +162,7 @@ class TaskJob:
                         source,
                         target,
                         *key,
-                        prep_mode="DROP_AND_CREATE" if reload else self.settings.prep_mode,
+                        prep_mode=self._prep_mode(reload),
                         shape=shape,
                         progress=progress,
                         cancelled=task.stop_event.is_set,
@@ -180,6 +191,12 @@ class TaskJob:
                     stats.validation_state = "Table error"
                     stats.validation_details = message
             log.error("Table %s.%s failed to load: %s", key[0], key[1], message)
+
+    def _prep_mode(self, reload: bool) -> str:
+        """A reload empties the table first, and keeps a table the user created (DO_NOTHING)."""
+        if reload and self.settings.prep_mode == "DO_NOTHING":
+            return "TRUNCATE_BEFORE_LOAD"
+        return self.settings.prep_mode
 
     def _validate(self, source: SourceReader, target: psycopg.Connection[Any], key: tuple[str, str]) -> None:
         stats = self.task.tables[key]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.helpers import Dms, new_dms
+from tests.local.support import Dms, new_dms
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any, cast
 import psycopg
 import pytest
 
-from tests.local.helpers import INCLUDE_ALL_PUBLIC, unique
+from tests.local.support import INCLUDE_ALL_PUBLIC, unique
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.local.helpers import INCLUDE_ALL_PUBLIC, unique
+from tests.local.support import INCLUDE_ALL_PUBLIC, unique
 
 
 def _code(err: pytest.ExceptionInfo[ClientError]) -> str:

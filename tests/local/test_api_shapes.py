@@ -1,7 +1,7 @@
 """Every answer of the emulator is checked against botocore's output shapes (see the dms_client fixture).
 
 These tests prove the checker itself catches what it should, and that every operation the emulator
-serves has been answered and checked at least once in one session of calls.
+serves has been answered and checked at least once in one run of calls.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from airflow_neon_dms.local.api_shapes import ResponseShapeError, check_responses, response_errors
 from airflow_neon_dms.local.service import OPERATIONS
-from tests.local.helpers import INCLUDE_ALL_PUBLIC, unique
+from tests.local.support import INCLUDE_ALL_PUBLIC, unique
 
 
 def test_checker_reports_unknown_members_and_wrong_types() -> None:

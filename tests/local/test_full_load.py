@@ -251,6 +251,39 @@ def _wait_for(condition: Callable[[], bool], attempts: int = 300) -> None:
     raise AssertionError("condition not reached")
 
 
+def test_partitioned_table_and_user_defined_types(dms: Any, pg_server: Any, pg_pair: tuple[str, str]) -> None:
+    source_db, target_db = pg_pair
+    _setup(
+        pg_server,
+        source_db,
+        "CREATE TYPE mood AS ENUM ('happy', 'sad');"
+        "CREATE TABLE events (id int, at date, feeling mood, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+        "CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');"
+        "CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+        "INSERT INTO events VALUES (1, '2023-05-01', 'happy'), (2, '2024-05-01', 'sad'),"
+        " (3, '2024-06-01', NULL);",
+    )
+    task = dms.task(
+        dms.pg_endpoint("source", pg_server, source_db),
+        dms.pg_endpoint("target", pg_server, target_db),
+        settings={"ValidationSettings": {"EnableValidation": True}},
+    )
+    dms.run_full_load(task)
+    stats = dms.table_stats(task)
+    assert set(stats) == {("public", "events")}  # the partitions are loaded through their parent
+    assert stats[("public", "events")]["FullLoadRows"] == 3
+    assert stats[("public", "events")]["ValidationState"] == "Validated"
+    assert _rows(pg_server.dsn(target_db), "SELECT id, feeling FROM events ORDER BY id") == [
+        (1, "happy"),
+        (2, "sad"),
+        (3, None),
+    ]
+    assert _rows(
+        pg_server.dsn(target_db),
+        "SELECT data_type FROM information_schema.columns WHERE column_name = 'feeling'",
+    ) == [("text",)]
+
+
 def test_engine_loads_a_table_without_http(pg_server: Any, pg_pair: tuple[str, str]) -> None:
     source_db, target_db = pg_pair
     _setup(
@@ -274,3 +307,13 @@ def test_engine_loads_a_table_without_http(pg_server: Any, pg_pair: tuple[str, s
     assert rows == 2
     assert sum(reported) == 2
     assert _rows(pg_server.dsn(target_db), "SELECT * FROM t ORDER BY id") == [(1, None), (2, "ü")]
+
+
+def test_unsupported_engines_fail_the_task_with_a_clear_message(dms: Any) -> None:
+    task = dms.task(dms.endpoint("source", "oracle"), dms.endpoint("target", "mysql"))
+    dms.client.start_replication_task(ReplicationTaskArn=task, StartReplicationTaskType="start-replication")
+    with pytest.raises(Exception, match="failure state"):
+        dms.wait("replication_task_stopped", task)
+    described = dms.describe_task(task)
+    assert described["StopReason"] == "Stop Reason FATAL_ERROR"
+    assert "PostgreSQL targets only, not mysql" in described["LastFailureMessage"]

@@ -84,3 +84,37 @@ def test_endpoint_id_parsing() -> None:
     assert endpoint_from_options("-c search_path=x endpoint=ep-b-2") == "ep-b-2"
     assert endpoint_from_options("endpoint%3Dep-c-3") == "ep-c-3"
     assert endpoint_from_options("-c work_mem=4MB") is None
+
+
+def test_proxy_logs_in_to_a_password_protected_backend_with_scram() -> None:
+    from airflow_neon_dms.local.embedded import EmbeddedPostgres
+
+    try:
+        server = EmbeddedPostgres(password="Real-pw_42").start()
+    except Exception as err:  # the embedded binaries are optional on a developer machine
+        pytest.skip(f"embedded PostgreSQL could not start: {err}")
+    try:
+        with NeonProxy("ep-scram-1", server.host, server.port) as scram_proxy:
+            params = {"host": "127.0.0.1", "port": scram_proxy.port, "user": "postgres", "dbname": "postgres"}
+            with psycopg.connect(
+                **params, password="endpoint=ep-scram-1$Real-pw_42", sslmode="require"
+            ) as conn:
+                method = conn.execute("SELECT auth_method FROM pg_hba_file_rules WHERE type = 'host' LIMIT 1")
+                assert method.fetchone() == ("scram-sha-256",)
+            with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+                psycopg.connect(**params, password="endpoint=ep-scram-1$wrong", sslmode="require")
+    finally:
+        server.stop()
+
+
+def test_cancel_requests_reach_the_backend(proxy: NeonProxy, pg_server: Any) -> None:
+    import threading
+
+    with _connect(proxy, pg_server, password=f"endpoint={ENDPOINT}$x") as conn:
+        timer = threading.Timer(0.5, conn.cancel_safe)
+        timer.start()
+        try:
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                conn.execute("SELECT pg_sleep(30)")
+        finally:
+            timer.cancel()

@@ -126,3 +126,20 @@ def test_neon_target_parsing() -> None:
     assert NeonTarget.parse("ep-a-1@127.0.0.1:5432") == NeonTarget("ep-a-1", "127.0.0.1", 5432)
     with pytest.raises(ValueError, match="ENDPOINT_ID@HOST:PORT"):
         NeonTarget.parse("ep-a-1:5432")
+
+
+def test_endpoint_pointing_straight_at_a_running_proxy(dms: Any, pg_server: Any) -> None:
+    from airflow_neon_dms.local.neon_proxy import NeonProxy
+
+    with NeonProxy("ep-direct-7", pg_server.host, pg_server.port) as proxy:
+        arn = dms.endpoint(
+            "target",
+            ServerName="127.0.0.1",
+            Port=proxy.port,
+            Username=pg_server.user,
+            Password=dms_password("ep-direct-7", pg_server.password or "pw"),
+            DatabaseName="postgres",
+            SslMode="require",
+        )
+        connection = _test_connection(dms, arn)
+    assert connection["Status"] == "successful"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from airflow_neon_dms.local.faults import InvalidParameterValueException
 from airflow_neon_dms.local.table_mappings import parse_table_mappings
@@ -82,3 +84,22 @@ def test_invalid_rules_name_the_rule(rules: list[object], expected: str) -> None
     with pytest.raises(InvalidParameterValueException) as err:
         parse_table_mappings(json.dumps({"rules": rules}))
     assert expected in err.value.message
+
+
+@given(
+    name=st.text(alphabet=st.characters(blacklist_characters="%", blacklist_categories=("Cs",)), max_size=20),
+    other=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+def test_patterns_without_a_wildcard_match_only_themselves(name: str, other: str) -> None:
+    if not name:
+        return
+    mappings = parse_table_mappings(json.dumps({"rules": [_rule("1", name, name)]}))
+    assert mappings.selects(name, name)
+    assert mappings.selects(other, name) == (other == name)
+
+
+@given(prefix=st.text(alphabet="abc_.*+?[]()", max_size=5), rest=st.text(max_size=10))
+def test_a_trailing_percent_matches_every_continuation(prefix: str, rest: str) -> None:
+    mappings = parse_table_mappings(json.dumps({"rules": [_rule("1", "s", prefix + "%")]}))
+    assert mappings.selects("s", prefix + rest)
+    assert not mappings.selects("s2", prefix + rest)

@@ -152,3 +152,32 @@ def test_marker_paging_over_many_tables(dms: Any, pg_server: Any, pg_pair: tuple
     names = {s["TableName"] for s in page["TableStatistics"] + rest["TableStatistics"]}
     assert names == {f"p{i:02d}" for i in range(25)}
     assert all(s["ValidationState"] == "Not enabled" for s in rest["TableStatistics"])
+
+
+def test_reload_keeps_a_user_created_table_and_does_not_duplicate(
+    dms: Any, pg_server: Any, pg_pair: tuple[str, str]
+) -> None:
+    source_db, target_db = pg_pair
+    with psycopg.connect(pg_server.dsn(source_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    with psycopg.connect(pg_server.dsn(target_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text, loaded_at timestamptz DEFAULT now())")
+    task = dms.task(
+        dms.pg_endpoint("source", pg_server, source_db),
+        dms.pg_endpoint("target", pg_server, target_db),
+        settings={"FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"}},
+        migration_type="full-load-and-cdc",
+    )
+    dms.client.start_replication_task(ReplicationTaskArn=task, StartReplicationTaskType="start-replication")
+    _wait_for(lambda: dms.table_stats(task).get(("public", "t"), {}).get("TableState") == "Table completed")
+    dms.client.reload_tables(
+        ReplicationTaskArn=task, TablesToReload=[{"SchemaName": "public", "TableName": "t"}]
+    )
+    _wait_for(lambda: _stat(dms, task, "t")["FullLoadReloaded"] is True)
+    with psycopg.connect(pg_server.dsn(target_db)) as conn:
+        assert conn.execute("SELECT id, v, loaded_at IS NOT NULL FROM t ORDER BY id").fetchall() == [
+            (1, "a", True),
+            (2, "b", True),
+        ]
+    dms.client.stop_replication_task(ReplicationTaskArn=task)
+    dms.wait("replication_task_stopped", task)
