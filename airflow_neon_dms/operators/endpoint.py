@@ -8,7 +8,6 @@ from typing import Any
 from airflow.sdk import BaseHook, Context
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.hooks.neon import NeonHook
 from airflow_neon_dms.links.dms import DmsEndpointLink
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator
 
@@ -105,6 +104,8 @@ class NeonTargetEndpointOperator(_EndpointOperator):
         self.neon_conn_id = neon_conn_id
 
     def endpoint_settings(self) -> dict[str, Any]:
+        from airflow_neon_dms.hooks.neon import NeonHook  # psycopg: only when the task runs
+
         return NeonHook(neon_conn_id=self.neon_conn_id).dms_target_settings()
 
 

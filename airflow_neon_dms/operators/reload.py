@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import Context
-from psycopg import sql
 
 from airflow_neon_dms.dms_states import TASK_ACTIVE, Outcome, StartType, classify_task
 from airflow_neon_dms.exceptions import (
@@ -159,6 +158,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 "reload would append the rows again. Pass neon_conn_id so the target tables are "
                 "truncated first, or stop the task (a stopped task is reloaded with TRUNCATE_BEFORE_LOAD)."
             )
+        from psycopg import sql
+
         from airflow_neon_dms.hooks.neon import NeonHook
 
         with NeonHook(neon_conn_id=self.neon_conn_id).get_conn() as conn:
