@@ -80,6 +80,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self.reload_option = reload_option
         self.neon_conn_id = neon_conn_id
         self.settle_timeout = settle_timeout
+        self._temporary_task_arn: str | None = None
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     # Entry ------------------------------------------------------------------------------------
@@ -194,6 +195,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 task_settings=temporary_task_settings(task.get("ReplicationTaskSettings")),
                 tags={"managed-by": "airflow-neon-dms", "reload-of": str(task["ReplicationTaskIdentifier"])},
             )
+            self._temporary_task_arn = temp_arn
             self.log.info("Temporary reload task %s %s for %d table(s)", temp_id, action, len(tables))
             _, temp_task = self.hook.start_task(
                 temp_arn,
@@ -251,8 +253,19 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
 
     def _delete_temporary(self, arn: str) -> None:
         if arn:
-            self.hook.delete_task(arn)
+            self.hook.delete_task(arn, delay=min(self.waiter_delay, 2))
             self.log.info("Deleted temporary reload task %s", arn)
+        self._temporary_task_arn = None
+
+    def on_kill(self) -> None:
+        """Delete the temporary reload task this run made (a killed wait leaves nothing behind)."""
+        if self._temporary_task_arn:
+            try:
+                self._delete_temporary(self._temporary_task_arn)
+            except Exception as err:  # on_kill must never raise
+                self.log.warning(
+                    "Could not delete temporary reload task %s: %s", self._temporary_task_arn, err
+                )
 
     # Shared -----------------------------------------------------------------------------------
 
