@@ -16,6 +16,7 @@ from airflow_neon_dms.exceptions import (
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
+from airflow_neon_dms.hooks.dms import RELOAD_BATCH_SIZE, batches
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 from airflow_neon_dms.operators.run import dag_run_started
@@ -149,6 +150,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     ) -> dict[str, Any]:
         self._check_event(event)
         tables = self._tables()
+        reload_calls = reload_calls or len(batches(tables, RELOAD_BATCH_SIZE))
         rows = self.hook.table_statistics(self.replication_task_arn, tables)
         return self._check(METHOD_RELOAD_TABLES, tables, reload_calls, None, rows)
 
@@ -244,12 +246,17 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         temporary_task_identifier: str = "",
     ) -> dict[str, Any]:
         tables = self._tables()
+        # The event names the temporary task too: runners that drop the deferral kwargs still work.
+        arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
         try:
             self._check_event(event)
-            rows = self.hook.table_statistics(temporary_task_arn, tables)
-            return self._check(METHOD_TEMPORARY_TASK, tables, 0, temporary_task_identifier, rows)
+            identifier = temporary_task_identifier or str(
+                self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
+            )
+            rows = self.hook.table_statistics(arn, tables)
+            return self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
         finally:
-            self._delete_temporary(temporary_task_arn)
+            self._delete_temporary(arn)
 
     def _delete_temporary(self, arn: str) -> None:
         if arn:
