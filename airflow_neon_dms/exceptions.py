@@ -50,3 +50,7 @@ class SchemaPreflightError(NeonDmsError):
 
 class DataDiffError(NeonDmsError):
     """The independent source-vs-Neon comparison could not run or found differences."""
+
+
+class SequenceSyncError(NeonDmsError):
+    """A Neon sequence could not be read or moved past the loaded data."""

@@ -46,6 +46,14 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.operators.reload",
                 ],
             },
+            {
+                "integration-name": INTEGRATION_NEON,
+                "python-modules": [
+                    "airflow_neon_dms.operators.schema_preflight",
+                    "airflow_neon_dms.operators.sequences",
+                    "airflow_neon_dms.operators.data_diff",
+                ],
+            },
         ],
         "sensors": [
             {"integration-name": INTEGRATION_DMS, "python-modules": ["airflow_neon_dms.sensors.task"]},

@@ -11,7 +11,14 @@ import json
 from typing import Any
 
 import botocore.session
-from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+from botocore.model import (
+    ListShape,
+    MapShape,
+    OperationModel,
+    OperationNotFoundError,
+    Shape,
+    StructureShape,
+)
 
 #: Errors any AWS JSON service may return besides the ones modelled per operation.
 COMMON_ERRORS = frozenset(
@@ -37,37 +44,49 @@ def dms_operation(name: str) -> OperationModel:
     return _service_model.operation_model(name)
 
 
-def shape_errors(shape: Shape, value: Any, path: str = "$") -> list[str]:
-    """Every way ``value`` (parsed JSON) differs from ``shape``."""
+def shape_errors(shape: Shape, value: Any, path: str = "$", *, strict: bool = True) -> list[str]:
+    """Every way ``value`` (parsed JSON) differs from ``shape``.
+
+    ``strict=False`` (for requests) allows unknown members, nulls and values outside an enum: the
+    operation itself answers those with a message that names the parameter.
+    """
     kind = shape.type_name
     if isinstance(shape, StructureShape):
         if not isinstance(value, dict):
             return [f"{path}: expected an object for {shape.name}, got {type(value).__name__}"]
-        errors = [f"{path}.{k}: not a member of {shape.name}" for k in value if k not in shape.members]
-        errors += [
-            f"{path}.{k}: required member of {shape.name} is missing"
-            for k in shape.required_members
-            if k not in value
-        ]
+        errors = []
+        if strict:
+            errors += [f"{path}.{k}: not a member of {shape.name}" for k in value if k not in shape.members]
+            errors += [
+                f"{path}.{k}: required member of {shape.name} is missing"
+                for k in shape.required_members
+                if k not in value
+            ]
         for key, member in shape.members.items():
             if key in value and value[key] is not None:
-                errors += shape_errors(member, value[key], f"{path}.{key}")
-            elif key in value:
+                errors += shape_errors(member, value[key], f"{path}.{key}", strict=strict)
+            elif key in value and strict:
                 errors.append(f"{path}.{key}: null is not a value AWS sends")
         return errors
     if isinstance(shape, ListShape):
         if not isinstance(value, list):
             return [f"{path}: expected a list, got {type(value).__name__}"]
-        return [e for i, item in enumerate(value) for e in shape_errors(shape.member, item, f"{path}[{i}]")]
+        return [
+            e
+            for i, item in enumerate(value)
+            for e in shape_errors(shape.member, item, f"{path}[{i}]", strict=strict)
+        ]
     if isinstance(shape, MapShape):
         if not isinstance(value, dict):
             return [f"{path}: expected a map, got {type(value).__name__}"]
-        return [e for k, v in value.items() for e in shape_errors(shape.value, v, f"{path}.{k}")]
+        return [
+            e for k, v in value.items() for e in shape_errors(shape.value, v, f"{path}.{k}", strict=strict)
+        ]
     if kind == "string":
         if not isinstance(value, str):
             return [f"{path}: expected a string, got {type(value).__name__}"]
         enum = getattr(shape, "enum", None) or []
-        if enum and value.lower() not in {e.lower() for e in enum}:
+        if strict and enum and value.lower() not in {e.lower() for e in enum}:
             return [f"{path}: {value!r} is not one of {enum}"]
         return []
     if kind in ("integer", "long"):
@@ -84,6 +103,17 @@ def shape_errors(shape: Shape, value: Any, path: str = "$") -> list[str]:
     if kind == "blob":
         return [] if isinstance(value, str) else [f"{path}: expected base64 text, got {value!r}"]
     return []
+
+
+def request_errors(operation: str, params: dict[str, Any]) -> list[str]:
+    """Type errors in a request's parameters (what AWS answers with SerializationException)."""
+    try:
+        model = dms_operation(operation)
+    except OperationNotFoundError:
+        return []
+    if model.input_shape is None:
+        return []
+    return shape_errors(model.input_shape, params, strict=False)
 
 
 def response_errors(operation: str, status: int, body: bytes | str) -> list[str]:

@@ -20,8 +20,10 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.request import Request
 from moto.core.responses import BaseResponse
 
+from airflow_neon_dms.local.api_params import snake_case as _snake
+from airflow_neon_dms.local.api_shapes import request_errors
 from airflow_neon_dms.local.faults import DmsFault, InternalFailure, UnknownOperationException
-from airflow_neon_dms.local.service import OPERATIONS, DmsService, _snake
+from airflow_neon_dms.local.service import OPERATIONS, DmsService
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ class EmulatorResponse(BaseResponse):
             raise JsonRESTError("SerializationException", f"Request body is not JSON: {err.msg}") from None
         if not isinstance(params, dict):
             raise JsonRESTError("SerializationException", "Request body must be a JSON object.")
+        problems = request_errors(operation, params)
+        if problems:
+            raise JsonRESTError("SerializationException", "; ".join(problems[:5]).replace("$.", ""))
         try:
             result = self.service.call(operation, params)
         except DmsFault as fault:
@@ -90,6 +95,14 @@ def make_wsgi_app(service: DmsService) -> Callable[[dict[str, Any], Callable[...
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = _ServerRequest(environ)
+        if not request.headers.get("X-Amz-Target"):
+            status, headers, body = _error(
+                UnknownOperationException(
+                    "Missing X-Amz-Target header: this is the AWS DMS JSON API "
+                    "(use an AWS SDK with endpoint_url pointed here)."
+                )
+            )
+            return _respond(start_response, status, headers, body)
         try:
             status, headers, body = handler_class()._dispatch(request)
         except NotImplementedError:
@@ -103,17 +116,21 @@ def make_wsgi_app(service: DmsService) -> Callable[[dict[str, Any], Callable[...
         except Exception as err:  # never a traceback or an HTML 500 page to an API client
             log.exception("Unexpected error in the local DMS emulator")
             status, headers, body = _error(InternalFailure(f"{type(err).__name__}: {err}"))
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        headers = {
-            k: str(v) for k, v in dict(headers).items() if k.lower() not in ("status", "content-length")
-        }
-        headers.setdefault("Content-Type", "application/x-amz-json-1.1")
-        headers["Content-Length"] = str(len(body))
-        start_response(f"{int(status)} {'OK' if int(status) < 400 else 'Error'}", list(headers.items()))
-        return [body]
+        return _respond(start_response, status, headers, body)
 
     return app
+
+
+def _respond(
+    start_response: Callable[..., Any], status: int, headers: Any, body: str | bytes
+) -> Iterable[bytes]:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    skip = ("status", "content-length")
+    out = {k: str(v) for k, v in dict(headers).items() if k.lower() not in skip}
+    out.setdefault("Content-Type", "application/x-amz-json-1.1")
+    out["Content-Length"] = str(len(data))
+    start_response(f"{int(status)} {'OK' if int(status) < 400 else 'Error'}", list(out.items()))
+    return [data]
 
 
 def moto_version_ok() -> bool:

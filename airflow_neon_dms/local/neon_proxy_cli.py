@@ -11,6 +11,7 @@ from types import FrameType
 from airflow_neon_dms.local.neon_proxy import NeonProxy
 
 log = logging.getLogger(__name__)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
     host, _, port = args.backend.rpartition(":")
     if not host or not port.isdigit():
         log.error("--backend %r is not HOST:PORT (e.g. 127.0.0.1:5432)", args.backend)

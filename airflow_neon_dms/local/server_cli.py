@@ -11,6 +11,7 @@ from types import FrameType
 from airflow_neon_dms.local.server import LocalDms, NeonTarget
 
 log = logging.getLogger(__name__)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,9 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    logging.getLogger("werkzeug").setLevel(args.log_level.upper())
     try:
         targets = [NeonTarget.parse(text) for text in args.neon]
     except ValueError as err:

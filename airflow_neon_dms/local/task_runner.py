@@ -79,7 +79,8 @@ class TaskJob:
                 self._fail(f"Cannot connect to the target endpoint: {err}")
                 return
             with self.lock:
-                task.status = "running"
+                if task.status != "stopping":
+                    task.status = "running"
                 now = time.time()
                 task.start_date = now
                 if start_type != "resume-processing" or task.fresh_start is None:

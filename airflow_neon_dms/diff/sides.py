@@ -1,0 +1,296 @@
+"""The SQL each engine runs for the diff: bounds, bucket checksums, boundaries and row fetches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+
+from airflow_neon_dms.diff import canonical
+from airflow_neon_dms.diff.canonical import ColumnPair
+from airflow_neon_dms.diff.ranges import Checksum, Key, KeyRange
+from airflow_neon_dms.identifiers import mysql_identifier, mysql_qualified
+
+#: Session settings that fix PostgreSQL's text output of dates, times, floats and bytes.
+PG_SESSION_SETTINGS = (
+    ("TimeZone", "UTC"),
+    ("DateStyle", "ISO, YMD"),
+    ("IntervalStyle", "postgres"),
+    ("extra_float_digits", "1"),
+    ("bytea_output", "hex"),
+)
+
+
+#: An integer key span ``[start, end)``.
+Span = tuple[int, int]
+
+
+class Side(Protocol):
+    """One database's half of a table diff."""
+
+    label: str
+
+    def int_bounds(self) -> tuple[int, int] | None: ...
+
+    def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]: ...
+
+    def int_fetch(self, spans: Sequence[Span]) -> list[tuple[Key, int]]: ...
+
+    def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]: ...
+
+    def boundaries(self, rng: KeyRange, step: int) -> list[Key]: ...
+
+    def fetch(
+        self, rng: KeyRange, *, with_hash: bool = True, limit: int | None = None
+    ) -> list[tuple[Key, int]]: ...
+
+
+def _checksums(rows: Sequence[Sequence[Any]]) -> dict[int, Checksum]:
+    return {int(b): Checksum(int(c), int(s or 0)) for b, c, s in rows if b is not None and int(c)}
+
+
+def prepare_postgres_session(conn: psycopg.Connection[Any]) -> None:
+    """Fix the session settings the canonical text depends on."""
+    conn.autocommit = True
+    for name, value in PG_SESSION_SETTINGS:
+        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+
+
+class PostgresSide:
+    """A table on PostgreSQL or Neon."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        schema: str,
+        table: str,
+        pairs: list[ColumnPair],
+        key: tuple[str, ...],
+        *,
+        row_hash: canonical.RowHash,
+        label: str = "target",
+    ) -> None:
+        self.conn = conn
+        self.label = label
+        self.table = sql.Identifier(schema, table)
+        by_name = {p.name: p for p in pairs}
+        self.key_pairs = [by_name[k] for k in key]
+        native = row_hash != "canonical"
+        self.hash = canonical.pg_row_hash(pairs, row_hash)
+        self.key_order = [canonical.pg_key_order(p) for p in self.key_pairs]
+        self.key_out = [canonical.pg_key_output(p, native) for p in self.key_pairs]
+        prepare_postgres_session(conn)
+
+    def _rows(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def _tuple(self, exprs: Sequence[sql.Composable]) -> sql.Composable:
+        inner = sql.SQL(", ").join(exprs)
+        return sql.SQL("ROW({})").format(inner) if len(exprs) > 1 else inner
+
+    def _where(self, rng: KeyRange) -> tuple[sql.Composable, list[Any]]:
+        parts: list[sql.Composable] = []
+        params: list[Any] = []
+        key = self._tuple(self.key_order)
+        for bound, op in ((rng.lo, ">="), (rng.hi, "<")):
+            if bound is not None:
+                marks = self._tuple([sql.Placeholder()] * len(bound))
+                parts.append(sql.SQL("{} {} {}").format(key, sql.SQL(op), marks))
+                params.extend(bound)
+        if not parts:
+            return sql.SQL("TRUE"), params
+        return sql.SQL(" AND ").join(parts), params
+
+    def int_bounds(self) -> tuple[int, int] | None:
+        col = sql.Identifier(self.key_pairs[0].name)
+        rows = self._rows(sql.SQL("SELECT min({c}), max({c}) FROM {t}").format(c=col, t=self.table))
+        lo, hi = rows[0]
+        return None if lo is None else (int(lo), int(hi))
+
+    def _spans(self, spans: Sequence[Span]) -> tuple[sql.Composable, list[int]]:
+        col = sql.Identifier(self.key_pairs[0].name)
+        cond = sql.SQL("({c} >= %s AND {c} < %s)").format(c=col)
+        params = [v for span in spans for v in span]
+        return sql.SQL(" OR ").join([cond] * len(spans)), params
+
+    def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]:
+        col = sql.Identifier(self.key_pairs[0].name)
+        if max(end for _start, end in spans) - origin < 2**62:
+            bucket = sql.SQL("({c} - %s::bigint) / %s::bigint").format(c=col)
+        else:
+            bucket = sql.SQL("div({c}::numeric - %s::numeric, %s::numeric)").format(c=col)
+        where, params = self._spans(spans)
+        query = sql.SQL("SELECT {b} AS b, count(*), sum({h}) FROM {t} WHERE {w} GROUP BY 1").format(
+            b=bucket, h=self.hash, t=self.table, w=where
+        )
+        return _checksums(self._rows(query, [origin, width, *params]))
+
+    def int_fetch(self, spans: Sequence[Span]) -> list[tuple[Key, int]]:
+        where, params = self._spans(spans)
+        query = sql.SQL("SELECT {k}, {h} FROM {t} WHERE {w}").format(
+            k=self.key_out[0], h=self.hash, t=self.table, w=where
+        )
+        return [((row[0],), int(row[1])) for row in self._rows(query, params)]
+
+    def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]:
+        where, params = self._where(rng)
+        key = self._tuple(self.key_order)
+        cases: list[sql.Composable] = []
+        case_params: list[Any] = []
+        for i, bound in enumerate(boundaries):
+            marks = self._tuple([sql.Placeholder()] * len(bound))
+            cases.append(sql.SQL("WHEN {} < {} THEN {}").format(key, marks, sql.Literal(i)))
+            case_params.extend(bound)
+        bucket: sql.Composable = (
+            sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(cases), sql.Literal(len(boundaries)))
+            if cases
+            else sql.Literal(0)
+        )
+        query = sql.SQL("SELECT {b} AS b, count(*), sum({h}) FROM {t} WHERE {w} GROUP BY 1").format(
+            b=bucket, h=self.hash, t=self.table, w=where
+        )
+        return _checksums(self._rows(query, [*case_params, *params]))
+
+    def boundaries(self, rng: KeyRange, step: int) -> list[Key]:
+        where, params = self._where(rng)
+        names = [sql.Identifier(f"k{i}") for i in range(len(self.key_order))]
+        aliased = sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(e, n) for e, n in zip(self.key_order, names, strict=True)
+        )
+        query = sql.SQL(
+            "SELECT {names} FROM (SELECT {aliased}, row_number() OVER (ORDER BY {order}) AS rn "
+            "FROM {t} WHERE {w}) s WHERE rn %% %s = 0 ORDER BY rn"
+        ).format(
+            names=sql.SQL(", ").join(names),
+            aliased=aliased,
+            order=sql.SQL(", ").join(self.key_order),
+            t=self.table,
+            w=where,
+        )
+        return [tuple(row) for row in self._rows(query, [*params, step])]
+
+    def fetch(
+        self, rng: KeyRange, *, with_hash: bool = True, limit: int | None = None
+    ) -> list[tuple[Key, int]]:
+        where, params = self._where(rng)
+        digest = self.hash if with_hash else sql.Literal(0)
+        query = sql.SQL("SELECT {k}, {h} FROM {t} WHERE {w}").format(
+            k=sql.SQL(", ").join(self.key_out), h=digest, t=self.table, w=where
+        )
+        if limit is not None:
+            query = sql.SQL("{} ORDER BY {} LIMIT {}").format(
+                query, sql.SQL(", ").join(self.key_order), sql.Literal(limit)
+            )
+        return [(tuple(row[:-1]), int(row[-1])) for row in self._rows(query, params)]
+
+
+def prepare_mysql_session(conn: Any) -> None:
+    """UTC for TIMESTAMP columns, utf8mb4 for text, autocommit for plain reads."""
+    conn.autocommit(True)
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'", ())
+        cur.execute("SET NAMES utf8mb4", ())
+
+
+class MySqlSide:
+    """A table on MySQL or MariaDB (always compared in canonical text)."""
+
+    def __init__(
+        self,
+        conn: Any,
+        schema: str,
+        table: str,
+        pairs: list[ColumnPair],
+        key: tuple[str, ...],
+        *,
+        label: str = "source",
+    ) -> None:
+        self.conn = conn
+        self.label = label
+        self.table = mysql_qualified(schema, table)
+        by_name = {p.name: p for p in pairs}
+        self.key_pairs = [by_name[k] for k in key]
+        self.hash = canonical.mysql_row_hash(pairs)
+        self.key_order = [canonical.mysql_key_order(p) for p in self.key_pairs]
+        self.key_out = [canonical.mysql_key_output(p) for p in self.key_pairs]
+        prepare_mysql_session(conn)
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(query, tuple(params))
+            return list(cur.fetchall())
+
+    @staticmethod
+    def _tuple(exprs: Sequence[str]) -> str:
+        return f"({', '.join(exprs)})" if len(exprs) > 1 else exprs[0]
+
+    def _where(self, rng: KeyRange) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        key = self._tuple(self.key_order)
+        for bound, op in ((rng.lo, ">="), (rng.hi, "<")):
+            if bound is not None:
+                parts.append(f"{key} {op} {self._tuple(['%s'] * len(bound))}")
+                params.extend(bound)
+        return (" AND ".join(parts) or "TRUE"), params
+
+    def int_bounds(self) -> tuple[int, int] | None:
+        col = mysql_identifier(self.key_pairs[0].name)
+        lo, hi = self._rows(f"SELECT MIN({col}), MAX({col}) FROM {self.table}")[0]  # noqa: S608 - quoted names
+        return None if lo is None else (int(lo), int(hi))
+
+    def _spans(self, spans: Sequence[Span]) -> tuple[str, list[int]]:
+        col = mysql_identifier(self.key_pairs[0].name)
+        params = [v for span in spans for v in span]
+        return " OR ".join([f"({col} >= %s AND {col} < %s)"] * len(spans)), params
+
+    def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]:
+        col = mysql_identifier(self.key_pairs[0].name)
+        where, params = self._spans(spans)
+        query = (
+            f"SELECT (CAST({col} AS DECIMAL(65, 0)) - %s) DIV %s AS b, COUNT(*), SUM({self.hash}) "  # noqa: S608
+            f"FROM {self.table} WHERE {where} GROUP BY b"
+        )
+        return _checksums(self._rows(query, (origin, width, *params)))
+
+    def int_fetch(self, spans: Sequence[Span]) -> list[tuple[Key, int]]:
+        where, params = self._spans(spans)
+        query = f"SELECT {self.key_out[0]}, {self.hash} FROM {self.table} WHERE {where}"  # noqa: S608
+        return [((row[0],), int(row[1])) for row in self._rows(query, params)]
+
+    def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]:
+        where, params = self._where(rng)
+        key = self._tuple(self.key_order)
+        case_params: list[Any] = []
+        cases = []
+        for i, bound in enumerate(boundaries):
+            cases.append(f"WHEN {key} < {self._tuple(['%s'] * len(bound))} THEN {i}")
+            case_params.extend(bound)
+        bucket = f"CASE {' '.join(cases)} ELSE {len(boundaries)} END" if cases else "0"
+        query = f"SELECT {bucket} AS b, COUNT(*), SUM({self.hash}) FROM {self.table} WHERE {where} GROUP BY b"  # noqa: S608
+        return _checksums(self._rows(query, [*case_params, *params]))
+
+    def boundaries(self, rng: KeyRange, step: int) -> list[Key]:
+        where, params = self._where(rng)
+        aliased = ", ".join(f"{e} AS k{i}" for i, e in enumerate(self.key_order))
+        names = ", ".join(f"k{i}" for i in range(len(self.key_order)))
+        order = ", ".join(self.key_order)
+        query = (
+            f"SELECT {names} FROM (SELECT {aliased}, ROW_NUMBER() OVER (ORDER BY {order}) "  # noqa: S608
+            f"AS rn FROM {self.table} WHERE {where}) s WHERE rn MOD %s = 0 ORDER BY rn"
+        )
+        return [tuple(row) for row in self._rows(query, [*params, step])]
+
+    def fetch(
+        self, rng: KeyRange, *, with_hash: bool = True, limit: int | None = None
+    ) -> list[tuple[Key, int]]:
+        where, params = self._where(rng)
+        digest = self.hash if with_hash else "0"
+        query = f"SELECT {', '.join(self.key_out)}, {digest} FROM {self.table} WHERE {where}"  # noqa: S608
+        if limit is not None:
+            query += f" ORDER BY {', '.join(self.key_order)} LIMIT {int(limit)}"
+        return [(tuple(row[:-1]), int(row[-1])) for row in self._rows(query, params)]

@@ -1,0 +1,106 @@
+"""Replication instance and tag operations of the local DMS."""
+
+from __future__ import annotations
+
+from airflow_neon_dms.local.api_params import (
+    DESCRIBE_MAX,
+    Params,
+    Result,
+    apply_filters,
+    check_identifier,
+    paginate,
+    parse_filters,
+    required,
+    resource_id,
+    with_marker,
+)
+from airflow_neon_dms.local.faults import (
+    InvalidParameterValueException,
+    InvalidResourceStateFault,
+    ResourceAlreadyExistsFault,
+    ResourceNotFoundFault,
+)
+from airflow_neon_dms.local.models import ReplicationInstance
+from airflow_neon_dms.local.service_state import ServiceState
+
+
+class InstanceOperations(ServiceState):
+    """Create/Describe/DeleteReplicationInstance and Add/Remove/ListTags."""
+
+    def create_replication_instance(self, params: Params) -> Result:
+        identifier = check_identifier(
+            "ReplicationInstanceIdentifier", required(params, "ReplicationInstanceIdentifier")
+        )
+        instance_class = required(params, "ReplicationInstanceClass")
+        if any(i.identifier == identifier for i in self.instances.values()):
+            raise ResourceAlreadyExistsFault(f"Replication instance {identifier} already exists.")
+        arn = self._arn("rep", params.get("ResourceIdentifier") or resource_id())
+        instance = ReplicationInstance(
+            identifier=identifier,
+            arn=arn,
+            instance_class=instance_class,
+            allocated_storage=int(params.get("AllocatedStorage") or 50),
+            engine_version=params.get("EngineVersion") or "3.5.4",
+            multi_az=bool(params.get("MultiAZ", False)),
+            publicly_accessible=bool(params.get("PubliclyAccessible", True)),
+            availability_zone=params.get("AvailabilityZone") or f"{self.region}a",
+        )
+        self.instances[arn] = instance
+        self._tag(arn, params.get("Tags"))
+        return {"ReplicationInstance": instance.to_api(status="creating")}
+
+    def describe_replication_instances(self, params: Params) -> Result:
+        filters = parse_filters(
+            params,
+            {
+                "replication-instance-arn": lambda i: i.arn,
+                "replication-instance-id": lambda i: i.identifier,
+                "replication-instance-class": lambda i: i.instance_class,
+                "engine-version": lambda i: i.engine_version,
+            },
+        )
+        items = apply_filters(list(self.instances.values()), filters)
+        if filters and not items:
+            raise ResourceNotFoundFault("No replication instances found matching the filters.")
+        page, marker = paginate(params, items, DESCRIBE_MAX)
+        return with_marker({"ReplicationInstances": [i.to_api() for i in page]}, marker)
+
+    def delete_replication_instance(self, params: Params) -> Result:
+        instance = self._instance(required(params, "ReplicationInstanceArn"))
+        users = [t.identifier for t in self.tasks.values() if t.instance_arn == instance.arn]
+        if users:
+            raise InvalidResourceStateFault(
+                f"Replication instance {instance.identifier} is used by replication task(s) "
+                f"{', '.join(users)}; delete them first."
+            )
+        del self.instances[instance.arn]
+        for key in [k for k in self.connections if k[0] == instance.arn]:
+            del self.connections[key]
+        self.tags.pop(instance.arn, None)
+        return {"ReplicationInstance": instance.to_api(status="deleting")}
+
+    def add_tags_to_resource(self, params: Params) -> Result:
+        arn = required(params, "ResourceArn")
+        self._known_arn(arn)
+        self._tag(arn, params.get("Tags") or [])
+        return {}
+
+    def remove_tags_from_resource(self, params: Params) -> Result:
+        arn = required(params, "ResourceArn")
+        self._known_arn(arn)
+        for key in params.get("TagKeys") or []:
+            self.tags.get(arn, {}).pop(key, None)
+        return {}
+
+    def list_tags_for_resource(self, params: Params) -> Result:
+        arns = list(params.get("ResourceArnList") or [])
+        if params.get("ResourceArn"):
+            arns.insert(0, params["ResourceArn"])
+        if not arns:
+            raise InvalidParameterValueException("Give ResourceArn or ResourceArnList.")
+        tag_list = []
+        for arn in arns:
+            self._known_arn(arn)
+            for key, value in self.tags.get(arn, {}).items():
+                tag_list.append({"Key": key, "Value": value, "ResourceArn": arn})
+        return {"TagList": tag_list}

@@ -1,0 +1,197 @@
+"""Compare source tables with their Neon copies row by row, and list the tables to reload."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from airflow_neon_dms.diff.engine import DiffOptions, TableSpec, diff_tables
+from airflow_neon_dms.diff.report import build_report, parse_table
+from airflow_neon_dms.exceptions import DataDiffError, NeonConfigError
+from airflow_neon_dms.mappings_match import select_tables, target_name
+from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
+from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
+
+
+def mapped_tables(
+    source_conn: Any, engine: str, table_mappings: dict[str, Any] | str
+) -> list[dict[str, str]]:
+    """The tables a mapping selects on the source (MySQL system databases left out), with Neon names."""
+    reader = catalog_postgres if engine == "postgresql" else catalog_mysql
+    selected = select_tables(table_mappings, reader.list_tables(source_conn))
+    if engine == "mysql":
+        selected = [t for t in selected if t[0] not in catalog_mysql.MYSQL_SYSTEM_SCHEMAS]
+    out = []
+    for schema, table in selected:
+        t_schema, t_table = target_name(table_mappings, schema, table)
+        out.append({"schema": schema, "table": table, "target_schema": t_schema, "target_table": t_table})
+    return out
+
+
+class NeonListMappedTablesOperator(BaseOperator):
+    """
+    List the source tables a DMS table mapping selects, for dynamic task mapping.
+
+    Returns ``[{"schema", "table", "target_schema", "target_table"}, ...]``; feed it to
+    ``NeonDataDiffOperator.partial(...).expand(table=list_task.output)``. Fails when the mapping
+    selects nothing.
+
+    :param source_conn_id: Airflow connection of the source (postgres or mysql type).
+    :param table_mappings: The DMS table-mapping document (dict or JSON string).
+    """
+
+    template_fields: Sequence[str] = ("source_conn_id", "table_mappings")
+    template_fields_renderers = {"table_mappings": "json"}
+
+    def __init__(self, *, source_conn_id: str, table_mappings: dict[str, Any] | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source_conn_id = source_conn_id
+        self.table_mappings = table_mappings
+
+    def execute(self, context: Context) -> list[dict[str, str]]:
+        source = source_endpoint(self.source_conn_id)
+        conn = source.open()
+        try:
+            tables = mapped_tables(conn, source.engine, self.table_mappings)
+        finally:
+            conn.close()
+        if not tables:
+            raise NeonConfigError(
+                f"The table mapping selects no table on source connection {self.source_conn_id!r}. Check "
+                "the schema-name and table-name patterns (case-sensitive)."
+            )
+        self.log.info(
+            "The mapping selects %d table(s): %s",
+            len(tables),
+            ", ".join(f"{t['schema']}.{t['table']}" for t in tables),
+        )
+        return tables
+
+
+class NeonDataDiffOperator(BaseOperator):
+    """
+    Compare source tables with their Neon copies, computed from the data on both sides.
+
+    Per key range both databases return a row count and a sum of 64-bit row hashes; only ranges
+    that differ are split again and only small ranges are fetched. The XCom report lists, per
+    table, the exact keys missing on Neon, missing on the source and different, and
+    ``tables_to_reload`` (source and Neon names with counts) for a reload step. A table that could
+    not be compared makes the task fail after the partial report (``complete: false``) is pushed.
+
+    Give exactly one of ``table`` (one table; use it with ``.expand(table=...)``), ``tables`` or
+    ``table_mappings``.
+
+    :param source_conn_id: Airflow connection of the source (postgres or mysql type).
+    :param neon_conn_id: Airflow connection of the Neon database (neon type).
+    :param table: ``"schema.table"`` or a dict from ``NeonListMappedTablesOperator``.
+    :param tables: Several such tables.
+    :param table_mappings: The DMS table mapping; compares every table it selects.
+    :param key_columns: Key columns to match rows by when a table has no primary key.
+    :param max_connections: Most database connections open at once (two per table in progress).
+    :param fail_on_difference: Fail the task when a table differs (after pushing the report).
+    :param max_keys: Most keys listed per category and table; counts stay exact.
+    """
+
+    template_fields: Sequence[str] = (
+        "source_conn_id",
+        "neon_conn_id",
+        "table",
+        "tables",
+        "table_mappings",
+        "key_columns",
+    )
+    template_fields_renderers = {"table_mappings": "json", "tables": "json", "table": "json"}
+
+    def __init__(
+        self,
+        *,
+        source_conn_id: str,
+        neon_conn_id: str,
+        table: str | dict[str, Any] | None = None,
+        tables: list[str | dict[str, Any]] | None = None,
+        table_mappings: dict[str, Any] | str | None = None,
+        key_columns: list[str] | None = None,
+        max_connections: int = 4,
+        fail_on_difference: bool = False,
+        max_keys: int = 1000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        given = [
+            name
+            for name, v in (("table", table), ("tables", tables), ("table_mappings", table_mappings))
+            if v
+        ]
+        if len(given) != 1:
+            raise NeonConfigError(
+                f"Task {kwargs.get('task_id', '?')}: give exactly one of table, tables or table_mappings "
+                f"(got {', '.join(given) or 'none'})."
+            )
+        if max_connections < 2:
+            raise NeonConfigError("max_connections must be at least 2 (one source and one Neon connection).")
+        self.source_conn_id = source_conn_id
+        self.neon_conn_id = neon_conn_id
+        self.table = table
+        self.tables = tables
+        self.table_mappings = table_mappings
+        self.key_columns = key_columns
+        self.max_connections = max_connections
+        self.fail_on_difference = fail_on_difference
+        self.max_keys = max_keys
+
+    def _specs(self, source: Any) -> list[TableSpec]:
+        keys = tuple(self.key_columns or ())
+        if self.table:
+            return [parse_table(self.table, keys)]
+        if self.tables:
+            return [parse_table(t, keys) for t in self.tables]
+        assert self.table_mappings is not None
+        conn = source.open()
+        try:
+            found = mapped_tables(conn, source.engine, self.table_mappings)
+        finally:
+            conn.close()
+        if not found:
+            raise DataDiffError(
+                f"The table mapping selects no table on source connection {self.source_conn_id!r}; nothing "
+                "to compare. Check the mapping's patterns."
+            )
+        return [parse_table(t, keys) for t in found]
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        source = source_endpoint(self.source_conn_id)
+        target = neon_endpoint(self.neon_conn_id)
+        specs = self._specs(source)
+        self.log.info("Comparing %d table(s) with at most %d connections.", len(specs), self.max_connections)
+        results = diff_tables(
+            source,
+            target,
+            specs,
+            max_connections=self.max_connections,
+            options=DiffOptions(max_keys=self.max_keys),
+        )
+        report = build_report(results)
+        for t in results:
+            state = "ERROR" if t.error else ("identical" if t.identical else "DIFFERENT")
+            self.log.info(
+                "%s.%s: %s (source %d rows, Neon %d rows; missing on Neon %d, missing on source %d, "
+                "different %d)",
+                t.schema,
+                t.table,
+                state,
+                t.rows_source,
+                t.rows_target,
+                t.missing_in_target_count,
+                t.missing_in_source_count,
+                t.different_count,
+            )
+        context["ti"].xcom_push(key="report", value=report)
+        if report["errors"] or (self.fail_on_difference and report["tables_to_reload"]):
+            problems = [f"{e['schema']}.{e['table']}: {e['error']}" for e in report["errors"]]
+            problems += [f"{t['schema']}.{t['table']} differs" for t in report["tables_to_reload"]]
+            raise DataDiffError(
+                "Data diff is not clean (the report in XCom says which tables): " + "; ".join(problems)
+            )
+        return report
