@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tabulate import tabulate
-
 from airflow_neon_dms.dms_states import VALIDATION_UNCHECKED, ValidationState, table_failure_reason
 from airflow_neon_dms.tables import TableRef
 
@@ -95,6 +93,8 @@ class ValidationReport:
 
     def render(self) -> str:
         """The report as a fixed-width text table for the task log."""
+        from tabulate import tabulate  # only when a report is printed, not when a DAG is parsed
+
         header = ["schema", "table", "rows", "table state", "validation", "failed", "suspended", "result"]
         body = [
             [

@@ -87,10 +87,17 @@ class NeonDmsHook(DmsHook):
         return None
 
     def ensure_endpoint(
-        self, identifier: str, settings: Mapping[str, Any], tags: Mapping[str, str] | None = None
+        self,
+        identifier: str,
+        settings: Mapping[str, Any],
+        tags: Mapping[str, str] | None = None,
+        *,
+        refresh_password: bool = False,
     ) -> tuple[str, str]:
         """Create the endpoint, or reuse the one with this identifier, modifying it if it differs.
 
+        DMS never shows a password back, so ``refresh_password`` sends the settings (password
+        included) to an existing endpoint even when nothing visible differs.
         Returns ``(endpoint_arn, action)`` with action ``created``, ``reused`` or ``modified``.
         """
         existing = self.find_endpoint(identifier)
@@ -110,6 +117,8 @@ class NeonDmsHook(DmsHook):
                 return str(created["Endpoint"]["EndpointArn"]), "created"
         arn = str(existing["EndpointArn"])
         diffs = endpoint_differences(existing, settings)
+        if refresh_password and "Password" in settings and not diffs:
+            diffs = ["Password"]
         if not diffs:
             return arn, "reused"
         if "EndpointType" in diffs:
@@ -359,14 +368,21 @@ class NeonDmsHook(DmsHook):
         self.log.info("Started replication task %s (%s)", task_arn, kind.value)
         return True, self.describe_task(task_arn)
 
-    def delete_task(self, task_arn: str) -> None:
-        """Delete a task (stopping it first if it runs); a task already gone is fine."""
+    def delete_task(self, task_arn: str, *, stop_timeout: float = 300, delay: float = 2) -> None:
+        """Delete a task, stopping it first (and waiting for the stop) if it runs; gone is fine."""
         try:
             task = self.describe_task(task_arn)
         except DmsResourceError:
             return
         if task.get("Status") in (TaskStatus.RUNNING, TaskStatus.STARTING):
             self.conn.stop_replication_task(ReplicationTaskArn=task_arn)
+        deadline = time.monotonic() + stop_timeout
+        while str(task.get("Status")) in TASK_ACTIVE and time.monotonic() < deadline:
+            time.sleep(delay)
+            try:
+                task = self.describe_task(task_arn)
+            except DmsResourceError:
+                return
         try:
             self.conn.delete_replication_task(ReplicationTaskArn=task_arn)
         except ClientError as err:

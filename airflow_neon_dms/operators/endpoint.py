@@ -8,7 +8,6 @@ from typing import Any
 from airflow.sdk import BaseHook, Context
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.hooks.neon import NeonHook
 from airflow_neon_dms.links.dms import DmsEndpointLink
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator
 
@@ -43,12 +42,14 @@ class _EndpointOperator(NeonDmsBaseOperator):
         endpoint_identifier: str,
         tags: Mapping[str, str] | None = None,
         extra_settings: Mapping[str, Any] | None = None,
+        refresh_password: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.endpoint_identifier = endpoint_identifier
         self.tags = tags
         self.extra_settings = extra_settings
+        self.refresh_password = refresh_password
 
     def endpoint_settings(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -56,7 +57,9 @@ class _EndpointOperator(NeonDmsBaseOperator):
     def execute(self, context: Context) -> str:
         settings = {**self.endpoint_settings(), **dict(self.extra_settings or {})}
         tags = {**DEFAULT_TAGS, **dict(self.tags or {})}
-        arn, action = self.hook.ensure_endpoint(self.endpoint_identifier, settings, tags)
+        arn, action = self.hook.ensure_endpoint(
+            self.endpoint_identifier, settings, tags, refresh_password=self.refresh_password
+        )
         DmsEndpointLink.persist(
             context=context,
             operator=self,
@@ -89,6 +92,8 @@ class NeonTargetEndpointOperator(_EndpointOperator):
     :param neon_conn_id: Airflow connection of type ``neon``.
     :param tags: tags for a new endpoint (``managed-by: airflow-neon-dms`` is added).
     :param extra_settings: more CreateEndpoint arguments (e.g. ``PostgreSQLSettings``); they win.
+    :param refresh_password: send the password to an existing endpoint even when nothing visible
+        differs (DMS never shows a password back); use it after rotating the Neon password.
     """
 
     template_fields: Sequence[str] = (
@@ -105,6 +110,8 @@ class NeonTargetEndpointOperator(_EndpointOperator):
         self.neon_conn_id = neon_conn_id
 
     def endpoint_settings(self) -> dict[str, Any]:
+        from airflow_neon_dms.hooks.neon import NeonHook  # psycopg: only when the task runs
+
         return NeonHook(neon_conn_id=self.neon_conn_id).dms_target_settings()
 
 

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import Context
-from psycopg import sql
 
 from airflow_neon_dms.dms_states import TASK_ACTIVE, Outcome, StartType, classify_task
 from airflow_neon_dms.exceptions import (
@@ -17,6 +16,7 @@ from airflow_neon_dms.exceptions import (
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
+from airflow_neon_dms.hooks.dms import RELOAD_BATCH_SIZE, batches
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 from airflow_neon_dms.operators.run import dag_run_started
@@ -81,6 +81,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self.reload_option = reload_option
         self.neon_conn_id = neon_conn_id
         self.settle_timeout = settle_timeout
+        self._temporary_task_arn: str | None = None
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     # Entry ------------------------------------------------------------------------------------
@@ -149,6 +150,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     ) -> dict[str, Any]:
         self._check_event(event)
         tables = self._tables()
+        reload_calls = reload_calls or len(batches(tables, RELOAD_BATCH_SIZE))
         rows = self.hook.table_statistics(self.replication_task_arn, tables)
         return self._check(METHOD_RELOAD_TABLES, tables, reload_calls, None, rows)
 
@@ -159,6 +161,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 "reload would append the rows again. Pass neon_conn_id so the target tables are "
                 "truncated first, or stop the task (a stopped task is reloaded with TRUNCATE_BEFORE_LOAD)."
             )
+        from psycopg import sql
+
         from airflow_neon_dms.hooks.neon import NeonHook
 
         with NeonHook(neon_conn_id=self.neon_conn_id).get_conn() as conn:
@@ -193,6 +197,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 task_settings=temporary_task_settings(task.get("ReplicationTaskSettings")),
                 tags={"managed-by": "airflow-neon-dms", "reload-of": str(task["ReplicationTaskIdentifier"])},
             )
+            self._temporary_task_arn = temp_arn
             self.log.info("Temporary reload task %s %s for %d table(s)", temp_id, action, len(tables))
             _, temp_task = self.hook.start_task(
                 temp_arn,
@@ -241,17 +246,33 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         temporary_task_identifier: str = "",
     ) -> dict[str, Any]:
         tables = self._tables()
+        # The event names the temporary task too: runners that drop the deferral kwargs still work.
+        arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
         try:
             self._check_event(event)
-            rows = self.hook.table_statistics(temporary_task_arn, tables)
-            return self._check(METHOD_TEMPORARY_TASK, tables, 0, temporary_task_identifier, rows)
+            identifier = temporary_task_identifier or str(
+                self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
+            )
+            rows = self.hook.table_statistics(arn, tables)
+            return self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
         finally:
-            self._delete_temporary(temporary_task_arn)
+            self._delete_temporary(arn)
 
     def _delete_temporary(self, arn: str) -> None:
         if arn:
-            self.hook.delete_task(arn)
+            self.hook.delete_task(arn, delay=min(self.waiter_delay, 2))
             self.log.info("Deleted temporary reload task %s", arn)
+        self._temporary_task_arn = None
+
+    def on_kill(self) -> None:
+        """Delete the temporary reload task this run made (a killed wait leaves nothing behind)."""
+        if self._temporary_task_arn:
+            try:
+                self._delete_temporary(self._temporary_task_arn)
+            except Exception as err:  # on_kill must never raise
+                self.log.warning(
+                    "Could not delete temporary reload task %s: %s", self._temporary_task_arn, err
+                )
 
     # Shared -----------------------------------------------------------------------------------
 

@@ -180,3 +180,15 @@ def test_settings_comparison_only_checks_keys_the_caller_set() -> None:
     )
     assert _settings_contain(full, TaskSettings().to_json())
     assert not _settings_contain(full, TaskSettings(target_table_prep_mode="DO_NOTHING").to_json())
+
+
+def test_refresh_password_modifies_an_unchanged_endpoint(
+    hook: NeonDmsHook, unique_id: Callable[[str], str]
+) -> None:
+    name = unique_id("src")
+    arn, _ = hook.ensure_endpoint(name, SOURCE)
+    assert hook.ensure_endpoint(name, {**SOURCE, "Password": "rotated"}) == (arn, "reused")
+    assert hook.ensure_endpoint(name, {**SOURCE, "Password": "rotated"}, refresh_password=True) == (
+        arn,
+        "modified",
+    )

@@ -149,3 +149,43 @@ def test_source_endpoint_without_connection_or_engine(
     op = SourceEndpointOperator(task_id="s", endpoint_identifier="nothing")
     with pytest.raises(NeonConfigError, match="Source endpoint nothing has no EngineName"):
         op.execute(context_factory())
+
+
+def test_mysql_source_endpoint_from_a_connection_passes_a_real_connection_test(
+    aws_conn: str,
+    dms_server: Any,
+    mysql_server: Any,
+    mysql_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    dms_server.require_full_dms("real connection tests")
+    from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MYSQL_SOURCE",
+        json.dumps(
+            {
+                "conn_type": "mysql",
+                "host": mysql_server.host,
+                "port": mysql_server.port,
+                "login": mysql_server.user,
+                "password": mysql_server.password,
+                "schema": mysql_database,
+            }
+        ),
+    )
+    arn = SourceEndpointOperator(
+        task_id="source", endpoint_identifier=unique_id("mysql"), source_conn_id="mysql_source"
+    ).execute(context_factory())
+    tested = DmsTestConnectionOperator(
+        task_id="test_source",
+        replication_instance_arn=replication_instance_arn,
+        endpoint_arn=arn,
+        deferrable=False,
+        waiter_delay=0.2,
+        max_wait=60,
+    ).execute(context_factory())
+    assert tested == arn

@@ -209,3 +209,37 @@ def test_failed_temporary_reload_still_cleans_up(
             context_factory(), event, temporary_task_arn=temp_arn, temporary_task_identifier=temp_id
         )
     assert temp_id not in _task_ids(dms)
+
+
+def test_retry_reloads_again_without_leftovers(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task("full-load")
+    before = _task_ids(dms)
+    op = _op(task.arn, ["public.t1", "public.t0"], deferrable=False)
+    first = op.execute(context_factory())
+    second = op.execute(context_factory())
+    assert {k: v for k, v in first.items() if k != "report"} == {
+        k: v for k, v in second.items() if k != "report"
+    }
+    assert _task_ids(dms) == before
+    assert table_rows(task.target_db, "t1") == table_rows(task.source_db, "t1")
+
+
+def test_on_kill_deletes_the_temporary_task(
+    migrated_task: Callable[..., Any], dms: Any, context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    task = migrated_task("full-load")
+    op = _op(task.arn, ["public.t2"], deferrable=True)
+    temp_id = temporary_task_identifier(task.identifier, [TableRef("public", "t2")])
+    try:
+        op.execute(context_factory())
+    except TaskDeferred:
+        assert temp_id in _task_ids(dms)
+        op.on_kill()
+        assert temp_id not in _task_ids(dms)
+    else:
+        assert temp_id not in _task_ids(dms)  # finished before the first check and cleaned up

@@ -136,3 +136,21 @@ def test_bad_migration_type_is_named(
     op = _op("t-bad", endpoint_pair, replication_instance_arn, migration_type="full")
     with pytest.raises(NeonConfigError, match="migration_type 'full' is not one of full-load, cdc"):
         op.execute(context_factory())
+
+
+def test_changed_mappings_modify_the_task_that_is_not_running(
+    aws_conn: str,
+    dms: Any,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    name = unique_id("task")
+    arn = _op(name, endpoint_pair, replication_instance_arn).execute(context_factory())
+    changed = _op(
+        name, endpoint_pair, replication_instance_arn, table_mappings=TableMappings.include("sales")
+    )
+    assert changed.execute(context_factory()) == arn
+    [task] = _tasks(dms, name)
+    assert json.loads(task["TableMappings"])["rules"][0]["object-locator"]["schema-name"] == "sales"

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_neon_dms.exceptions import DmsResourceError, TableValidationFailedError
+from airflow_neon_dms.exceptions import (
+    DmsResourceError,
+    ReplicationTaskFailedError,
+    TableValidationFailedError,
+)
 from airflow_neon_dms.mappings import TableMappings
 from airflow_neon_dms.operators.validation import FAILED_TABLES_KEY, DmsValidationOperator
 from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
@@ -167,3 +171,55 @@ def test_timeout_event(context_factory: Callable[..., dict[str, Any]]) -> None:
     event = {"status": "timeout", "message": "2 table(s) still pending", "replication_task_arn": "arn:t"}
     with pytest.raises(DmsResourceError, match="did not settle within 60 s: 2 table"):
         _op("arn:t").execute_complete(context_factory(), event)
+
+
+def test_retry_gives_the_same_report(
+    migrated_task: Callable[..., Any], context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    task = migrated_task()
+    first = _op(task.arn, deferrable=False).execute(context_factory())
+    assert _op(task.arn, deferrable=False).execute(context_factory()) == first
+
+
+def test_failed_task_fails_at_once_with_its_message(
+    aws_conn: str,
+    dms: Any,
+    pg_server: Any,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    bad_source = dms.create_endpoint(
+        EndpointIdentifier=unique_id("source"),
+        EndpointType="source",
+        EngineName="postgres",
+        ServerName=pg_server.host,
+        Port=pg_server.port,
+        DatabaseName="no_such_database_here",
+        Username=pg_server.user,
+        Password="unused",
+    )["Endpoint"]["EndpointArn"]
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier=unique_id("task"),
+        SourceEndpointArn=bad_source,
+        TargetEndpointArn=endpoint_pair.target_arn,
+        ReplicationInstanceArn=replication_instance_arn,
+        MigrationType="full-load",
+        TableMappings=TableMappings.include("public").to_json(),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    dms.get_waiter("replication_task_ready").wait(
+        Filters=[{"Name": "replication-task-arn", "Values": [arn]}], WaiterConfig={"Delay": 1}
+    )
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    for _ in range(300):
+        status = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [arn]}])[
+            "ReplicationTasks"
+        ][0]["Status"]
+        if status == "failed":
+            break
+        time.sleep(0.1)
+    with pytest.raises(
+        ReplicationTaskFailedError, match="no_such_database_here.*Fix the load before validating"
+    ):
+        _op(arn, deferrable=True).execute(context_factory())
