@@ -287,7 +287,10 @@ class _Walker:
             return [(rng, s, t) for _b, s, t in ranges.differing(src, tgt)]
         bigger = self.source if s_cs.count >= t_cs.count else self.target
         count = max(s_cs.count, t_cs.count)
-        parts = ranges.choose_parts(count, opts.leaf_rows, opts.max_parts_generic)
+        if rng.lo is None and rng.hi is None:  # the whole table: cut it like the integer first pass
+            parts = ranges.choose_parts(count, opts.first_pass_rows, opts.max_parts)
+        else:
+            parts = ranges.choose_parts(count, opts.leaf_rows, opts.max_parts_generic)
         step = max(1, -(-count // parts))
         bounds = bigger.boundaries(rng, step)
         src, tgt = self.both(lambda s: s.range_buckets(rng, bounds), lambda t: t.range_buckets(rng, bounds))

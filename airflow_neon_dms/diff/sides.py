@@ -20,6 +20,8 @@ PG_SESSION_SETTINGS = (
     ("IntervalStyle", "postgres"),
     ("extra_float_digits", "1"),
     ("bytea_output", "hex"),
+    # JIT compiling the bucket expressions (up to thousands of comparisons) costs far more than it saves.
+    ("jit", "off"),
 )
 
 
@@ -139,17 +141,20 @@ class PostgresSide:
     def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]:
         where, params = self._where(rng)
         key = self._tuple(self.key_order)
-        cases: list[sql.Composable] = []
         case_params: list[Any] = []
-        for i, bound in enumerate(boundaries):
-            marks = self._tuple([sql.Placeholder()] * len(bound))
-            cases.append(sql.SQL("WHEN {} < {} THEN {}").format(key, marks, sql.Literal(i)))
-            case_params.extend(bound)
-        bucket: sql.Composable = (
-            sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(cases), sql.Literal(len(boundaries)))
-            if cases
-            else sql.Literal(0)
-        )
+
+        def tree(lo: int, hi: int) -> sql.Composable:
+            # Buckets lo..hi; bucket i holds keys in [boundaries[i-1], boundaries[i]).
+            if lo == hi:
+                return sql.Literal(lo)
+            mid = (lo + hi) // 2
+            case_params.extend(boundaries[mid])
+            marks = self._tuple([sql.Placeholder()] * len(boundaries[mid]))
+            return sql.SQL("CASE WHEN {} < {} THEN {} ELSE {} END").format(
+                key, marks, tree(lo, mid), tree(mid + 1, hi)
+            )
+
+        bucket = tree(0, len(boundaries))
         query = sql.SQL("SELECT {b} AS b, count(*), sum({h}) FROM {t} WHERE {w} GROUP BY 1").format(
             b=bucket, h=self.hash, t=self.table, w=where
         )
@@ -266,11 +271,17 @@ class MySqlSide:
         where, params = self._where(rng)
         key = self._tuple(self.key_order)
         case_params: list[Any] = []
-        cases = []
-        for i, bound in enumerate(boundaries):
-            cases.append(f"WHEN {key} < {self._tuple(['%s'] * len(bound))} THEN {i}")
-            case_params.extend(bound)
-        bucket = f"CASE {' '.join(cases)} ELSE {len(boundaries)} END" if cases else "0"
+
+        def tree(lo: int, hi: int) -> str:
+            # Buckets lo..hi; bucket i holds keys in [boundaries[i-1], boundaries[i]).
+            if lo == hi:
+                return str(lo)
+            mid = (lo + hi) // 2
+            case_params.extend(boundaries[mid])
+            marks = self._tuple(["%s"] * len(boundaries[mid]))
+            return f"CASE WHEN {key} < {marks} THEN {tree(lo, mid)} ELSE {tree(mid + 1, hi)} END"
+
+        bucket = tree(0, len(boundaries))
         query = f"SELECT {bucket} AS b, COUNT(*), SUM({self.hash}) FROM {self.table} WHERE {where} GROUP BY b"  # noqa: S608
         return _checksums(self._rows(query, [*case_params, *params]))
 
