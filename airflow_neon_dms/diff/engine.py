@@ -274,7 +274,9 @@ class _Walker:
                 self._log_first_pass(len(children))
                 first = False
             for child, s, t in reversed(children):
-                self._visit(child, s, t, stack)
+                # A cut that made no progress (only possible with duplicate keys) is fetched: the
+                # uniqueness check then names the problem instead of looping.
+                self._visit(child, s, t, stack, stuck=child == rng and s_cs is not None)
 
     def _split(
         self, rng: KeyRange, s_cs: Checksum | None, t_cs: Checksum | None
@@ -307,6 +309,8 @@ class _Walker:
         s: Checksum,
         t: Checksum,
         stack: list[tuple[KeyRange, Checksum | None, Checksum | None]],
+        *,
+        stuck: bool = False,
     ) -> None:
         opts = self.options
         if s.count == 0 or t.count == 0:
@@ -314,7 +318,7 @@ class _Walker:
             side = self.source if only_source else self.target
             self._record_one_sided(side, rng, only_source, s.count if only_source else t.count)
             return
-        if max(s.count, t.count) <= opts.fetch_limit:
+        if max(s.count, t.count) <= opts.fetch_limit or stuck:
             rows_s, rows_t = self.both(lambda x: x.fetch(rng), lambda x: x.fetch(rng))
             self._compare(rows_s, rows_t)
             return

@@ -179,3 +179,15 @@ def test_sparse_keys_over_the_whole_bigint_range(pg_pair) -> None:  # type: igno
     assert result.missing_in_target == [[-(2**63)], [keys[10]]]
     assert result.different == sorted([[keys[20]], [2**63 - 1]])
     assert result.missing_in_source == []
+
+
+@pytest.mark.parametrize("key", [("grp",), ("name",)])
+def test_non_unique_key_is_refused_not_looped(pg_pair, key: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    for dsn in (pg_pair.source_dsn, pg_pair.target_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.dups (id int PRIMARY KEY, grp int, name text)")
+            conn.execute("INSERT INTO public.dups SELECT g, g % 3, 'same' FROM generate_series(1, 300) g")
+    with psycopg.connect(pg_pair.target_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE public.dups SET grp = 7, name = 'other' WHERE id = 5")
+    with pytest.raises(DataDiffError, match=r"public\.dups: key \(.*\) is not unique on the source side"):
+        diff_table(pg_pair.source, pg_pair.target, TableSpec("public", "dups", key_columns=key), SMALL)
