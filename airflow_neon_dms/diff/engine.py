@@ -34,14 +34,17 @@ U = TypeVar("U")
 class DiffOptions:
     """Tuning of the range walk. The defaults suit tables from a few rows to billions."""
 
-    #: Rows per bucket in the first pass over the whole table.
-    first_pass_rows: int = 2048
+    #: Rows per bucket in the first pass over the whole table (small buckets keep the second pass
+    #: short; a GROUP BY of thousands of buckets costs next to nothing).
+    first_pass_rows: int = 256
     #: Rows per bucket when a differing bucket is split again.
     leaf_rows: int = 64
     #: A differing range with at most this many rows on each side is fetched and compared by row.
     fetch_limit: int = 256
-    #: Most buckets in one pass (integer keys) / one split (other keys).
-    max_parts: int = 4096
+    #: Most buckets in one pass (integer keys), in the first cut of other keys (each boundary is a
+    #: query parameter) and in their later cuts.
+    max_parts: int = 16384
+    max_parts_first_generic: int = 1024
     max_parts_generic: int = 64
     #: Integer keys: most differing ranges split in one query, and most ranges / rows per fetch query.
     split_batch: int = 256
@@ -290,7 +293,7 @@ class _Walker:
         bigger = self.source if s_cs.count >= t_cs.count else self.target
         count = max(s_cs.count, t_cs.count)
         if rng.lo is None and rng.hi is None:  # the whole table: cut it like the integer first pass
-            parts = ranges.choose_parts(count, opts.first_pass_rows, opts.max_parts)
+            parts = ranges.choose_parts(count, opts.first_pass_rows, opts.max_parts_first_generic)
         else:
             parts = ranges.choose_parts(count, opts.leaf_rows, opts.max_parts_generic)
         step = max(1, -(-count // parts))
