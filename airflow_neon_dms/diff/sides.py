@@ -54,10 +54,17 @@ def _checksums(rows: Sequence[Sequence[Any]]) -> dict[int, Checksum]:
 
 
 def prepare_postgres_session(conn: psycopg.Connection[Any]) -> None:
-    """Fix the session settings the canonical text depends on."""
+    """Fix the session settings the canonical text depends on, then read one snapshot.
+
+    Every later query of the side runs in one REPEATABLE READ, READ ONLY transaction (never
+    committed), so the whole walk over a table sees the table as it was at its first query.
+    """
     conn.autocommit = True
     for name, value in PG_SESSION_SETTINGS:
         conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    conn.autocommit = False
 
 
 class PostgresSide:
@@ -194,11 +201,14 @@ class PostgresSide:
 
 
 def prepare_mysql_session(conn: Any) -> None:
-    """UTC for TIMESTAMP columns, utf8mb4 for text, autocommit for plain reads."""
+    """UTC for TIMESTAMP columns, utf8mb4 for text, then one consistent read-only snapshot."""
     conn.autocommit(True)
     with conn.cursor() as cur:
         cur.execute("SET time_zone = '+00:00'", ())
         cur.execute("SET NAMES utf8mb4", ())
+        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", ())
+        conn.autocommit(False)
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", ())
 
 
 class MySqlSide:

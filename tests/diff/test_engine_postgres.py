@@ -191,3 +191,24 @@ def test_non_unique_key_is_refused_not_looped(pg_pair, key: tuple[str, ...]) -> 
         conn.execute("UPDATE public.dups SET grp = 7, name = 'other' WHERE id = 5")
     with pytest.raises(DataDiffError, match=r"public\.dups: key \(.*\) is not unique on the source side"):
         diff_table(pg_pair.source, pg_pair.target, TableSpec("public", "dups", key_columns=key), SMALL)
+
+
+def test_each_side_reads_one_snapshot(pg_pair) -> None:  # type: ignore[no-untyped-def]
+    from airflow_neon_dms.diff.canonical import column_pairs
+    from airflow_neon_dms.diff.sides import PostgresSide
+    from airflow_neon_dms.schema.catalog_postgres import read_table
+
+    _setup(pg_pair.source_dsn, 100)
+    with (
+        psycopg.connect(pg_pair.source_dsn) as conn,
+        psycopg.connect(pg_pair.source_dsn, autocommit=True) as writer,
+    ):
+        info = read_table(conn, "public", "orders")
+        assert info is not None
+        pairs = column_pairs(info, info)
+        side = PostgresSide(conn, "public", "orders", pairs, ("id",), row_hash="record", label="source")
+        before = side.int_bounds()
+        writer.execute("INSERT INTO public.orders (id) VALUES (100000)")
+        assert side.int_bounds() == before  # the later insert is not seen by the same walk
+        assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
