@@ -96,13 +96,13 @@ def reladiff_run(source: str, target: str) -> tuple[set[int], float]:
     return timed(run)
 
 
-def ours(source: str, target: str, native_hash: str = "auto") -> tuple[Any, float]:
+def ours(source: str, target: str, native_hash: str = "auto", key: tuple[str, ...] = ()) -> tuple[Any, float]:
     options = DiffOptions(native_hash=native_hash)  # type: ignore[arg-type]
     return timed(
         lambda: diff_table(
             endpoint_from_dsn(source, "source"),
             endpoint_from_dsn(target, "target"),
-            TableSpec("public", "bench"),
+            TableSpec("public", "bench", key_columns=key),
             options,
         )
     )
@@ -112,7 +112,7 @@ def report(title: str, rows: list[tuple[str, float]], base: dict[str, float]) ->
     print(f"\n{title}")
     for name, seconds in rows:
         ratios = "  ".join(f"{seconds / b:5.2f}x {label}" for label, b in base.items())
-        print(f"  {name:<28} {seconds:8.2f} s   {ratios}")
+        print(f"  {name:<30} {seconds:8.2f} s   {ratios}")
 
 
 def main() -> int:
@@ -159,6 +159,9 @@ def main() -> int:
             assert mine.missing_in_target == [[k] for k in deleted], mine.missing_in_target
             assert mine.different == [[k] for k in updated], mine.different
             assert mine.missing_in_source == []
+            composite, composite_d = ours(source, target, key=("id", "code"))
+            assert composite.missing_in_target_count == DELETED
+            assert composite.different_count == UPDATED
             theirs, theirs_d = reladiff_run(source, target)
             assert theirs == set(updated) | set(deleted), len(theirs)
             floor_d = floor([source, target])
@@ -167,6 +170,7 @@ def main() -> int:
                 [
                     ("floor (hash scan, both)", floor_d),
                     ("reladiff 0.6.0", theirs_d),
+                    ("neon-dms diff, key (id, code)", composite_d),
                     ("neon-dms diff", mine_d),
                 ],
                 {"reladiff": theirs_d, "floor": floor_d},

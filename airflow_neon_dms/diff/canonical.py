@@ -122,7 +122,8 @@ def pg_value(pair: ColumnPair) -> sql.Composable:
     if family == "decimal":
         return sql.SQL("trim_scale({}::numeric)::text").format(col)
     if family == "float":
-        return sql.SQL("trim_scale(round({}::numeric, 6))::text").format(col)
+        # float8 first: real -> numeric keeps only 6 significant digits.
+        return sql.SQL("trim_scale(round({}::float8::numeric, 6))::text").format(col)
     if family == "date":
         return sql.SQL("{}::text").format(col)
     if family in ("timestamp", "timestamptz"):

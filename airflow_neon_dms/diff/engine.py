@@ -34,14 +34,17 @@ U = TypeVar("U")
 class DiffOptions:
     """Tuning of the range walk. The defaults suit tables from a few rows to billions."""
 
-    #: Rows per bucket in the first pass over the whole table.
-    first_pass_rows: int = 2048
+    #: Rows per bucket in the first pass over the whole table (small buckets keep the second pass
+    #: short; a GROUP BY of thousands of buckets costs next to nothing).
+    first_pass_rows: int = 256
     #: Rows per bucket when a differing bucket is split again.
     leaf_rows: int = 64
     #: A differing range with at most this many rows on each side is fetched and compared by row.
     fetch_limit: int = 256
-    #: Most buckets in one pass (integer keys) / one split (other keys).
-    max_parts: int = 4096
+    #: Most buckets in one pass (integer keys), in the first cut of other keys (each boundary is a
+    #: query parameter) and in their later cuts.
+    max_parts: int = 16384
+    max_parts_first_generic: int = 1024
     max_parts_generic: int = 64
     #: Integer keys: most differing ranges split in one query, and most ranges / rows per fetch query.
     split_batch: int = 256
@@ -274,7 +277,9 @@ class _Walker:
                 self._log_first_pass(len(children))
                 first = False
             for child, s, t in reversed(children):
-                self._visit(child, s, t, stack)
+                # A cut that made no progress (only possible with duplicate keys) is fetched: the
+                # uniqueness check then names the problem instead of looping.
+                self._visit(child, s, t, stack, stuck=child == rng and s_cs is not None)
 
     def _split(
         self, rng: KeyRange, s_cs: Checksum | None, t_cs: Checksum | None
@@ -287,7 +292,10 @@ class _Walker:
             return [(rng, s, t) for _b, s, t in ranges.differing(src, tgt)]
         bigger = self.source if s_cs.count >= t_cs.count else self.target
         count = max(s_cs.count, t_cs.count)
-        parts = ranges.choose_parts(count, opts.leaf_rows, opts.max_parts_generic)
+        if rng.lo is None and rng.hi is None:  # the whole table: cut it like the integer first pass
+            parts = ranges.choose_parts(count, opts.first_pass_rows, opts.max_parts_first_generic)
+        else:
+            parts = ranges.choose_parts(count, opts.leaf_rows, opts.max_parts_generic)
         step = max(1, -(-count // parts))
         bounds = bigger.boundaries(rng, step)
         src, tgt = self.both(lambda s: s.range_buckets(rng, bounds), lambda t: t.range_buckets(rng, bounds))
@@ -304,6 +312,8 @@ class _Walker:
         s: Checksum,
         t: Checksum,
         stack: list[tuple[KeyRange, Checksum | None, Checksum | None]],
+        *,
+        stuck: bool = False,
     ) -> None:
         opts = self.options
         if s.count == 0 or t.count == 0:
@@ -311,7 +321,7 @@ class _Walker:
             side = self.source if only_source else self.target
             self._record_one_sided(side, rng, only_source, s.count if only_source else t.count)
             return
-        if max(s.count, t.count) <= opts.fetch_limit:
+        if max(s.count, t.count) <= opts.fetch_limit or stuck:
             rows_s, rows_t = self.both(lambda x: x.fetch(rng), lambda x: x.fetch(rng))
             self._compare(rows_s, rows_t)
             return

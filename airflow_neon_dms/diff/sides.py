@@ -20,6 +20,8 @@ PG_SESSION_SETTINGS = (
     ("IntervalStyle", "postgres"),
     ("extra_float_digits", "1"),
     ("bytea_output", "hex"),
+    # JIT compiling the bucket expressions (up to thousands of comparisons) costs far more than it saves.
+    ("jit", "off"),
 )
 
 
@@ -52,10 +54,17 @@ def _checksums(rows: Sequence[Sequence[Any]]) -> dict[int, Checksum]:
 
 
 def prepare_postgres_session(conn: psycopg.Connection[Any]) -> None:
-    """Fix the session settings the canonical text depends on."""
+    """Fix the session settings the canonical text depends on, then read one snapshot.
+
+    Every later query of the side runs in one REPEATABLE READ, READ ONLY transaction (never
+    committed), so the whole walk over a table sees the table as it was at its first query.
+    """
     conn.autocommit = True
     for name, value in PG_SESSION_SETTINGS:
         conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    conn.autocommit = False
 
 
 class PostgresSide:
@@ -139,17 +148,20 @@ class PostgresSide:
     def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]:
         where, params = self._where(rng)
         key = self._tuple(self.key_order)
-        cases: list[sql.Composable] = []
         case_params: list[Any] = []
-        for i, bound in enumerate(boundaries):
-            marks = self._tuple([sql.Placeholder()] * len(bound))
-            cases.append(sql.SQL("WHEN {} < {} THEN {}").format(key, marks, sql.Literal(i)))
-            case_params.extend(bound)
-        bucket: sql.Composable = (
-            sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(cases), sql.Literal(len(boundaries)))
-            if cases
-            else sql.Literal(0)
-        )
+
+        def tree(lo: int, hi: int) -> sql.Composable:
+            # Buckets lo..hi; bucket i holds keys in [boundaries[i-1], boundaries[i]).
+            if lo == hi:
+                return sql.Literal(lo)
+            mid = (lo + hi) // 2
+            case_params.extend(boundaries[mid])
+            marks = self._tuple([sql.Placeholder()] * len(boundaries[mid]))
+            return sql.SQL("CASE WHEN {} < {} THEN {} ELSE {} END").format(
+                key, marks, tree(lo, mid), tree(mid + 1, hi)
+            )
+
+        bucket = tree(0, len(boundaries))
         query = sql.SQL("SELECT {b} AS b, count(*), sum({h}) FROM {t} WHERE {w} GROUP BY 1").format(
             b=bucket, h=self.hash, t=self.table, w=where
         )
@@ -189,11 +201,14 @@ class PostgresSide:
 
 
 def prepare_mysql_session(conn: Any) -> None:
-    """UTC for TIMESTAMP columns, utf8mb4 for text, autocommit for plain reads."""
+    """UTC for TIMESTAMP columns, utf8mb4 for text, then one consistent read-only snapshot."""
     conn.autocommit(True)
     with conn.cursor() as cur:
         cur.execute("SET time_zone = '+00:00'", ())
         cur.execute("SET NAMES utf8mb4", ())
+        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", ())
+        conn.autocommit(False)
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", ())
 
 
 class MySqlSide:
@@ -266,11 +281,17 @@ class MySqlSide:
         where, params = self._where(rng)
         key = self._tuple(self.key_order)
         case_params: list[Any] = []
-        cases = []
-        for i, bound in enumerate(boundaries):
-            cases.append(f"WHEN {key} < {self._tuple(['%s'] * len(bound))} THEN {i}")
-            case_params.extend(bound)
-        bucket = f"CASE {' '.join(cases)} ELSE {len(boundaries)} END" if cases else "0"
+
+        def tree(lo: int, hi: int) -> str:
+            # Buckets lo..hi; bucket i holds keys in [boundaries[i-1], boundaries[i]).
+            if lo == hi:
+                return str(lo)
+            mid = (lo + hi) // 2
+            case_params.extend(boundaries[mid])
+            marks = self._tuple(["%s"] * len(boundaries[mid]))
+            return f"CASE WHEN {key} < {marks} THEN {tree(lo, mid)} ELSE {tree(mid + 1, hi)} END"
+
+        bucket = tree(0, len(boundaries))
         query = f"SELECT {bucket} AS b, COUNT(*), SUM({self.hash}) FROM {self.table} WHERE {where} GROUP BY b"  # noqa: S608
         return _checksums(self._rows(query, [*case_params, *params]))
 

@@ -19,7 +19,8 @@ ORDER BY 1, 2
 _COLUMNS_SQL = """
 SELECT a.attname, format_type(a.atttypid, NULL), format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
        c.character_maximum_length, c.numeric_precision, c.numeric_scale, c.datetime_precision,
-       (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> ''),
+       (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> ''), a.attidentity::text,
+       a.attgenerated <> '',
        CASE WHEN t.typtype = 'e' THEN ARRAY(
            SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
        END
@@ -91,11 +92,24 @@ def read_table(conn: psycopg.Connection[Any], schema: str, table: str) -> TableI
                 numeric_scale=num_scale,
                 datetime_precision=dt_prec,
                 has_default=bool(has_default),
+                identity=str(identity or ""),
+                generated=bool(generated),
                 enum_values=tuple(labels or ()),
             )
-            for name, base, full, nullable, char_len, num_prec, num_scale, dt_prec, has_default, labels in (
-                cur.fetchall()
-            )
+            for (
+                name,
+                base,
+                full,
+                nullable,
+                char_len,
+                num_prec,
+                num_scale,
+                dt_prec,
+                has_default,
+                identity,
+                generated,
+                labels,
+            ) in cur.fetchall()
         )
         cur.execute(_KEYS_SQL, params)
         primary: tuple[str, ...] = ()

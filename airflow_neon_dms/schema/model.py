@@ -29,6 +29,10 @@ class ColumnInfo:
     charset: str | None = None
     enum_values: tuple[str, ...] = ()
     has_default: bool = False
+    #: PostgreSQL identity kind: "" (none), "a" (GENERATED ALWAYS) or "d" (BY DEFAULT).
+    identity: str = ""
+    #: A generated (computed) column: nothing can be inserted into it.
+    generated: bool = False
 
 
 @dataclass(frozen=True)

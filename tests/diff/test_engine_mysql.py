@@ -202,3 +202,71 @@ def test_text_key_ranges_agree_across_engines(mysql_server, mysql_database, pg_s
     assert result.missing_in_target == [["B7"], ["\u00e9t\u00e9-40"]]
     assert result.different == [["Z z3"]]
     assert result.missing_in_source == []
+
+
+MORE_TYPES_MYSQL = """
+CREATE TABLE stock (
+    shop SMALLINT UNSIGNED NOT NULL, sku CHAR(8) NOT NULL, big BIGINT UNSIGNED, yr YEAR, tags SET('a', 'b'),
+    bits BIT(1), f FLOAT, m MEDIUMINT, PRIMARY KEY (shop, sku)
+)
+"""
+MORE_TYPES_PG = """
+CREATE TABLE {} (
+    shop integer, sku char(8), big numeric(20), yr smallint, tags text, bits boolean, f real, m integer,
+    PRIMARY KEY (shop, sku)
+)
+"""
+
+
+def test_composite_key_and_more_types(mysql_server, mysql_database, pg_server, pg_database) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        (
+            s,
+            f"sku{i:03d}",
+            2**64 - 1 - i,
+            1990 + i % 50,
+            ["a", "b", "a,b", ""][i % 4],
+            i % 2,
+            123456.7 + i,
+            -i,
+        )
+        for s in (1, 2, 65535)
+        for i in range(60)
+    ]
+    conn = mysql_server.connect(mysql_database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(MORE_TYPES_MYSQL)
+            cur.executemany("INSERT INTO stock VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+            cur.execute("INSERT INTO stock (shop, sku) VALUES (3, 'nulls')")
+            cur.execute(
+                "SELECT shop, sku, big, yr, tags, bits, CAST(f AS DOUBLE), m FROM stock"
+            )  # exact floats
+            stored = list(cur.fetchall())
+    finally:
+        conn.close()
+    target_dsn = pg_server.dsn(pg_database)
+    table = sql.Identifier(mysql_database, "stock")
+    with psycopg.connect(target_dsn, autocommit=True) as pg:
+        pg.execute(pg_sql("CREATE SCHEMA {s}", mysql_database))
+        pg.execute(sql.SQL(MORE_TYPES_PG).format(table))
+        copied = [
+            (shop, sku, big, yr, tags, None if bits is None else bits != b"\x00", f, m)
+            for shop, sku, big, yr, tags, bits, f, m in stored
+        ]
+        with pg.cursor() as cur:
+            cur.executemany(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)").format(table), copied
+            )
+        source = endpoint_from_dsn(f"mysql://root@{mysql_server.host}:{mysql_server.port}/", "source")
+        source.params.update(user=mysql_server.user, password=mysql_server.password)
+        target = endpoint_from_dsn(target_dsn, "target")
+        same = diff_table(source, target, TableSpec(mysql_database, "stock"), SMALL)
+        assert same.identical, same.different[:5]
+        assert same.key_columns == ["shop", "sku"]
+        pg.execute(sql.SQL("UPDATE {} SET f = f + 1 WHERE shop = 65535 AND sku = 'sku007'").format(table))
+        pg.execute(sql.SQL("UPDATE {} SET big = big - 1 WHERE shop = 2 AND sku = 'sku059'").format(table))
+        pg.execute(sql.SQL("DELETE FROM {} WHERE shop = 3").format(table))
+    changed = diff_table(source, target, TableSpec(mysql_database, "stock"), SMALL)
+    assert changed.different == [[2, "sku059"], [65535, "sku007"]]
+    assert changed.missing_in_target == [[3, "nulls"]]

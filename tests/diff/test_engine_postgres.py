@@ -179,3 +179,36 @@ def test_sparse_keys_over_the_whole_bigint_range(pg_pair) -> None:  # type: igno
     assert result.missing_in_target == [[-(2**63)], [keys[10]]]
     assert result.different == sorted([[keys[20]], [2**63 - 1]])
     assert result.missing_in_source == []
+
+
+@pytest.mark.parametrize("key", [("grp",), ("name",)])
+def test_non_unique_key_is_refused_not_looped(pg_pair, key: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    for dsn in (pg_pair.source_dsn, pg_pair.target_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.dups (id int PRIMARY KEY, grp int, name text)")
+            conn.execute("INSERT INTO public.dups SELECT g, g % 3, 'same' FROM generate_series(1, 300) g")
+    with psycopg.connect(pg_pair.target_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE public.dups SET grp = 7, name = 'other' WHERE id = 5")
+    with pytest.raises(DataDiffError, match=r"public\.dups: key \(.*\) is not unique on the source side"):
+        diff_table(pg_pair.source, pg_pair.target, TableSpec("public", "dups", key_columns=key), SMALL)
+
+
+def test_each_side_reads_one_snapshot(pg_pair) -> None:  # type: ignore[no-untyped-def]
+    from airflow_neon_dms.diff.canonical import column_pairs
+    from airflow_neon_dms.diff.sides import PostgresSide
+    from airflow_neon_dms.schema.catalog_postgres import read_table
+
+    _setup(pg_pair.source_dsn, 100)
+    with (
+        psycopg.connect(pg_pair.source_dsn) as conn,
+        psycopg.connect(pg_pair.source_dsn, autocommit=True) as writer,
+    ):
+        info = read_table(conn, "public", "orders")
+        assert info is not None
+        pairs = column_pairs(info, info)
+        side = PostgresSide(conn, "public", "orders", pairs, ("id",), row_hash="record", label="source")
+        before = side.int_bounds()
+        writer.execute("INSERT INTO public.orders (id) VALUES (100000)")
+        assert side.int_bounds() == before  # the later insert is not seen by the same walk
+        assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)

@@ -32,6 +32,7 @@ CREATE TABLE public.customers (id int PRIMARY KEY, name varchar(100) NOT NULL, e
 CREATE TABLE public.orders (id bigint PRIMARY KEY, customer_id int, total numeric(12, 2));
 CREATE TABLE public.events (payload jsonb, at timestamp);
 CREATE TABLE public.absent (id int PRIMARY KEY);
+CREATE TABLE public.counters (id bigint PRIMARY KEY, n int, doubled int);
 CREATE TABLE public.skipme (id int);
 """
 
@@ -42,6 +43,8 @@ CREATE TABLE public.customers (id int PRIMARY KEY, name varchar(50), email text 
 CREATE TABLE public.orders (id bigint PRIMARY KEY, customer_id int CONSTRAINT orders_customer_fk
     REFERENCES public.customers (id), total numeric(12, 2));
 CREATE TABLE public.events (payload jsonb, at timestamp);
+CREATE TABLE public.counters (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n int,
+    doubled int GENERATED ALWAYS AS (n * 2) STORED);
 """
 
 
@@ -60,7 +63,7 @@ def test_postgres_source_seeded_problems(pg_server, make_pg_database) -> None:  
     _run(target_dsn, PG_TARGET)
     with psycopg.connect(source_dsn) as src, psycopg.connect(target_dsn) as tgt:
         report = run_preflight(src, "postgresql", tgt, MAPPING)
-    assert [t["table"] for t in report.tables] == ["absent", "customers", "events", "orders"]
+    assert [t["table"] for t in report.tables] == ["absent", "counters", "customers", "events", "orders"]
     assert _found(report) == {
         ("error", "public.absent", None, "missing_table"),
         ("error", "public.customers", "name", "type_incompatible"),
@@ -72,15 +75,17 @@ def test_postgres_source_seeded_problems(pg_server, make_pg_database) -> None:  
         ("warning", "public.customers", "extra_opt", "extra_column"),
         ("error", "public.orders", None, "target_foreign_key"),
         ("warning", "public.events", None, "no_key"),
+        ("error", "public.counters", "id", "target_identity_always"),
+        ("error", "public.counters", "doubled", "target_generated_column"),
     }
-    assert len(report.problems) == 11  # events lacks a key on both sides
+    assert len(report.problems) == 13  # events lacks a key on both sides
     assert not report.passed
     fk = next(p for p in report.problems if p.code == "target_foreign_key")
     assert "orders_customer_fk" in fk.message and "DROP CONSTRAINT" in fk.message
     assert "length shrinks from 100 to 50" in next(p.message for p in report.problems if p.column == "name")
     text = report.as_table()
     assert text.splitlines()[0].split() == ["SEVERITY", "TABLE", "COLUMN", "CODE", "MESSAGE"]
-    assert len(text.splitlines()) == 12
+    assert len(text.splitlines()) == 14
 
 
 def test_matching_schema_passes_and_empty_selection_fails(pg_server, make_pg_database) -> None:  # type: ignore[no-untyped-def]
