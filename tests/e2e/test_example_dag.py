@@ -1,0 +1,110 @@
+"""The example DAG, run with ``airflow dags test`` against the DMS emulator and real databases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from airflow_neon_dms.local.embedded import free_port
+from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SampleSize
+from airflow_neon_dms.local.stack import DagRunResult, LocalStack, StackOptions
+
+pytestmark = pytest.mark.e2e
+
+SMALL = SampleSize(customers=300, products=60, orders=600, page_views=200, audit_log=20)
+
+
+def _server_dsn() -> str | None:
+    return os.environ.get("NEON_DMS_TEST_PG_DSN")
+
+
+@pytest.fixture(scope="module")
+def migrated() -> Iterator[tuple[LocalStack, DagRunResult]]:
+    """One full run: the first load of ``orders`` is corrupted on Neon and must be repaired."""
+    with LocalStack(StackOptions(server_dsn=_server_dsn(), sample_size=SMALL)) as stack:
+        yield stack, stack.run_dag()
+
+
+def test_dag_succeeds_and_every_table_is_identical(migrated: tuple[LocalStack, DagRunResult]) -> None:
+    stack, result = migrated
+    assert result.succeeded, result.log[-4000:]
+    source = stack.fingerprints(stack.source_dsn)
+    neon = stack.fingerprints(stack.neon_admin_dsn)
+    assert source == neon
+    assert source["orders"][0] == 600
+    with psycopg.connect(stack.neon_admin_dsn) as conn:
+        assert conn.execute("SELECT to_regclass('audit_log')").fetchone() == (None,)
+
+
+def test_corrupted_table_was_found_and_reloaded(migrated: tuple[LocalStack, DagRunResult]) -> None:
+    _, result = migrated
+    validation = result.xcom("check_validation")
+    assert validation["failed_tables"] == [{"schema": "public", "table": "orders"}]
+    reload = result.xcom("reload_failed_tables")
+    assert reload["tables"] == [{"schema": "public", "table": "orders"}]
+    assert result.task_states["reload_failed_tables"] == "success"
+
+
+def test_report_says_verified(migrated: tuple[LocalStack, DagRunResult]) -> None:
+    _, result = migrated
+    report = result.xcom("report")
+    assert report["verified"] is True
+    assert report["reloaded_tables"] == ["public.orders"]
+    assert {row["table"] for row in report["tables"]} == {f"public.{t}" for t in MIGRATED_TABLES}
+    assert all(row.get("identical") for row in report["tables"])
+    assert result.xcom("schema_preflight")["passed"] is True
+
+
+def test_sequences_let_new_rows_in(migrated: tuple[LocalStack, DagRunResult]) -> None:
+    stack, result = migrated
+    assert result.xcom("sync_sequences")["changed"] >= 3
+    with psycopg.connect(stack.neon_admin_dsn) as conn:
+        new_id = conn.execute(
+            "INSERT INTO customers (email, full_name, created_at, is_active) "
+            "VALUES ('new@example.com', 'New', now(), true) RETURNING id"
+        ).fetchone()
+        conn.rollback()
+    assert new_id == (301,)
+
+
+def test_secrets_stay_out_of_xcom_and_logs(migrated: tuple[LocalStack, DagRunResult]) -> None:
+    stack, result = migrated
+    secret = stack.options.neon_password
+    assert secret not in repr(result.xcoms)
+    assert f"endpoint=ep-local-demo${secret}" not in result.log
+    assert secret not in result.log
+
+
+def test_wrong_neon_password_fails_at_the_first_neon_step() -> None:
+    options = StackOptions(
+        password_auth=True, sample_size=SMALL, corrupt=None, neon_password_in_connection="Not-The-Password-1"
+    )
+    with LocalStack(options) as stack:
+        result = stack.run_dag()
+    assert not result.succeeded
+    assert result.task_states["schema_preflight"] == "failed"
+    assert "create_replication_task" not in result.task_states or result.task_states[
+        "create_replication_task"
+    ] not in ("success", "running")
+    assert "password authentication failed" in result.log
+    assert "Not-The-Password-1" not in result.log
+
+
+def test_unreachable_source_fails_at_the_first_source_step() -> None:
+    closed = free_port()
+    options = StackOptions(
+        server_dsn=_server_dsn(),
+        sample_size=SMALL,
+        corrupt=None,
+        source_dsn_override=f"postgresql://postgres@127.0.0.1:{closed}/shop",
+    )
+    with LocalStack(options) as stack:
+        result = stack.run_dag()
+        endpoints = stack.dms_client().describe_replication_tasks()["ReplicationTasks"]
+    assert not result.succeeded
+    assert result.task_states["schema_preflight"] == "failed"
+    assert f"127.0.0.1:{closed}" in result.log or "Connection refused" in result.log
+    assert endpoints == []
