@@ -1,7 +1,7 @@
 """Runs a replication task on its own thread: a real full load, table statistics, validation.
 
-The HTTP side only flips a task to ``starting`` and hands it here; every later state change
-(running, per-table states, stopped or failed) is made by this thread under the service lock.
+StartReplicationTask only marks the task started and hands it here; every later state change
+(per-table states, statistics, stopped or failed) is made by this thread under the service lock.
 """
 
 from __future__ import annotations

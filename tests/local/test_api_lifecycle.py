@@ -280,6 +280,13 @@ def test_describe_paging_and_limits(dms: Any) -> None:
     )
     total = len(everything["Endpoints"])
     assert total >= 3
+    by_type = dms.client.describe_endpoints(
+        Filters=[
+            {"Name": "engine-name", "Values": ["aurora-postgresql"]},
+            {"Name": "endpoint-type", "Values": ["TARGET"]},
+        ]
+    )["Endpoints"]
+    assert len(by_type) == total
     with pytest.raises(ClientError) as err:
         dms.client.describe_endpoints(Filters=[{"Name": "bogus", "Values": ["x"]}])
     assert _code(err) == "InvalidParameterValueException"
