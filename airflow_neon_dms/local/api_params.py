@@ -61,7 +61,13 @@ def parse_filters(
 
 
 def apply_filters(items: list[T], filters: list[Filter]) -> list[T]:
-    return [item for item in items if all(str(get(item)) in values for get, values in filters)]
+    """Items that match every filter; a getter returning a tuple matches when any element does."""
+
+    def matches(item: T, get: Callable[[Any], Any], values: set[str]) -> bool:
+        found = get(item)
+        return any(str(v) in values for v in (found if isinstance(found, tuple) else (found,)))
+
+    return [item for item in items if all(matches(item, get, values) for get, values in filters)]
 
 
 def paginate(
