@@ -49,6 +49,13 @@ class TableShape:
     #: The source's PostgreSQL major version when every column has a built-in type, so a table
     #: created from this shape on a server of the same version can take binary COPY.
     binary_major: int | None = None
+    #: Where the table lands when transformation rules rename it (default: the same names).
+    target_schema: str | None = None
+    target_table: str | None = None
+
+    @property
+    def target(self) -> tuple[str, str]:
+        return self.target_schema or self.schema, self.target_table or self.table
 
     @property
     def column_names(self) -> list[str]:

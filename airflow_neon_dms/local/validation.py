@@ -52,7 +52,7 @@ def validate_table(
     others = [c for c in shape.column_names if c not in shape.primary_key]
     columns = [*shape.primary_key, *others]
     target_rows: dict[tuple[Any, ...], int] = {}
-    for row in pg_rows(target, shape.schema, shape.table, columns):
+    for row in pg_rows(target, *shape.target, columns):
         key = tuple(_comparable(v) for v in row[:key_len])
         target_rows[key] = _digest(row[key_len:])
     failed = 0
