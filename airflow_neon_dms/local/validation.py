@@ -14,7 +14,8 @@ from typing import Any
 
 import psycopg
 
-from airflow_neon_dms.local.sources import SourceReader, TableShape, pg_rows
+from airflow_neon_dms.local.postgres_source import pg_rows
+from airflow_neon_dms.local.sources import SourceReader, TableShape
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
 from airflow_neon_dms.local.full_load import load_table
-from airflow_neon_dms.local.sources import PostgresSource
+from airflow_neon_dms.local.postgres_source import PostgresSource
 
 SCHEMA_SQL = """
 CREATE SCHEMA sales;
