@@ -43,7 +43,11 @@ def resource_id() -> str:
     return secrets.choice(string.ascii_uppercase) + "".join(secrets.choice(alphabet) for _ in range(25))
 
 
-def parse_filters(params: Params, allowed: Mapping[str, Callable[[Any], Any]]) -> list[Filter]:
+def parse_filters(
+    params: Params, allowed: Mapping[str, Callable[[Any], Any]], *, lowercase: frozenset[str] = frozenset()
+) -> list[Filter]:
+    """The request's Filters as (getter, values); names in ``lowercase`` match case-insensitively
+    (their getters return lowercase values)."""
     out = []
     for item in params.get("Filters") or []:
         name = item.get("Name")
@@ -51,12 +55,19 @@ def parse_filters(params: Params, allowed: Mapping[str, Callable[[Any], Any]]) -
             raise InvalidParameterValueException(
                 f"The filter {name!r} is not valid here; use one of {', '.join(sorted(allowed))}."
             )
-        out.append((allowed[name], {str(v) for v in item.get("Values") or []}))
+        values = {str(v).lower() if name in lowercase else str(v) for v in item.get("Values") or []}
+        out.append((allowed[name], values))
     return out
 
 
 def apply_filters(items: list[T], filters: list[Filter]) -> list[T]:
-    return [item for item in items if all(str(get(item)) in values for get, values in filters)]
+    """Items that match every filter; a getter returning a tuple matches when any element does."""
+
+    def matches(item: T, get: Callable[[Any], Any], values: set[str]) -> bool:
+        found = get(item)
+        return any(str(v) in values for v in (found if isinstance(found, tuple) else (found,)))
+
+    return [item for item in items if all(matches(item, get, values) for get, values in filters)]
 
 
 def paginate(

@@ -155,6 +155,7 @@ class EndpointOperations(ServiceState):
                 "endpoint-id": lambda e: e.identifier,
                 "engine-name": lambda e: e.engine_name,
             },
+            lowercase=frozenset({"endpoint-type", "engine-name"}),
         )
         items = apply_filters(list(self.endpoints.values()), filters)
         if filters and not items:

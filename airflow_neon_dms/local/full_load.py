@@ -23,7 +23,9 @@ PREP_MODES = ("DROP_AND_CREATE", "TRUNCATE_BEFORE_LOAD", "DO_NOTHING")
 
 
 def _table(shape: TableShape) -> sql.Composed:
-    return sql.SQL("{}.{}").format(sql.Identifier(shape.schema), sql.Identifier(shape.table))
+    """The target table (after any rename by transformation rules)."""
+    schema, table = shape.target
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
 def create_table_sql(shape: TableShape) -> sql.Composed:
@@ -49,7 +51,7 @@ def _table_exists(cur: psycopg.Cursor[Any], shape: TableShape) -> bool:
     cur.execute(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-        [shape.schema, shape.table],
+        list(shape.target),
     )
     return cur.fetchone() is not None
 
@@ -68,7 +70,7 @@ def prepare_target(cur: psycopg.Cursor[Any], shape: TableShape, prep_mode: str) 
     """
     if prep_mode not in PREP_MODES:
         raise ValueError(f"TargetTablePrepMode {prep_mode!r} is not one of {', '.join(PREP_MODES)}")
-    cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(shape.schema)))
+    cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(shape.target[0])))
     exists = _table_exists(cur, shape)
     if prep_mode == "DROP_AND_CREATE" and exists:
         cur.execute(sql.SQL("DROP TABLE {}").format(_table(shape)))

@@ -1,9 +1,10 @@
 """Parse and apply DMS table mappings (selection rules) as the DMS API validates them.
 
-Only what decides *which* tables a task migrates lives here: selection rules with ``%`` wildcards
-and include, exclude or explicit actions. ``table-settings`` rules are accepted and ignored;
-transformation rules are refused with a message that says so (the emulator copies tables as they
-are). Nothing here touches a database.
+Selection rules decide *which* tables a task migrates (``%`` wildcards; include, exclude or
+explicit). Transformation rules on schemas and tables decide *where* they land (rename,
+convert-lowercase / -uppercase, add- / remove-prefix and -suffix). Column transformations are
+refused with a message that says so; ``table-settings`` rules are accepted and ignored. Nothing
+here touches a database.
 """
 
 from __future__ import annotations
@@ -16,6 +17,17 @@ from airflow_neon_dms.local.faults import InvalidParameterValueException
 
 KNOWN_RULE_TYPES = ("selection", "transformation", "table-settings", "post-processing")
 SELECTION_ACTIONS = ("include", "exclude", "explicit")
+TRANSFORMATION_TARGETS = ("schema", "table")
+TRANSFORMATION_ACTIONS = (
+    "rename",
+    "convert-lowercase",
+    "convert-uppercase",
+    "add-prefix",
+    "remove-prefix",
+    "add-suffix",
+    "remove-suffix",
+)
+_ACTIONS_WITH_VALUE = frozenset({"rename", "add-prefix", "remove-prefix", "add-suffix", "remove-suffix"})
 #: Databases a MySQL ``%`` schema pattern also selects (DMS does not skip them).
 MYSQL_SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
@@ -36,10 +48,54 @@ class SelectionRule:
 
 
 @dataclass(frozen=True)
+class TransformationRule:
+    """One schema or table transformation: which source objects, and how their target name changes."""
+
+    rule_id: str
+    target: str
+    action: str
+    schema_pattern: str
+    table_pattern: str
+    value: str = ""
+
+    def matches(self, schema: str, table: str) -> bool:
+        return _like(self.schema_pattern, schema) and (
+            self.target == "schema" or _like(self.table_pattern, table)
+        )
+
+    def apply(self, name: str) -> str:
+        if self.action == "rename":
+            return self.value
+        if self.action == "convert-lowercase":
+            return name.lower()
+        if self.action == "convert-uppercase":
+            return name.upper()
+        if self.action == "add-prefix":
+            return self.value + name
+        if self.action == "add-suffix":
+            return name + self.value
+        if self.action == "remove-prefix":
+            return name[len(self.value) :] if name.startswith(self.value) else name
+        return name[: -len(self.value)] if self.value and name.endswith(self.value) else name
+
+
+@dataclass(frozen=True)
 class TableMappings:
-    """The selection rules of one task, in rule order."""
+    """The selection and transformation rules of one task, in rule order."""
 
     rules: tuple[SelectionRule, ...]
+    transformations: tuple[TransformationRule, ...] = ()
+
+    def target_name(self, schema: str, table: str) -> tuple[str, str]:
+        """Where the source table ``schema.table`` lands on the target."""
+        target_schema, target_table = schema, table
+        for rule in self.transformations:
+            if rule.matches(schema, table):
+                if rule.target == "schema":
+                    target_schema = rule.apply(target_schema)
+                else:
+                    target_table = rule.apply(target_table)
+        return target_schema, target_table
 
     def selects(self, schema: str, table: str) -> bool:
         """True when an include (or explicit) rule matches and no exclude rule does."""
@@ -83,6 +139,7 @@ def parse_table_mappings(text: str | None) -> TableMappings:
             'Table mappings must be a JSON object with a non-empty "rules" list.'
         )
     selection: list[SelectionRule] = []
+    transformations: list[TransformationRule] = []
     seen_ids: set[str] = set()
     for position, rule in enumerate(rules, start=1):
         if not isinstance(rule, dict):
@@ -100,6 +157,9 @@ def parse_table_mappings(text: str | None) -> TableMappings:
                 f"Unknown rule-type {rule_type!r}; use one of {', '.join(KNOWN_RULE_TYPES)}.",
             )
         if rule_type == "table-settings":
+            continue
+        if rule_type == "transformation":
+            transformations.append(_transformation(rule_id, rule))
             continue
         if rule_type != "selection":
             raise _rule_error(
@@ -127,4 +187,32 @@ def parse_table_mappings(text: str | None) -> TableMappings:
             "Table mappings have no selection rule with rule-action include or explicit, so no "
             "table would be migrated."
         )
-    return TableMappings(tuple(selection))
+    transformations.sort(key=lambda r: (len(r.rule_id), r.rule_id))  # DMS applies them by rule-id
+    return TableMappings(tuple(selection), tuple(transformations))
+
+
+def _transformation(rule_id: str, rule: dict[str, object]) -> TransformationRule:
+    target = rule.get("rule-target")
+    if target not in TRANSFORMATION_TARGETS:
+        raise _rule_error(
+            rule_id,
+            f"The local DMS emulator applies transformation rules to schema and table names only, "
+            f"not rule-target {target!r}; remove the rule or run the task on AWS DMS.",
+        )
+    action = rule.get("rule-action")
+    if action not in TRANSFORMATION_ACTIONS:
+        raise _rule_error(
+            rule_id, f"Unknown rule-action {action!r}; use one of {', '.join(TRANSFORMATION_ACTIONS)}."
+        )
+    locator = rule.get("object-locator")
+    if not isinstance(locator, dict) or not isinstance(locator.get("schema-name"), str):
+        raise _rule_error(rule_id, "A transformation rule needs an object-locator with schema-name.")
+    table = locator.get("table-name", "%")
+    if target == "table" and (not isinstance(table, str) or not table):
+        raise _rule_error(rule_id, "A table transformation needs object-locator table-name.")
+    value = rule.get("value", "")
+    if action in _ACTIONS_WITH_VALUE and (not isinstance(value, str) or not value):
+        raise _rule_error(rule_id, f"rule-action {action} needs a non-empty value.")
+    return TransformationRule(
+        rule_id, str(target), str(action), str(locator["schema-name"]), str(table), str(value or "")
+    )

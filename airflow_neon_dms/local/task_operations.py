@@ -180,13 +180,11 @@ class TaskOperations(ServiceState):
                 "replication-task-arn": lambda t: t.arn,
                 "replication-task-id": lambda t: t.identifier,
                 "migration-type": lambda t: t.migration_type,
-                "endpoint-arn": lambda t: f"{t.source_arn} {t.target_arn}",
+                "endpoint-arn": lambda t: (t.source_arn, t.target_arn),
                 "replication-instance-arn": lambda t: t.instance_arn,
             },
         )
-        items = [
-            t for t in self.tasks.values() if all(_task_matches(t, get, values) for get, values in filters)
-        ]
+        items = apply_filters(list(self.tasks.values()), filters)
         if filters and not items:
             raise ResourceNotFoundFault("No replication tasks found matching the filters.")
         page, marker = paginate(params, items, DESCRIBE_MAX)
@@ -246,8 +244,3 @@ class TaskOperations(ServiceState):
             self._spawn(f"reload-{task.identifier}", lambda: job.reload(keys))
         log.info("Replication task %s: %s of %d table(s)", task.identifier, option, len(keys))
         return {"ReplicationTaskArn": task.arn}
-
-
-def _task_matches(task: ReplicationTask, get: Callable[[Any], Any], values: set[str]) -> bool:
-    value = str(get(task))
-    return value in values or any(part in values for part in value.split(" "))

@@ -1,11 +1,12 @@
 """Runs a replication task on its own thread: a real full load, table statistics, validation.
 
-The HTTP side only flips a task to ``starting`` and hands it here; every later state change
-(running, per-table states, stopped or failed) is made by this thread under the service lock.
+StartReplicationTask only marks the task started and hands it here; every later state change
+(per-table states, statistics, stopped or failed) is made by this thread under the service lock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -19,7 +20,7 @@ import psycopg
 from airflow_neon_dms.local.databases import DatabaseAddress, DatabaseUnreachable, connect_postgres, mask
 from airflow_neon_dms.local.full_load import ensure_schemas, load_table
 from airflow_neon_dms.local.models import ReplicationTask, TableStats
-from airflow_neon_dms.local.sources import Cancelled, SourceReader, open_source
+from airflow_neon_dms.local.sources import Cancelled, SourceReader, TableShape, open_source
 from airflow_neon_dms.local.table_mappings import TableMappings
 from airflow_neon_dms.local.task_settings import TaskSettings
 from airflow_neon_dms.local.validation import validate_table
@@ -124,7 +125,7 @@ class TaskJob:
         log.info("Replication task %s: full load of %d table(s)", task.identifier, len(todo))
         try:
             with connect_postgres(self.target) as target:
-                ensure_schemas(target, {schema for schema, _ in todo})
+                ensure_schemas(target, {self.mappings.target_name(*key)[0] for key in todo})
         except (DatabaseUnreachable, psycopg.Error) as err:
             self._fail(f"Cannot prepare the target schemas: {err}")
             return False
@@ -157,7 +158,7 @@ class TaskJob:
             source = open_source(self.source)
             try:
                 with connect_postgres(self.target) as target:
-                    shape = source.table_shape(*key)
+                    shape = self._shape(source, key)
                     rows = load_table(
                         source,
                         target,
@@ -192,6 +193,12 @@ class TaskJob:
                     stats.validation_details = message
             log.error("Table %s.%s failed to load: %s", key[0], key[1], message)
 
+    def _shape(self, source: SourceReader, key: tuple[str, str]) -> TableShape:
+        """The source table's shape, aimed at the target name the transformation rules give."""
+        target_schema, target_table = self.mappings.target_name(*key)
+        shape = source.table_shape(*key)
+        return dataclasses.replace(shape, target_schema=target_schema, target_table=target_table)
+
     def _prep_mode(self, reload: bool) -> str:
         """A reload empties the table first, and keeps a table the user created (DO_NOTHING)."""
         if reload and self.settings.prep_mode == "DO_NOTHING":
@@ -201,7 +208,7 @@ class TaskJob:
     def _validate(self, source: SourceReader, target: psycopg.Connection[Any], key: tuple[str, str]) -> None:
         stats = self.task.tables[key]
         try:
-            shape = source.table_shape(*key)
+            shape = self._shape(source, key)
             result = validate_table(source, target, shape)
         except Exception as err:
             message = mask(str(err).strip(), *self._secrets())

@@ -14,7 +14,8 @@ from typing import Any
 
 import psycopg
 
-from airflow_neon_dms.local.sources import SourceReader, TableShape, pg_rows
+from airflow_neon_dms.local.postgres_source import pg_rows
+from airflow_neon_dms.local.sources import SourceReader, TableShape
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def validate_table(
     others = [c for c in shape.column_names if c not in shape.primary_key]
     columns = [*shape.primary_key, *others]
     target_rows: dict[tuple[Any, ...], int] = {}
-    for row in pg_rows(target, shape.schema, shape.table, columns):
+    for row in pg_rows(target, *shape.target, columns):
         key = tuple(_comparable(v) for v in row[:key_len])
         target_rows[key] = _digest(row[key_len:])
     failed = 0

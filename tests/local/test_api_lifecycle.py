@@ -96,6 +96,26 @@ def test_modify_and_delete_endpoint(dms: Any) -> None:
     assert _code(err) == "InvalidParameterValueException"
     kept = dms.client.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": [arn]}])["Endpoints"][0]
     assert kept["SslMode"] == "require"  # a refused change leaves the endpoint as it was
+    taken = dms.endpoint("target")
+    taken_id = dms.client.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": [taken]}])[
+        "Endpoints"
+    ][0]["EndpointIdentifier"]
+    with pytest.raises(ClientError) as err:
+        dms.client.modify_endpoint(EndpointArn=arn, EndpointIdentifier=taken_id)
+    assert _code(err) == "ResourceAlreadyExistsFault"
+    new_id = unique("renamed")
+    assert (
+        dms.client.modify_endpoint(EndpointArn=arn, EndpointIdentifier=new_id)["Endpoint"][
+            "EndpointIdentifier"
+        ]
+        == new_id
+    )
+    assert (
+        dms.client.describe_endpoints(Filters=[{"Name": "endpoint-id", "Values": [new_id]}])["Endpoints"][0][
+            "EndpointArn"
+        ]
+        == arn
+    )
     assert dms.client.delete_endpoint(EndpointArn=arn)["Endpoint"]["Status"] == "deleting"
     dms.client.get_waiter("endpoint_deleted").wait(
         Filters=[{"Name": "endpoint-arn", "Values": [arn]}], WaiterConfig={"Delay": 1, "MaxAttempts": 5}
@@ -125,6 +145,11 @@ def test_task_lifecycle_with_botocore_waiters(dms: Any, pg_server: Any, pg_pair:
     assert created["Status"] == "creating"
     task = created["ReplicationTaskArn"]
     dms.wait("replication_task_ready", task)
+    for endpoint_arn in (source, target):
+        found = dms.client.describe_replication_tasks(
+            Filters=[{"Name": "endpoint-arn", "Values": [endpoint_arn]}]
+        )
+        assert [t["ReplicationTaskArn"] for t in found["ReplicationTasks"]] == [task]
     started = dms.client.start_replication_task(
         ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
     )
@@ -280,6 +305,13 @@ def test_describe_paging_and_limits(dms: Any) -> None:
     )
     total = len(everything["Endpoints"])
     assert total >= 3
+    by_type = dms.client.describe_endpoints(
+        Filters=[
+            {"Name": "engine-name", "Values": ["aurora-postgresql"]},
+            {"Name": "endpoint-type", "Values": ["TARGET"]},
+        ]
+    )["Endpoints"]
+    assert len(by_type) == total
     with pytest.raises(ClientError) as err:
         dms.client.describe_endpoints(Filters=[{"Name": "bogus", "Values": ["x"]}])
     assert _code(err) == "InvalidParameterValueException"

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
 from airflow_neon_dms.local.full_load import load_table
-from airflow_neon_dms.local.sources import PostgresSource
+from airflow_neon_dms.local.postgres_source import PostgresSource
 
 SCHEMA_SQL = """
 CREATE SCHEMA sales;
@@ -282,6 +282,57 @@ def test_partitioned_table_and_user_defined_types(dms: Any, pg_server: Any, pg_p
         pg_server.dsn(target_db),
         "SELECT data_type FROM information_schema.columns WHERE column_name = 'feeling'",
     ) == [("text",)]
+
+
+def test_transformation_rules_choose_the_target_names(
+    dms: Any, pg_server: Any, pg_pair: tuple[str, str]
+) -> None:
+    source_db, target_db = pg_pair
+    _setup(pg_server, source_db, SCHEMA_SQL)
+    mappings = {
+        "rules": [
+            *WILDCARD_WITH_EXCLUDE["rules"],
+            {
+                "rule-type": "transformation",
+                "rule-id": "3",
+                "rule-name": "into-public",
+                "rule-target": "schema",
+                "object-locator": {"schema-name": "sales"},
+                "rule-action": "rename",
+                "value": "public",
+            },
+            {
+                "rule-type": "transformation",
+                "rule-id": "4",
+                "rule-name": "prefix",
+                "rule-target": "table",
+                "object-locator": {"schema-name": "sales", "table-name": "%"},
+                "rule-action": "add-prefix",
+                "value": "legacy_",
+            },
+        ]
+    }
+    task = dms.task(
+        dms.pg_endpoint("source", pg_server, source_db),
+        dms.pg_endpoint("target", pg_server, target_db),
+        mappings,
+        {"ValidationSettings": {"EnableValidation": True}},
+    )
+    dms.run_full_load(task)
+    stats = dms.table_stats(task)
+    assert stats[("sales", "customers")]["ValidationState"] == "Validated"
+    assert stats[("sales", "order_lines")]["FullLoadRows"] == 3000
+    tables = _rows(
+        pg_server.dsn(target_db),
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('sales', 'public') ORDER BY 1, 2",
+    )
+    assert tables == [
+        ("public", "legacy_customers"),
+        ("public", "legacy_events"),
+        ("public", "legacy_order_lines"),
+    ]
+    assert _rows(pg_server.dsn(target_db), "SELECT count(*) FROM legacy_order_lines") == [(3000,)]
 
 
 def test_engine_loads_a_table_without_http(pg_server: Any, pg_pair: tuple[str, str]) -> None:

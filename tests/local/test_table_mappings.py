@@ -103,3 +103,57 @@ def test_a_trailing_percent_matches_every_continuation(prefix: str, rest: str) -
     mappings = parse_table_mappings(json.dumps({"rules": [_rule("1", "s", prefix + "%")]}))
     assert mappings.selects("s", prefix + rest)
     assert not mappings.selects("s2", prefix + rest)
+
+
+def _transform(
+    rule_id: str, target: str, action: str, schema: str, table: str = "%", value: str = ""
+) -> dict[str, object]:
+    rule: dict[str, object] = {
+        "rule-type": "transformation",
+        "rule-id": rule_id,
+        "rule-name": rule_id,
+        "rule-target": target,
+        "rule-action": action,
+        "object-locator": {"schema-name": schema, "table-name": table},
+    }
+    if value:
+        rule["value"] = value
+    return rule
+
+
+def test_transformation_rules_rename_schemas_and_tables_in_rule_id_order() -> None:
+    mappings = parse_table_mappings(
+        json.dumps(
+            {
+                "rules": [
+                    _rule("1", "%", "%"),
+                    _transform("10", "table", "add-prefix", "shop", "%", "legacy_"),
+                    _transform("2", "schema", "rename", "shop", value="public"),
+                    _transform("3", "table", "convert-lowercase", "shop", "ORD%"),
+                    _transform("4", "table", "remove-suffix", "%", "%_tmp", "_tmp"),
+                ]
+            }
+        )
+    )
+    assert mappings.target_name("shop", "ORDERS") == ("public", "legacy_orders")
+    assert mappings.target_name("shop", "items_tmp") == ("public", "legacy_items")
+    assert mappings.target_name("other", "x_tmp") == ("other", "x")
+    assert [r.rule_id for r in mappings.transformations] == ["2", "3", "4", "10"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            _transform("6", "column", "rename", "s", "t", "x"),
+            "schema and table names only, not rule-target 'column'",
+        ),
+        (_transform("7", "table", "rename", "s", "t"), "rule-action rename needs a non-empty value"),
+        (_transform("8", "schema", "shout", "s"), "Unknown rule-action 'shout'"),
+    ],
+)
+def test_invalid_transformation_rules_name_the_rule(rule: dict[str, object], expected: str) -> None:
+    with pytest.raises(InvalidParameterValueException) as err:
+        parse_table_mappings(json.dumps({"rules": [_rule("1", "s", "%"), rule]}))
+    assert f"ruleId = {rule['rule-id']} failed validation" in err.value.message
+    assert expected in err.value.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_neon_dms.local.sources import mysql_to_postgres_type
+from airflow_neon_dms.local.mysql_source import mysql_to_postgres_type
 
 
 @pytest.mark.parametrize(
