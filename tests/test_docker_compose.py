@@ -130,7 +130,7 @@ def test_connections_reach_services_in_the_stack(services: dict[str, dict[str, A
     assert endpoint.port == _port(services[endpoint.hostname], 0)
     instance = services["local-dms"]["command"]
     name = instance[instance.index("--replication-instance") + 1]
-    assert env["NEON_DMS_REPLICATION_INSTANCE_ARN"].endswith(f":rep:{name}")
+    assert env["NEON_DMS_REPLICATION_INSTANCE_ARN"] == name
 
 
 def test_demo_data_writes_to_the_databases_of_the_stack(services: dict[str, dict[str, Any]]) -> None:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from types import FrameType
 
+import boto3
+
+from airflow_neon_dms.local.foreground import configure_logging, wait_for_stop_signal
 from airflow_neon_dms.local.server import LocalDms, NeonTarget
 
 log = logging.getLogger(__name__)
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (0 = a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
+    parser.add_argument("--port", type=int, default=4566, help="port to listen on (0 = a free one)")
+    parser.add_argument("--region", default="us-east-1", help="the AWS region the emulator answers for")
     parser.add_argument(
         "--neon",
         action="append",
@@ -23,26 +24,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ENDPOINT_ID@HOST:PORT",
         help="treat the PostgreSQL server at HOST:PORT as Neon endpoint ENDPOINT_ID (repeatable)",
     )
+    parser.add_argument(
+        "--replication-instance",
+        action="append",
+        default=[],
+        metavar="IDENTIFIER",
+        help="create this replication instance at start-up (repeatable)",
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
 
+def create_instances(endpoint_url: str, region: str, identifiers: list[str]) -> list[str]:
+    """Create replication instances through the emulator's own API; return their ARNs."""
+    client = boto3.client(
+        "dms",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    arns = []
+    for identifier in identifiers:
+        instance = client.create_replication_instance(
+            ReplicationInstanceIdentifier=identifier, ReplicationInstanceClass="dms.t3.medium"
+        )["ReplicationInstance"]
+        arns.append(str(instance["ReplicationInstanceArn"]))
+    return arns
+
+
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    configure_logging(args.log_level)
     logging.getLogger("werkzeug").setLevel(args.log_level.upper())
     try:
         targets = [NeonTarget.parse(text) for text in args.neon]
     except ValueError as err:
         log.error("%s", err)
         return 2
-    done = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("Received %s, stopping", signal.Signals(signum).name)
-        done.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    with LocalDms(port=args.port, neon=targets) as dms:
+    with LocalDms(host=args.host, port=args.port, neon=targets, region=args.region) as dms:
         for target, proxy in zip(targets, dms.proxies, strict=True):
             log.info(
                 "Neon endpoint %s: %s:%s is served through the proxy on 127.0.0.1:%s",
@@ -51,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
                 target.port,
                 proxy.port,
             )
+        local_url = f"http://127.0.0.1:{dms.port}"
+        for arn in create_instances(local_url, args.region, args.replication_instance):
+            log.info("Replication instance ready: %s", arn)
         print(f"Local DMS ready: endpoint_url={dms.endpoint_url}", flush=True)
-        done.wait()
+        wait_for_stop_signal()
     log.info("Local DMS stopped")
     return 0

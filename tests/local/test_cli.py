@@ -97,3 +97,25 @@ def test_neon_proxy_command(pg_server: Any) -> None:
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:
         _stop(process, signal.SIGTERM)
+
+
+def test_local_dms_creates_replication_instances_at_start() -> None:
+    port = free_port()
+    process, ready = _start(
+        "local-dms", "--host", "0.0.0.0", "--port", str(port), "--replication-instance", "neon-dms-local"
+    )
+    try:
+        client = boto3.client(
+            "dms",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+        )
+        instances = client.describe_replication_instances()["ReplicationInstances"]
+    finally:
+        _stop(process, signal.SIGTERM)
+    assert [i["ReplicationInstanceIdentifier"] for i in instances] == ["neon-dms-local"]
+    assert instances[0]["ReplicationInstanceArn"].startswith("arn:aws:dms:us-east-1:")
+    assert instances[0]["ReplicationInstanceStatus"] == "available"
+    assert "Replication instance ready" in ready
