@@ -18,6 +18,8 @@ from typing import Any
 from airflow_neon_dms.exceptions import NeonConfigError
 
 _ACTIONS = ("include", "exclude", "explicit")
+#: Databases a MySQL ``%`` schema pattern also selects (DMS does not skip them).
+MYSQL_SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
 
 @lru_cache(maxsize=256)
@@ -47,6 +49,11 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(ch))
         i += 1
     return re.compile("".join(out), re.DOTALL)
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """True when ``name`` matches the DMS object-locator ``pattern`` (case-sensitive)."""
+    return pattern_regex(pattern).fullmatch(name) is not None
 
 
 def _has_wildcard(name: str) -> bool:

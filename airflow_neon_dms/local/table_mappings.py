@@ -10,10 +10,11 @@ here touches a database.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
+from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.local.faults import InvalidParameterValueException
+from airflow_neon_dms.mappings_match import name_matches, pattern_regex
 
 KNOWN_RULE_TYPES = ("selection", "transformation", "table-settings", "post-processing")
 SELECTION_ACTIONS = ("include", "exclude", "explicit")
@@ -29,7 +30,6 @@ TRANSFORMATION_ACTIONS = (
 )
 _ACTIONS_WITH_VALUE = frozenset({"rename", "add-prefix", "remove-prefix", "add-suffix", "remove-suffix"})
 #: Databases a MySQL ``%`` schema pattern also selects (DMS does not skip them).
-MYSQL_SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,7 @@ class TableMappings:
 
 
 def _like(pattern: str, value: str) -> bool:
-    regex = "".join(".*" if ch == "%" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+    return name_matches(pattern, value)
 
 
 def _rule_error(rule_id: object, reason: str) -> InvalidParameterValueException:
@@ -174,6 +173,11 @@ def parse_table_mappings(text: str | None) -> TableMappings:
         table = locator.get("table-name", "%")
         if not isinstance(schema, str) or not schema or not isinstance(table, str) or not table:
             raise _rule_error(rule_id, "object-locator needs non-empty schema-name and table-name strings.")
+        for pattern in (schema, table):
+            try:
+                pattern_regex(pattern)
+            except NeonConfigError as err:
+                raise _rule_error(rule_id, str(err)) from None
         action = rule.get("rule-action")
         if action not in SELECTION_ACTIONS:
             raise _rule_error(

@@ -46,10 +46,19 @@ def test_wildcards_include_and_exclude() -> None:
     assert mappings.select(TABLES) == [("public", "orders"), ("public", "order_lines"), ("sales", "orders")]
 
 
-def test_percent_matches_inside_names_and_nothing_else_is_special() -> None:
+def test_wildcards_follow_the_dms_user_guide() -> None:
+    # "Wildcards in table mapping": % any run, _ one character, [_] a literal underscore.
     mappings = parse_table_mappings(json.dumps({"rules": [_rule("1", "pub%", "order_%")]}))
     assert mappings.select(TABLES) == [("public", "order_lines")]
-    assert not mappings.selects("public", "orderXlines")
+    assert mappings.selects("public", "orderXlines")
+    literal = parse_table_mappings(json.dumps({"rules": [_rule("1", "pub%", "order[_]%")]}))
+    assert literal.selects("public", "order_lines")
+    assert not literal.selects("public", "orderXlines")
+
+
+def test_malformed_pattern_names_the_rule() -> None:
+    with pytest.raises(Exception, match="ruleId = 7 failed validation.*without a closing"):
+        parse_table_mappings(json.dumps({"rules": [_rule("7", "public", "order[_%")]}))
 
 
 def test_explicit_rule_selects_exactly_one_table() -> None:
