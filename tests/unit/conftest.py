@@ -1,8 +1,8 @@
 """Fixtures for the unit tests of hooks, operators, sensors, triggers and links.
 
-The DMS is the project's local emulator when it is importable, else moto's server (which lacks
-connection-test results, table statistics, reloads and ModifyEndpoint: tests needing those skip,
-saying so, on moto). Connections come through ``AIRFLOW_CONN_*`` environment variables.
+The DMS is the project's local emulator (the ``local_dms`` fixture), reached with boto3 over HTTP;
+it copies and validates rows between real databases. Connections come through ``AIRFLOW_CONN_*``
+environment variables.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ import pytest
 
 @dataclass
 class DmsServer:
-    """A DMS API on 127.0.0.1 and which implementation serves it."""
+    """A DMS API on 127.0.0.1."""
 
     endpoint_url: str
-    kind: str  # "emulator" or "moto"
 
     def client(self) -> Any:
         return boto3.client(
@@ -35,22 +34,6 @@ class DmsServer:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-
-    def require_full_dms(self, what: str) -> None:
-        if self.kind != "emulator":
-            pytest.skip(f"moto's DMS has no {what}; this test needs the local DMS emulator")
-
-
-def start_moto_server() -> Iterator[DmsServer]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield DmsServer(f"http://{host}:{port}", "moto")
-    finally:
-        server.stop()
 
 
 def aws_conn_json(endpoint_url: str, region: str = "us-east-1") -> str:
@@ -89,14 +72,9 @@ def make_context(dag_run_start: datetime | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def dms_server(request: pytest.FixtureRequest) -> Iterator[DmsServer]:
-    """A DMS API over HTTP on 127.0.0.1 for the whole session (emulator, else moto)."""
-    try:
-        local_dms = request.getfixturevalue("local_dms")
-    except pytest.FixtureLookupError:
-        yield from start_moto_server()
-        return
-    yield DmsServer(local_dms.endpoint_url, "emulator")
+def dms_server(local_dms: Any) -> DmsServer:
+    """The session's local DMS emulator."""
+    return DmsServer(local_dms.endpoint_url)
 
 
 @pytest.fixture
@@ -193,7 +171,7 @@ def aws_conn_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], Any]:
 
     def point(conn_id: str, endpoint_url: str) -> Any:
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", aws_conn_json(endpoint_url))
-        return DmsServer(endpoint_url, "emulator").client()
+        return DmsServer(endpoint_url).client()
 
     return point
 
@@ -224,8 +202,6 @@ def migrated_task(
     """Factory: run a validated load of the sample tables; ``migration_type`` and ``prep_mode`` vary."""
     import psycopg
     from psycopg import sql
-
-    dms_server.require_full_dms("table statistics, validation or reloads")
 
     def make(
         migration_type: str = "full-load-and-cdc", prep_mode: str = "TRUNCATE_BEFORE_LOAD"

@@ -153,7 +153,6 @@ def test_source_endpoint_without_connection_or_engine(
 
 def test_mysql_source_endpoint_from_a_connection_passes_a_real_connection_test(
     aws_conn: str,
-    dms_server: Any,
     mysql_server: Any,
     mysql_database: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -161,7 +160,6 @@ def test_mysql_source_endpoint_from_a_connection_passes_a_real_connection_test(
     unique_id: Callable[[str], str],
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
-    dms_server.require_full_dms("real connection tests")
     from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
 
     monkeypatch.setenv(

@@ -55,12 +55,10 @@ def test_template_fields() -> None:
 
 def test_full_load_runs_to_finished_and_rows_arrive(
     make_task: Callable[..., str],
-    dms_server: Any,
     endpoint_pair: Any,
     pg_server: Any,
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
-    dms_server.require_full_dms("full load that finishes")
     summary = _op(make_task(), deferrable=False).execute(context_factory())
     assert summary["status"] == "stopped"
     assert summary["stop_reason"] == "Stop Reason FULL_LOAD_ONLY_FINISHED"
@@ -70,9 +68,8 @@ def test_full_load_runs_to_finished_and_rows_arrive(
 
 
 def test_retry_after_the_run_finished_does_not_start_it_again(
-    make_task: Callable[..., str], dms_server: Any, context_factory: Callable[..., dict[str, Any]]
+    make_task: Callable[..., str], context_factory: Callable[..., dict[str, Any]]
 ) -> None:
-    dms_server.require_full_dms("full load that finishes")
     arn = make_task()
     context = context_factory()
     first = _op(arn, deferrable=False).execute(context)
@@ -84,9 +81,8 @@ def test_retry_after_the_run_finished_does_not_start_it_again(
 
 
 def test_deferred_path_returns_what_the_sync_path_returns(
-    make_task: Callable[..., str], dms_server: Any, context_factory: Callable[..., dict[str, Any]]
+    make_task: Callable[..., str], context_factory: Callable[..., dict[str, Any]]
 ) -> None:
-    dms_server.require_full_dms("full load that finishes")
     arn = make_task()
     op = _op(arn, deferrable=True)
     try:
@@ -109,12 +105,10 @@ def test_deferred_path_returns_what_the_sync_path_returns(
 def test_unreachable_source_fails_with_stop_reason_and_dms_message(
     make_task: Callable[..., str],
     dms: Any,
-    dms_server: Any,
     pg_server: Any,
     unique_id: Callable[[str], str],
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
-    dms_server.require_full_dms("failing task runs")
     bad_source = dms.create_endpoint(
         EndpointIdentifier=unique_id("source"),
         EndpointType="source",
