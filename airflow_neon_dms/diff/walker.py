@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
@@ -21,7 +22,13 @@ T = TypeVar("T")
 
 
 def _json_key(key: Key) -> list[Any]:
-    return [v if isinstance(v, (int, str)) or v is None else str(v) for v in key]
+    """Key values as JSON: integers (also whole decimals) and strings as they are, others as text."""
+    out: list[Any] = []
+    for v in key:
+        if isinstance(v, Decimal) and v == v.to_integral_value():
+            v = int(v)
+        out.append(v if isinstance(v, (int, str)) or v is None else str(v))
+    return out
 
 
 def _int_buckets(side: Side, *, origin: int, width: int, spans: list[Span]) -> dict[int, Checksum]:
