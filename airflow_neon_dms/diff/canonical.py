@@ -149,13 +149,17 @@ def _pg_piece(pair: ColumnPair) -> sql.Composable:
 #: (across engines: MD5 of the canonical text).
 RowHash = Literal["record", "text", "canonical"]
 
-#: Families hashed through their text in ``record`` mode (json has no hash function).
-_RECORD_AS_TEXT = frozenset({"json", "other"})
-
 
 def _record_column(pair: ColumnPair) -> sql.Composable:
+    """A column as hashed in ``record`` mode, the same expression on both sides.
+
+    json has no hash function and json/jsonb print differently: both become jsonb. Types outside
+    the known families are hashed through their text.
+    """
     col = sql.Identifier(pair.name)
-    if pair.family in _RECORD_AS_TEXT and pair.target.data_type != "jsonb":
+    if pair.family == "json":
+        return sql.SQL("{}::jsonb").format(col)
+    if pair.family == "other":
         return sql.SQL("{}::text").format(col)
     return col
 
