@@ -187,8 +187,9 @@ class NeonDataDiffOperator(BaseOperator):
                 t.missing_in_source_count,
                 t.different_count,
             )
-        context["ti"].xcom_push(key="report", value=report)
         if report["errors"] or (self.fail_on_difference and report["tables_to_reload"]):
+            # A failing task returns nothing: the report goes to XCom under its own key first.
+            context["ti"].xcom_push(key="report", value=report)
             problems = [f"{e['schema']}.{e['table']}: {e['error']}" for e in report["errors"]]
             problems += [f"{t['schema']}.{t['table']} differs" for t in report["tables_to_reload"]]
             raise DataDiffError(
