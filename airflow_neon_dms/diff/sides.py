@@ -88,7 +88,7 @@ class PostgresSide:
         self.key_pairs = [by_name[k] for k in key]
         native = row_hash != "canonical"
         self.hash = canonical.pg_row_hash(pairs, row_hash)
-        self.key_order = [canonical.pg_key_order(p) for p in self.key_pairs]
+        self.key_order = [canonical.pg_key_order(p, native) for p in self.key_pairs]
         self.key_out = [canonical.pg_key_output(p, native) for p in self.key_pairs]
         prepare_postgres_session(conn)
 
