@@ -149,13 +149,17 @@ def _pg_piece(pair: ColumnPair) -> sql.Composable:
 #: (across engines: MD5 of the canonical text).
 RowHash = Literal["record", "text", "canonical"]
 
-#: Families hashed through their text in ``record`` mode (json has no hash function).
-_RECORD_AS_TEXT = frozenset({"json", "other"})
-
 
 def _record_column(pair: ColumnPair) -> sql.Composable:
+    """A column as hashed in ``record`` mode, the same expression on both sides.
+
+    json has no hash function and json/jsonb print differently: both become jsonb. Types outside
+    the known families are hashed through their text.
+    """
     col = sql.Identifier(pair.name)
-    if pair.family in _RECORD_AS_TEXT and pair.target.data_type != "jsonb":
+    if pair.family == "json":
+        return sql.SQL("{}::jsonb").format(col)
+    if pair.family == "other":
         return sql.SQL("{}::text").format(col)
     return col
 
@@ -181,9 +185,13 @@ def pg_key_output(pair: ColumnPair, native: bool) -> sql.Composable:
     return pg_value(pair)
 
 
-def pg_key_order(pair: ColumnPair) -> sql.Composable:
-    """Key column as used in range comparisons and ORDER BY (text in binary order)."""
-    if pair.family in ("text", "enum"):
+def pg_key_order(pair: ColumnPair, native: bool = True) -> sql.Composable:
+    """Key column as used in range comparisons and ORDER BY (text in binary order).
+
+    Across engines a uuid key is compared as lower-case text: MariaDB orders its UUID type in
+    its own way, and boundary values must travel between drivers as strings.
+    """
+    if pair.family in ("text", "enum") or (pair.family == "uuid" and not native):
         return sql.SQL('{}::text COLLATE "C"').format(sql.Identifier(pair.name))
     return sql.Identifier(pair.name)
 
@@ -253,4 +261,7 @@ def mysql_key_order(pair: ColumnPair) -> str:
     """Key column as used in range comparisons and ORDER BY (text in binary order)."""
     if pair.family in ("text", "enum"):
         return f"CAST({_mysql_text(pair)} AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin"
+    if pair.family == "uuid":
+        text = f"LOWER(CAST({mysql_identifier(pair.name)} AS CHAR))"
+        return f"CAST({text} AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin"
     return mysql_identifier(pair.name)

@@ -71,12 +71,6 @@ def int_span(origin: int, width: int, bucket: int, hi: int) -> tuple[int, int]:
     return start, min(hi, start + width)
 
 
-def int_bucket_range(lo: int, hi: int, width: int, bucket: int) -> KeyRange:
-    """The range of bucket number ``bucket`` of ``[lo, hi)`` cut into ``width``-wide buckets."""
-    start = lo + bucket * width
-    return KeyRange((start,), (min(hi, start + width),))
-
-
 def boundary_ranges(parent: KeyRange, boundaries: Sequence[Key]) -> list[KeyRange]:
     """Cut ``parent`` at the sorted ``boundaries``: bucket i is ``[b(i-1), b(i))``."""
     edges: list[Key | None] = [parent.lo, *boundaries, parent.hi]

@@ -88,7 +88,7 @@ class PostgresSide:
         self.key_pairs = [by_name[k] for k in key]
         native = row_hash != "canonical"
         self.hash = canonical.pg_row_hash(pairs, row_hash)
-        self.key_order = [canonical.pg_key_order(p) for p in self.key_pairs]
+        self.key_order = [canonical.pg_key_order(p, native) for p in self.key_pairs]
         self.key_out = [canonical.pg_key_output(p, native) for p in self.key_pairs]
         prepare_postgres_session(conn)
 
@@ -128,7 +128,10 @@ class PostgresSide:
 
     def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]:
         col = sql.Identifier(self.key_pairs[0].name)
-        if max(end for _start, end in spans) - origin < 2**62:
+        key = self.key_pairs[0]
+        column = key.source if self.label == "source" else key.target
+        integer_column = column.data_type in ("smallint", "integer", "bigint")
+        if integer_column and max(end for _start, end in spans) - origin < 2**62:
             bucket = sql.SQL("({c} - %s::bigint) / %s::bigint").format(c=col)
         else:
             bucket = sql.SQL("div({c}::numeric - %s::numeric, %s::numeric)").format(c=col)
@@ -143,7 +146,7 @@ class PostgresSide:
         query = sql.SQL("SELECT {k}, {h} FROM {t} WHERE {w}").format(
             k=self.key_out[0], h=self.hash, t=self.table, w=where
         )
-        return [((row[0],), int(row[1])) for row in self._rows(query, params)]
+        return [((int(row[0]),), int(row[1])) for row in self._rows(query, params)]
 
     def range_buckets(self, rng: KeyRange, boundaries: Sequence[Key]) -> dict[int, Checksum]:
         where, params = self._where(rng)

@@ -10,24 +10,8 @@ from airflow.sdk import BaseOperator, Context
 from airflow_neon_dms.diff.engine import DiffOptions, TableSpec, diff_tables
 from airflow_neon_dms.diff.report import build_report, parse_table
 from airflow_neon_dms.exceptions import DataDiffError, NeonConfigError
-from airflow_neon_dms.mappings_match import select_tables, target_name
 from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
-from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
-
-
-def mapped_tables(
-    source_conn: Any, engine: str, table_mappings: dict[str, Any] | str
-) -> list[dict[str, str]]:
-    """The tables a mapping selects on the source (MySQL system databases left out), with Neon names."""
-    reader = catalog_postgres if engine == "postgresql" else catalog_mysql
-    selected = select_tables(table_mappings, reader.list_tables(source_conn))
-    if engine == "mysql":
-        selected = [t for t in selected if t[0] not in catalog_mysql.MYSQL_SYSTEM_SCHEMAS]
-    out = []
-    for schema, table in selected:
-        t_schema, t_table = target_name(table_mappings, schema, table)
-        out.append({"schema": schema, "table": table, "target_schema": t_schema, "target_table": t_table})
-    return out
+from airflow_neon_dms.schema.selection import selected_tables
 
 
 class NeonListMappedTablesOperator(BaseOperator):
@@ -54,7 +38,7 @@ class NeonListMappedTablesOperator(BaseOperator):
         source = source_endpoint(self.source_conn_id)
         conn = source.open()
         try:
-            tables = mapped_tables(conn, source.engine, self.table_mappings)
+            tables = selected_tables(conn, source.engine, self.table_mappings)
         finally:
             conn.close()
         if not tables:
@@ -150,7 +134,7 @@ class NeonDataDiffOperator(BaseOperator):
         assert self.table_mappings is not None
         conn = source.open()
         try:
-            found = mapped_tables(conn, source.engine, self.table_mappings)
+            found = selected_tables(conn, source.engine, self.table_mappings)
         finally:
             conn.close()
         if not found:
@@ -187,8 +171,9 @@ class NeonDataDiffOperator(BaseOperator):
                 t.missing_in_source_count,
                 t.different_count,
             )
-        context["ti"].xcom_push(key="report", value=report)
         if report["errors"] or (self.fail_on_difference and report["tables_to_reload"]):
+            # A failing task returns nothing: the report goes to XCom under its own key first.
+            context["ti"].xcom_push(key="report", value=report)
             problems = [f"{e['schema']}.{e['table']}: {e['error']}" for e in report["errors"]]
             problems += [f"{t['schema']}.{t['table']} differs" for t in report["tables_to_reload"]]
             raise DataDiffError(

@@ -72,9 +72,10 @@ class NeonSchemaPreflightOperator(BaseOperator):
             src_conn.close()
         self.log.info("Schema pre-flight report:\n%s", report.as_table())
         result = report.to_dict()
-        context["ti"].xcom_push(key="report", value=result)
         failing = (report.errors and self.fail_on_errors) or (report.warnings and self.fail_on_warnings)
         if failing:
+            # A failing task returns nothing: the report goes to XCom under its own key first.
+            context["ti"].xcom_push(key="report", value=result)
             raise SchemaPreflightError(
                 f"Schema pre-flight found {report.errors} error(s) and {report.warnings} warning(s) in "
                 f"{len(report.tables)} table(s); see the report above (XCom key 'report'). Fix the Neon "

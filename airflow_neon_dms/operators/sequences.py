@@ -9,9 +9,8 @@ from airflow.sdk import BaseOperator, Context
 
 from airflow_neon_dms.diff.report import parse_table
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.mappings_match import select_tables, target_name
 from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
-from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
+from airflow_neon_dms.schema.selection import selected_tables
 from airflow_neon_dms.sequences import TablePair, sync_sequences
 
 
@@ -57,13 +56,10 @@ class NeonSequenceSyncOperator(BaseOperator):
                 f"Task {self.task_id}: pass tables=[...], or table_mappings with source_conn_id, to say "
                 "which tables' sequences to sync."
             )
-        reader = catalog_postgres if source_engine == "postgresql" else catalog_mysql
-        selected = select_tables(self.table_mappings, reader.list_tables(source_conn))
-        if source_engine == "mysql":
-            selected = [t for t in selected if t[0] not in catalog_mysql.MYSQL_SYSTEM_SCHEMAS]
+        selected = selected_tables(source_conn, source_engine or "postgresql", self.table_mappings)
         if not selected:
             raise NeonConfigError(f"Task {self.task_id}: the table mapping selects no source table.")
-        return [TablePair(s, t, *target_name(self.table_mappings, s, t)) for s, t in selected]
+        return [TablePair(t["schema"], t["table"], t["target_schema"], t["target_table"]) for t in selected]
 
     def execute(self, context: Context) -> dict[str, Any]:
         source = source_endpoint(self.source_conn_id) if self.source_conn_id else None

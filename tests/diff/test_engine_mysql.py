@@ -270,3 +270,67 @@ def test_composite_key_and_more_types(mysql_server, mysql_database, pg_server, p
     changed = diff_table(source, target, TableSpec(mysql_database, "stock"), SMALL)
     assert changed.different == [[2, "sku059"], [65535, "sku007"]]
     assert changed.missing_in_target == [[3, "nulls"]]
+
+
+def test_unsigned_bigint_key_into_numeric(mysql_server, mysql_database, pg_server, pg_database) -> None:  # type: ignore[no-untyped-def]
+    keys = [0, 1, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1, *range(10**18, 10**18 + 400 * 10**15, 10**15)]
+    conn = mysql_server.connect(mysql_database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE big (id BIGINT UNSIGNED PRIMARY KEY, v INT)")
+            cur.executemany("INSERT INTO big VALUES (%s, %s)", [(k, k % 1000) for k in keys])
+    finally:
+        conn.close()
+    target_dsn = pg_server.dsn(pg_database)
+    table = sql.Identifier(mysql_database, "big")
+    with psycopg.connect(target_dsn, autocommit=True) as pg:
+        pg.execute(pg_sql("CREATE SCHEMA {s}", mysql_database))
+        pg.execute(sql.SQL("CREATE TABLE {} (id numeric(20) PRIMARY KEY, v int)").format(table))
+        with pg.cursor() as cur:
+            cur.executemany(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(table), [(k, k % 1000) for k in keys]
+            )
+        pg.execute(sql.SQL("DELETE FROM {} WHERE id IN (%s, %s)").format(table), (2**64 - 1, keys[100]))
+        pg.execute(sql.SQL("UPDATE {} SET v = -1 WHERE id = %s").format(table), (2**63,))
+    source = endpoint_from_dsn(f"mysql://root@{mysql_server.host}:{mysql_server.port}/", "source")
+    source.params.update(user=mysql_server.user, password=mysql_server.password)
+    result = diff_table(
+        source, endpoint_from_dsn(target_dsn, "target"), TableSpec(mysql_database, "big"), SMALL
+    )
+    assert (result.rows_source, result.rows_target) == (len(keys), len(keys) - 2)
+    assert result.missing_in_target == [[keys[100]], [2**64 - 1]]
+    assert result.different == [[2**63]]
+    assert result.missing_in_source == []
+
+
+def test_mariadb_uuid_key(mysql_server, mysql_database, pg_server, pg_database) -> None:  # type: ignore[no-untyped-def]
+    import uuid as uuidlib
+
+    # Time-based (version 1) UUIDs: MariaDB stores and orders those with their time fields swapped.
+    keys = sorted(str(uuidlib.UUID(int=(i * 0x9E3779B97F4A7C15) % 2**128, version=1)) for i in range(1, 400))
+    conn = mysql_server.connect(mysql_database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE docs (id UUID PRIMARY KEY, n INT)")
+            cur.executemany("INSERT INTO docs VALUES (%s, %s)", [(k, i) for i, k in enumerate(keys)])
+    finally:
+        conn.close()
+    target_dsn = pg_server.dsn(pg_database)
+    table = sql.Identifier(mysql_database, "docs")
+    with psycopg.connect(target_dsn, autocommit=True) as pg:
+        pg.execute(pg_sql("CREATE SCHEMA {s}", mysql_database))
+        pg.execute(sql.SQL("CREATE TABLE {} (id uuid PRIMARY KEY, n int)").format(table))
+        with pg.cursor() as cur:
+            cur.executemany(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(table), [(k, i) for i, k in enumerate(keys)]
+            )
+        pg.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (keys[123],))
+        pg.execute(sql.SQL("UPDATE {} SET n = -1 WHERE id = %s").format(table), (keys[321],))
+    source = endpoint_from_dsn(f"mysql://root@{mysql_server.host}:{mysql_server.port}/", "source")
+    source.params.update(user=mysql_server.user, password=mysql_server.password)
+    result = diff_table(
+        source, endpoint_from_dsn(target_dsn, "target"), TableSpec(mysql_database, "docs"), SMALL
+    )
+    assert result.missing_in_target == [[keys[123]]]
+    assert result.different == [[keys[321]]]
+    assert result.missing_in_source == []

@@ -69,7 +69,7 @@ def test_finds_exact_keys_of_each_kind(pg_pair, native_hash: str) -> None:  # ty
         conn.execute("UPDATE public.orders SET customer = NULL WHERE id = 101")  # value -> NULL
         conn.execute("UPDATE public.orders SET customer = '' WHERE id = 22")  # NULL -> empty text
         conn.execute("UPDATE public.orders SET placed = placed + interval '1 microsecond' WHERE id = 1501")
-        conn.execute("UPDATE public.orders SET meta = '{\"g\": 1600 }' WHERE id = 1600")  # json text
+        conn.execute("UPDATE public.orders SET meta = '{\"g\": -1}' WHERE id = 1600")  # json value
         conn.execute("UPDATE public.orders SET tags[2] = 'x' WHERE id = 1700")
         conn.execute("UPDATE public.orders SET span = span * 2 WHERE id = 1800")
         conn.execute(
@@ -212,3 +212,18 @@ def test_each_side_reads_one_snapshot(pg_pair) -> None:  # type: ignore[no-untyp
         assert side.int_bounds() == before  # the later insert is not seen by the same walk
         assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
         assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+
+
+def test_json_source_into_jsonb_target(pg_pair) -> None:  # type: ignore[no-untyped-def]
+    with psycopg.connect(pg_pair.source_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.docs (id int PRIMARY KEY, doc json)")
+        conn.execute(
+            """INSERT INTO public.docs VALUES (1, '{"b": 1,  "a": [1, 2]}'), (2, NULL), (3, '{"x": 1}')"""
+        )
+    with psycopg.connect(pg_pair.target_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.docs (id int PRIMARY KEY, doc jsonb)")
+        conn.execute(
+            """INSERT INTO public.docs VALUES (1, '{"a": [1, 2], "b": 1}'), (2, NULL), (3, '{"x": 2}')"""
+        )
+    result = diff_table(pg_pair.source, pg_pair.target, TableSpec("public", "docs"), SMALL)
+    assert result.different == [[3]]

@@ -146,6 +146,7 @@ def test_operators_in_a_dag_run(airflow_home: Path, pg_server, make_pg_database)
 
     assert result["preflight"]["state"] == "success"
     assert result["preflight"]["return"]["passed"] is True
+    assert result["preflight"]["report"] is None  # pushed separately only when the task fails
     assert result["preflight_fk"]["state"] == "failed"
     fk_codes = [p["code"] for p in result["preflight_fk"]["report"]["problems"]]
     assert fk_codes == ["target_foreign_key"]
