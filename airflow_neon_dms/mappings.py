@@ -7,7 +7,6 @@ Pure rules with no Airflow import. Raw JSON (a dict or a string) is accepted eve
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +14,11 @@ from enum import Enum
 from typing import Any
 
 from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.mappings_match import MYSQL_SYSTEM_SCHEMAS, name_matches
 from airflow_neon_dms.tables import TableRef
 
 #: Engines whose "schema" is a database, so a ``%`` schema also matches the system databases.
 MYSQL_ENGINES: frozenset[str] = frozenset({"mysql", "mariadb", "aurora", "aurora-mysql"})
-MYSQL_SYSTEM_SCHEMAS: tuple[str, ...] = ("information_schema", "mysql", "performance_schema", "sys")
 
 
 class RuleAction(str, Enum):
@@ -119,12 +118,6 @@ class TableMappings:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
-def _like(pattern: str, value: str) -> bool:
-    """SQL LIKE as DMS applies it to object locators (``%`` any run, ``_`` one character)."""
-    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, flags=re.IGNORECASE) is not None
-
-
 def _selection_rules(mappings: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     found = []
     for rule in mappings.get("rules", []):
@@ -145,9 +138,9 @@ def selected_system_schemas(mappings: Mapping[str, Any]) -> list[str]:
     """MySQL system databases that the include rules select and no exclude rule removes."""
     rules = _selection_rules(mappings)
     selected = []
-    for system in MYSQL_SYSTEM_SCHEMAS:
-        included = any(a != "exclude" and _like(s, system) for s, _t, a in rules)
-        excluded = any(a == "exclude" and _like(s, system) and t == "%" for s, t, a in rules)
+    for system in sorted(MYSQL_SYSTEM_SCHEMAS):
+        included = any(a != "exclude" and name_matches(s, system) for s, _t, a in rules)
+        excluded = any(a == "exclude" and name_matches(s, system) and t == "%" for s, t, a in rules)
         if included and not excluded:
             selected.append(system)
     return selected

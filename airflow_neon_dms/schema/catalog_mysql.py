@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from airflow_neon_dms.mappings_match import MYSQL_SYSTEM_SCHEMAS as MYSQL_SYSTEM_SCHEMAS
 from airflow_neon_dms.schema.model import ColumnInfo, ForeignKey, TableInfo
 
 #: Databases a ``%`` schema pattern also matches on MySQL; DMS users almost never mean them.

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_neon_dms.mappings_match import select_tables, target_name
+from airflow_neon_dms.mappings_match import MYSQL_SYSTEM_SCHEMAS, select_tables, target_name
 from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
 from airflow_neon_dms.schema.compare import Problem, compare_table
 from airflow_neon_dms.schema.model import Engine, TableInfo
@@ -68,7 +68,7 @@ def run_preflight(
     available = _reader(source_engine).list_tables(source_conn)
     selected = select_tables(table_mappings, available)
     if source_engine == "mysql" and not include_system_schemas:
-        system = [t for t in selected if t[0] in catalog_mysql.MYSQL_SYSTEM_SCHEMAS]
+        system = [t for t in selected if t[0] in MYSQL_SYSTEM_SCHEMAS]
         if system:
             schemas = sorted({s for s, _ in system})
             report.problems.append(

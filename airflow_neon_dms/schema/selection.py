@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_neon_dms.mappings_match import select_tables, target_name
+from airflow_neon_dms.mappings_match import MYSQL_SYSTEM_SCHEMAS, select_tables, target_name
 from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
 
 
@@ -24,7 +24,7 @@ def selected_tables(
     reader = catalog_postgres if engine == "postgresql" else catalog_mysql
     selected = select_tables(table_mappings, reader.list_tables(source_conn))
     if engine == "mysql" and not include_system_schemas:
-        selected = [t for t in selected if t[0] not in catalog_mysql.MYSQL_SYSTEM_SCHEMAS]
+        selected = [t for t in selected if t[0] not in MYSQL_SYSTEM_SCHEMAS]
     out = []
     for schema, table in selected:
         t_schema, t_table = target_name(table_mappings, schema, table)
