@@ -3,8 +3,9 @@ Migrate a database into Neon with AWS DMS, end to end.
 
 Connections: ``dms_source`` (the source database), ``neon_target`` (type ``neon``) and
 ``aws_default`` (its extra ``endpoint_url`` points boto3 at the local DMS emulator; leave it out
-for real AWS). Params: ``replication_instance_arn`` (required), ``source_schema`` (``public``),
-``exclude_tables`` (table-name patterns to leave out), ``task_identifier``, ``endpoint_prefix``.
+for real AWS). Params: ``replication_instance_arn`` (required; an ARN or the instance identifier),
+``source_schema`` (``public``), ``exclude_tables`` (table-name patterns to leave out),
+``task_identifier``, ``endpoint_prefix``.
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
 the replication instance -> replication task -> start and wait -> DMS validation -> reload the
@@ -35,7 +36,6 @@ NEON_CONN_ID = "neon_target"
 AWS_CONN_ID = "aws_default"
 #: Seconds between polls of DMS; the local demo sets a short one.
 POLL_SECONDS = float(os.environ.get("NEON_DMS_POLL_SECONDS", "30"))
-INSTANCE_ARN = "{{ params.replication_instance_arn }}"
 
 # [START aws_retries]
 AWS_RETRIES: dict[str, Any] = {
@@ -59,7 +59,7 @@ with DAG(
         "replication_instance_arn": Param(
             os.environ.get("NEON_DMS_REPLICATION_INSTANCE_ARN"),
             type=["null", "string"],
-            description="ARN of the DMS replication instance that runs the migration.",
+            description="ARN (or identifier) of the DMS replication instance that runs the migration.",
         ),
         "source_schema": Param("public", type="string", description="Source schema to migrate."),
         "exclude_tables": Param(
@@ -71,20 +71,21 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     # [START build_mapping]
-    @task
-    def table_mappings(params: dict[str, Any]) -> dict[str, Any]:
-        """The DMS table mapping from the run's Params (one source of truth for every step)."""
-        from airflow_neon_dms.exceptions import NeonConfigError
+    @task(multiple_outputs=True)
+    def plan(params: dict[str, Any]) -> dict[str, Any]:
+        """Check the Params, find the replication instance, and build the table mapping once."""
+        from airflow_neon_dms.hooks.dms import NeonDmsHook
         from airflow_neon_dms.mappings import TableMappings
 
-        if not params.get("replication_instance_arn"):
-            raise NeonConfigError(
-                "Param replication_instance_arn is empty. Trigger the DAG with "
-                '-c \'{"replication_instance_arn": "arn:aws:dms:<region>:<account>:rep:<id>"}\'.'
-            )
-        return TableMappings.include(params["source_schema"], exclude=params["exclude_tables"]).to_dict()
+        instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
+            params.get("replication_instance_arn") or ""
+        )
+        mappings = TableMappings.include(params["source_schema"], exclude=params["exclude_tables"])
+        return {"replication_instance_arn": instance_arn, "table_mappings": mappings.to_dict()}
 
-    mappings = table_mappings()
+    migration_plan = plan()
+    mappings = migration_plan["table_mappings"]
+    instance_arn = migration_plan["replication_instance_arn"]
     # [END build_mapping]
 
     # [START preflight]
@@ -113,7 +114,7 @@ with DAG(
     )
     test_source = DmsTestConnectionOperator(
         task_id="test_source_connection",
-        replication_instance_arn=INSTANCE_ARN,
+        replication_instance_arn=instance_arn,
         endpoint_arn=source_endpoint.output,
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
@@ -121,7 +122,7 @@ with DAG(
     )
     test_neon = DmsTestConnectionOperator(
         task_id="test_neon_connection",
-        replication_instance_arn=INSTANCE_ARN,
+        replication_instance_arn=instance_arn,
         endpoint_arn=neon_endpoint.output,
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
@@ -135,7 +136,7 @@ with DAG(
         replication_task_identifier="{{ params.task_identifier }}",
         source_endpoint_arn=source_endpoint.output,
         target_endpoint_arn=neon_endpoint.output,
-        replication_instance_arn=INSTANCE_ARN,
+        replication_instance_arn=instance_arn,
         table_mappings=mappings,
         # The seed guide's settings: TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging with
         # TARGET_LOAD at LOGGER_SEVERITY_DETAILED_DEBUG (TaskSettings() defaults).
@@ -209,7 +210,7 @@ with DAG(
         return summary
 
     branch = any_failed_tables(validation.output)
-    mappings >> preflight >> [source_endpoint, neon_endpoint]
+    migration_plan >> preflight >> [source_endpoint, neon_endpoint]
     source_endpoint >> test_source
     neon_endpoint >> test_neon
     [test_source, test_neon] >> create_task >> full_load >> validation >> branch

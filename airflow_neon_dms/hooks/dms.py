@@ -141,6 +141,32 @@ class NeonDmsHook(DmsHook):
         endpoints = [e for e in found.get("Endpoints", []) if e.get("EndpointArn") == endpoint_arn]
         return dict(endpoints[0]) if endpoints else None
 
+    def resolve_replication_instance_arn(self, instance: str) -> str:
+        """The ARN of a replication instance given by ARN or by identifier; raise when unknown."""
+        value = (instance or "").strip()
+        if not value:
+            raise NeonConfigError(
+                "No replication instance given. Pass the ARN (arn:aws:dms:<region>:<account>:rep:<id>) "
+                "or the identifier of the DMS replication instance that runs the migration."
+            )
+        if value.startswith("arn:"):
+            return value
+        try:
+            found = self.conn.describe_replication_instances(
+                Filters=[{"Name": "replication-instance-id", "Values": [value]}]
+            )
+        except ClientError as err:
+            if _error_code(err) != "ResourceNotFoundFault":
+                raise
+            found = {}
+        for item in found.get("ReplicationInstances", []):
+            if item.get("ReplicationInstanceIdentifier") == value:
+                return str(item["ReplicationInstanceArn"])
+        raise NeonConfigError(
+            f"Replication instance {value!r} does not exist in region {self.conn_region_name}. Create it "
+            "(DMS console: Replication instances) or pass the ARN of an existing one."
+        )
+
     def replication_instance_id(self, replication_instance_arn: str) -> str | None:
         """The identifier (name) of a replication instance, which names its CloudWatch log group."""
         try:

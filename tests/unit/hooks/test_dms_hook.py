@@ -191,3 +191,21 @@ def test_refresh_password_modifies_an_unchanged_endpoint(
         arn,
         "modified",
     )
+
+
+def test_replication_instance_by_arn_or_identifier(
+    hook: NeonDmsHook, dms: Any, replication_instance_arn: str
+) -> None:
+    identifier = dms.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-arn", "Values": [replication_instance_arn]}]
+    )["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
+    assert hook.resolve_replication_instance_arn(identifier) == replication_instance_arn
+    assert hook.resolve_replication_instance_arn(replication_instance_arn) == replication_instance_arn
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("", "No replication instance given"), ("no-such-ri", "does not exist")]
+)
+def test_unknown_replication_instance(hook: NeonDmsHook, value: str, message: str) -> None:
+    with pytest.raises(NeonConfigError, match=message):
+        hook.resolve_replication_instance_arn(value)
