@@ -28,6 +28,10 @@ class WrongConnectionTypeError(NeonConfigError):
     """An Airflow connection of a type the hook does not accept."""
 
 
+class DatabaseConnectionError(NeonDmsError):
+    """A source or Neon database refused or failed the connection; the message says which and why."""
+
+
 class DmsResourceError(NeonDmsError):
     """A DMS resource (endpoint, task, connection) is in a state the step cannot accept."""
 

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 
-from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.exceptions import DatabaseConnectionError, NeonConfigError
+from airflow_neon_dms.failure_hints import neon_hint
 from airflow_neon_dms.schema.model import Engine
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -60,7 +61,21 @@ class Endpoint:
     description: str = ""
 
     def open(self) -> Any:
-        return open_postgres(self.params) if self.engine == "postgresql" else open_mysql(self.params)
+        """Connect; a refused or failed connection raises DatabaseConnectionError naming this side."""
+        try:
+            return open_postgres(self.params) if self.engine == "postgresql" else open_mysql(self.params)
+        except NeonConfigError:
+            raise
+        except Exception as err:  # psycopg.Error or pymysql.Error: both drivers, one message
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            secret = self.params.get("password")
+            if secret:
+                reason = reason.replace(str(secret), "***")
+            hint = neon_hint(reason) or (
+                "Check the connection's host, port, login and password, and that the server accepts "
+                "connections from this worker."
+            )
+            raise DatabaseConnectionError(f"Cannot connect to {self.description}: {reason}. {hint}") from err
 
 
 def endpoint_from_dsn(dsn: str, role: str) -> Endpoint:
