@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 from airflow.sdk import BaseHook
 
-from airflow_neon_dms.exceptions import WrongConnectionTypeError
+from airflow_neon_dms.exceptions import DatabaseConnectionError, WrongConnectionTypeError
+from airflow_neon_dms.failure_hints import neon_hint
 from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host
 
 #: Connection types this hook reads; ``postgres`` lets an existing Postgres connection to Neon serve.
@@ -103,8 +104,25 @@ class NeonHook(BaseHook):
         return kwargs
 
     def get_conn(self) -> psycopg.Connection[Any]:
-        """Open a new psycopg connection to the Neon database."""
-        return psycopg.connect(**self.connection_kwargs())
+        """Open a new psycopg connection to the Neon database.
+
+        A refused or failed connection raises DatabaseConnectionError naming the Airflow connection,
+        the server's reason and the likely fix (never the password).
+        """
+        kwargs = self.connection_kwargs()
+        try:
+            return psycopg.connect(**kwargs)
+        except psycopg.OperationalError as err:
+            target = self.target
+            reason = redact((str(err).strip().splitlines() or ["connection failed"])[0], target.password)
+            hint = neon_hint(reason) or (
+                "Check the connection's Host and Port, and that the Neon endpoint is reachable from "
+                "this worker (a suspended compute wakes up on connect: a retry usually succeeds)."
+            )
+            raise DatabaseConnectionError(
+                f"Neon connection {self.neon_conn_id!r} ({target.user}@{target.host}:{target.port}/"
+                f"{target.database}) failed: {reason}. {hint}"
+            ) from err
 
     @contextmanager
     def cursor(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -119,6 +137,8 @@ class NeonHook(BaseHook):
             with self.cursor() as cur:
                 cur.execute("SELECT current_database(), current_user, current_setting('server_version')")
                 row = cur.fetchone()
+        except DatabaseConnectionError as err:
+            return False, str(err)
         except psycopg.Error as err:
             return False, redact(str(err).strip(), self.target.password)
         except ValueError as err:

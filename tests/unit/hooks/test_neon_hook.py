@@ -60,7 +60,9 @@ def test_test_connection_wrong_password(
     _set_conn(monkeypatch, "neon_bad", **_neon_conn(password_server, password=wrong))
     ok, message = NeonHook(neon_conn_id="neon_bad").test_connection()
     assert not ok
+    assert message.startswith("Neon connection 'neon_bad' (postgres@127.0.0.1:")
     assert 'password authentication failed for user "postgres"' in message
+    assert "Check the Neon connection's Login and Password" in message
     assert wrong not in message
 
 
