@@ -70,6 +70,40 @@ def test_sequences_let_new_rows_in(migrated: tuple[LocalStack, DagRunResult]) ->
     assert new_id == (301,)
 
 
+def test_neon_connection_type_from_the_airflow_cli(migrated: tuple[LocalStack, DagRunResult]) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    stack, _ = migrated
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    env = stack.airflow_env()
+    add = [
+        airflow,
+        "connections",
+        "add",
+        "neon_cli",
+        "--conn-type",
+        "neon",
+        "--conn-host",
+        "ep-cool-darkness-123456.us-east-2.aws.neon.tech",
+        "--conn-login",
+        "neondb_owner",
+        "--conn-schema",
+        "neondb",
+    ]
+    subprocess.run(add, env=env, check=True, capture_output=True, timeout=120)
+    shown = subprocess.run(
+        [airflow, "connections", "get", "neon_cli", "-o", "json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert '"conn_type": "neon"' in shown
+
+
 def test_secrets_stay_out_of_xcom_and_logs(migrated: tuple[LocalStack, DagRunResult]) -> None:
     stack, result = migrated
     secret = stack.options.neon_password
@@ -90,6 +124,7 @@ def test_wrong_neon_password_fails_at_the_first_neon_step() -> None:
         "create_replication_task"
     ] not in ("success", "running")
     assert "password authentication failed" in result.log
+    assert "Migration step 'schema_preflight' failed: Cannot connect to Neon" in result.log
     assert "Not-The-Password-1" not in result.log
 
 
