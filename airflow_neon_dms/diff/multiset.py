@@ -5,10 +5,12 @@
 2. Otherwise, on tables bigger than one fetch batch, rows are grouped by the low bits of their hash
    (buckets of about ``first_pass_rows`` rows, at most ``max_parts``), one grouped scan per side,
    and only buckets whose count or sum differ go on.
-3. Each side streams ``(hash, count)`` for the rows of those buckets, ordered by hash; merging the
-   two streams gives every row value whose number of copies differs, and by how much (a
-   duplicated row counts). Memory stays flat: the streams are read in batches.
-4. One row is fetched per differing hash (at most ``max_keys`` copies listed per category).
+3. Each side streams ``(hash, count)`` for the rows of those buckets, ordered by hash, with one
+   row's values per hash; merging the two streams gives every row value whose number of copies
+   differs, and by how much (a duplicated row counts). Memory stays flat: the streams are read
+   in batches, and only rows to list (at most ``max_keys`` copies per category) are kept.
+4. When every bucket is streamed on a big table (most of them differ), the stream carries no row
+   values and one row per listed hash is fetched afterwards.
 
 There is no key to pair an old row with its new value, so a changed row shows as one row missing
 on Neon (the old value) and one missing on the source (the new value); ``different`` stays empty.
@@ -25,15 +27,15 @@ from typing import TypeVar
 from airflow_neon_dms.diff import ranges
 from airflow_neon_dms.diff.model import DiffOptions, TableDiff
 from airflow_neon_dms.diff.ranges import Key
-from airflow_neon_dms.diff.sides import MultisetSide
+from airflow_neon_dms.diff.sides import HashCount, MultisetSide
 from airflow_neon_dms.diff.walker import json_values
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: A row hash and how many copies of that row to list.
-Pending = list[tuple[int, int]]
+#: A row hash, how many copies of that row to list, and the row when already known.
+Pending = list[tuple[int, int, Key | None]]
 
 
 def hash_mask(rows: int, options: DiffOptions) -> int:
@@ -43,21 +45,20 @@ def hash_mask(rows: int, options: DiffOptions) -> int:
     return parts - 1
 
 
-def _ascending(pairs: Iterable[tuple[int, int]], side: str) -> Iterator[tuple[int, int]]:
+def _ascending(groups: Iterable[HashCount], side: str) -> Iterator[HashCount]:
     last: int | None = None
-    for digest, count in pairs:
-        if last is not None and digest <= last:
+    for group in groups:
+        if last is not None and group[0] <= last:
             raise ValueError(f"the {side} side did not return row hashes in ascending order")
-        last = digest
-        yield digest, count
+        last = group[0]
+        yield group
 
 
-def count_deltas(
-    source: Iterable[tuple[int, int]], target: Iterable[tuple[int, int]]
-) -> Iterator[tuple[int, int]]:
-    """``(hash, source copies - target copies)`` for every hash whose counts differ.
+def count_deltas(source: Iterable[HashCount], target: Iterable[HashCount]) -> Iterator[HashCount]:
+    """``(hash, source copies - target copies, row)`` for every hash whose counts differ.
 
-    Both inputs are ``(hash, count)`` pairs in ascending hash order; they are merged as streams.
+    Both inputs are ``(hash, count, row)`` in ascending hash order; they are merged as streams.
+    The row comes from the side with more copies.
     """
     src, tgt = _ascending(source, "source"), _ascending(target, "target")
     s, t = next(src, None), next(tgt, None)
@@ -67,18 +68,18 @@ def count_deltas(
             yield s
             s = next(src, None)
         elif s is None or t[0] < s[0]:
-            yield t[0], -t[1]
+            yield t[0], -t[1], t[2]
             t = next(tgt, None)
         else:
             if s[1] != t[1]:
-                yield s[0], s[1] - t[1]
+                yield s[0], s[1] - t[1], (s if s[1] > t[1] else t)[2]
             s, t = next(src, None), next(tgt, None)
 
 
-def _started(pairs: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+def _started(groups: Iterator[HashCount]) -> Iterator[HashCount]:
     """Run the stream's query now (its first batch), so both sides' queries run at the same time."""
-    first = next(pairs, None)
-    return iter(()) if first is None else itertools.chain([first], pairs)
+    first = next(groups, None)
+    return iter(()) if first is None else itertools.chain([first], groups)
 
 
 class MultisetWalker:
@@ -113,7 +114,10 @@ class MultisetWalker:
         result.ranges_compared = 1
         if src_total.matches(tgt_total):
             return
-        mask, buckets = self._differing_buckets(max(src_total.count, tgt_total.count))
+        most = max(src_total.count, tgt_total.count)
+        mask, buckets = self._differing_buckets(most)
+        # Row values travel with the stream unless it covers every row of a big table.
+        with_rows = buckets is not None or most <= self.options.fetch_batch_rows
         log.info(
             "Table %s.%s: the row multisets differ (%d source rows, %d target rows); %s",
             result.schema,
@@ -122,14 +126,15 @@ class MultisetWalker:
             result.rows_target,
             "comparing every row value" if buckets is None else f"{len(buckets)} hash bucket(s) differ",
         )
-        src_pairs, tgt_pairs = self.both(
-            lambda s: _started(s.hash_counts(mask, buckets)), lambda t: _started(t.hash_counts(mask, buckets))
+        src_groups, tgt_groups = self.both(
+            lambda s: _started(s.hash_counts(mask, buckets, with_rows=with_rows)),
+            lambda t: _started(t.hash_counts(mask, buckets, with_rows=with_rows)),
         )
-        for digest, delta in count_deltas(src_pairs, tgt_pairs):
+        for digest, delta, row in count_deltas(src_groups, tgt_groups):
             if delta > 0:
-                self._note("missing_in_target", digest, delta)
+                self._note("missing_in_target", digest, delta, row)
             else:
-                self._note("missing_in_source", digest, -delta)
+                self._note("missing_in_source", digest, -delta, row)
         self._list_rows()
 
     def _differing_buckets(self, rows: int) -> tuple[int, list[int] | None]:
@@ -143,26 +148,29 @@ class MultisetWalker:
         # When most buckets differ, filtering by bucket would cost more than it saves.
         return mask, (found if len(found) <= (mask + 1) // 2 else None)
 
-    def _note(self, name: str, digest: int, copies: int) -> None:
+    def _note(self, name: str, digest: int, copies: int, row: Key | None) -> None:
         setattr(self.result, name + "_count", getattr(self.result, name + "_count") + copies)
         take = min(copies, max(0, self.options.max_keys - self.listed[name]))
         if take:
-            self.pending[name].append((digest, take))
+            self.pending[name].append((digest, take, row))
             self.listed[name] += take
         if take < copies:
             self.result.keys_truncated = True
 
     def _list_rows(self) -> None:
-        wanted_t = [digest for digest, _n in self.pending["missing_in_target"]]
-        wanted_s = [digest for digest, _n in self.pending["missing_in_source"]]
-        rows_s, rows_t = self.both(
-            lambda s: s.rows_for_hashes(wanted_t), lambda t: t.rows_for_hashes(wanted_s)
-        )
+        wanted_t = [digest for digest, _n, row in self.pending["missing_in_target"] if row is None]
+        wanted_s = [digest for digest, _n, row in self.pending["missing_in_source"] if row is None]
+        rows_s: dict[int, Key] = {}
+        rows_t: dict[int, Key] = {}
+        if wanted_t or wanted_s:
+            rows_s, rows_t = self.both(
+                lambda s: s.rows_for_hashes(wanted_t), lambda t: t.rows_for_hashes(wanted_s)
+            )
         self.result.rows_fetched += len(rows_s) + len(rows_t)
         for name, rows in (("missing_in_target", rows_s), ("missing_in_source", rows_t)):
             listed: list[list[object]] = getattr(self.result, name)
-            for digest, copies in self.pending[name]:
-                row: Key | None = rows.get(digest)
+            for digest, copies, known in self.pending[name]:
+                row = known if known is not None else rows.get(digest)
                 if row is not None:
                     listed.extend(json_values(row) for _ in range(copies))
             listed.sort(key=ranges.sort_key)

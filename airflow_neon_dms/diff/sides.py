@@ -31,6 +31,9 @@ Span = tuple[int, int]
 #: Rows per round trip when a side streams (hash, count) groups of a keyless table.
 STREAM_BATCH = 5000
 
+#: A row hash, how many rows have it, and one such row's values (when asked for).
+HashCount = tuple[int, int, Key | None]
+
 
 class Side(Protocol):
     """One database's half of a table diff."""
@@ -64,7 +67,9 @@ class MultisetSide(Protocol):
 
     def hash_buckets(self, mask: int) -> dict[int, Checksum]: ...
 
-    def hash_counts(self, mask: int, buckets: Sequence[int] | None) -> Iterator[tuple[int, int]]: ...
+    def hash_counts(
+        self, mask: int, buckets: Sequence[int] | None, *, with_rows: bool = False
+    ) -> Iterator[HashCount]: ...
 
     def rows_for_hashes(self, hashes: Sequence[int]) -> dict[int, Key]: ...
 
@@ -242,21 +247,29 @@ class PostgresSide:
         )
         return _checksums(self._rows(query, [mask]))
 
-    def hash_counts(self, mask: int, buckets: Sequence[int] | None) -> Iterator[tuple[int, int]]:
+    def hash_counts(
+        self, mask: int, buckets: Sequence[int] | None, *, with_rows: bool = False
+    ) -> Iterator[HashCount]:
         where: sql.Composable = sql.SQL("TRUE")
         params: list[Any] = []
         if buckets is not None:
             where = sql.SQL("(h & %s::bigint) = ANY(%s::bigint[])")
             params = [mask, list(buckets)]
-        query = sql.SQL("SELECT h, count(*) FROM {r} WHERE {w} GROUP BY h ORDER BY h").format(
-            r=self._hashed(), w=where
-        )
+        if with_rows:
+            cols = sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(len(self.row_out)))
+            query = sql.SQL(
+                "SELECT DISTINCT ON (h) h, count(*) OVER (PARTITION BY h), {c} FROM {r} WHERE {w} ORDER BY h"
+            ).format(c=cols, r=self._hashed(*self.row_out), w=where)
+        else:
+            query = sql.SQL("SELECT h, count(*) FROM {r} WHERE {w} GROUP BY h ORDER BY h").format(
+                r=self._hashed(), w=where
+            )
         # A server-side cursor: the groups of a table that differs everywhere never sit in memory.
         with self.conn.cursor(name="neon_dms_hash_counts") as cur:
             cur.execute(query, params)
             while batch := cur.fetchmany(STREAM_BATCH):
-                for digest, count in batch:
-                    yield int(digest), int(count)
+                for row in batch:
+                    yield int(row[0]), int(row[1]), (tuple(row[2:]) if with_rows else None)
 
     def rows_for_hashes(self, hashes: Sequence[int]) -> dict[int, Key]:
         if not hashes:
@@ -402,20 +415,30 @@ class MySqlSide:
         query = f"SELECT (h & %s) AS b, COUNT(*), SUM(h) FROM {self._hashed()} GROUP BY b"  # noqa: S608
         return _checksums(self._rows(query, (mask,)))
 
-    def hash_counts(self, mask: int, buckets: Sequence[int] | None) -> Iterator[tuple[int, int]]:
+    def hash_counts(
+        self, mask: int, buckets: Sequence[int] | None, *, with_rows: bool = False
+    ) -> Iterator[HashCount]:
         from pymysql.cursors import SSCursor
 
         where, params = "TRUE", []
         if buckets is not None:
             where = f"(h & %s) IN ({', '.join(['%s'] * len(buckets))})" if buckets else "FALSE"
             params = [int(mask), *buckets] if buckets else []
-        query = f"SELECT h, COUNT(*) FROM {self._hashed()} WHERE {where} GROUP BY h ORDER BY h"  # noqa: S608
+        if with_rows:
+            cols = ", ".join(f"c{i}" for i in range(len(self.row_out)))
+            query = (
+                f"SELECT h, n, {cols} FROM (SELECT r.*, COUNT(*) OVER (PARTITION BY h) AS n, "  # noqa: S608
+                f"ROW_NUMBER() OVER (PARTITION BY h) AS rn FROM {self._hashed(*self.row_out)} "
+                f"WHERE {where}) s WHERE rn = 1 ORDER BY h"
+            )
+        else:
+            query = f"SELECT h, COUNT(*) FROM {self._hashed()} WHERE {where} GROUP BY h ORDER BY h"  # noqa: S608
         # An unbuffered cursor: the groups of a table that differs everywhere never sit in memory.
         with self.conn.cursor(SSCursor) as cur:
             cur.execute(query, tuple(params))
             while batch := cur.fetchmany(STREAM_BATCH):
-                for digest, count in batch:
-                    yield int(digest), int(count)
+                for row in batch:
+                    yield int(row[0]), int(row[1]), (tuple(row[2:]) if with_rows else None)
 
     def rows_for_hashes(self, hashes: Sequence[int]) -> dict[int, Key]:
         if not hashes:

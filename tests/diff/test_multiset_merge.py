@@ -9,16 +9,22 @@ from airflow_neon_dms.diff.multiset import count_deltas, hash_mask
 
 
 def test_count_deltas_merges_sorted_streams() -> None:
-    source = [(-(2**63), 1), (-5, 2), (3, 1), (10, 4)]
-    target = [(-5, 2), (3, 3), (7, 1), (2**63 - 1, 2)]
-    assert list(count_deltas(source, target)) == [(-(2**63), 1), (3, -2), (7, -1), (10, 4), (2**63 - 1, -2)]
+    source = [(-(2**63), 1, ("a",)), (-5, 2, ("b",)), (3, 1, ("c",)), (10, 4, ("d",))]
+    target = [(-5, 2, ("b",)), (3, 3, ("c",)), (7, 1, ("e",)), (2**63 - 1, 2, None)]
+    assert list(count_deltas(source, target)) == [
+        (-(2**63), 1, ("a",)),
+        (3, -2, ("c",)),
+        (7, -1, ("e",)),
+        (10, 4, ("d",)),
+        (2**63 - 1, -2, None),
+    ]
     assert list(count_deltas(iter(source), iter(source))) == []
-    assert list(count_deltas([], target)) == [(-5, -2), (3, -3), (7, -1), (2**63 - 1, -2)]
+    assert [d[:2] for d in count_deltas([], target)] == [(-5, -2), (3, -3), (7, -1), (2**63 - 1, -2)]
 
 
 def test_count_deltas_refuses_unsorted_input() -> None:
     with pytest.raises(ValueError, match="target side did not return row hashes in ascending order"):
-        list(count_deltas([(1, 1), (5, 1)], [(5, 1), (1, 1)]))
+        list(count_deltas([(1, 1, None), (5, 1, None)], [(5, 1, None), (1, 1, None)]))
 
 
 @pytest.mark.parametrize(("rows", "expected"), [(10, 1), (256 * 3, 3), (256 * 1000, 1023), (10**12, 16383)])

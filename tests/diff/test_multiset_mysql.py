@@ -130,3 +130,16 @@ def test_duplicate_deleted_and_changed_rows_across_engines(keyless, options: Dif
         0,
     )
     assert (result.rows_source, result.rows_target) == (len(ROWS), len(ROWS))
+
+
+def test_every_row_changed_rows_fetched_afterwards(keyless) -> None:  # type: ignore[no-untyped-def]
+    schema, source, target, dsn = keyless
+    with psycopg.connect(dsn, autocommit=True) as pg:
+        pg.execute(sql.SQL("UPDATE {} SET referrer = 'x'").format(sql.Identifier(schema, "views")))
+    options = DiffOptions(first_pass_rows=16, fetch_batch_rows=100, max_keys=5)
+    result = diff_table(source, target, TableSpec(schema, "views"), options)
+    assert (result.missing_in_target_count, result.missing_in_source_count) == (len(ROWS), len(ROWS))
+    assert len(result.missing_in_target) == len(result.missing_in_source) == 5 and result.keys_truncated
+    originals = [_listed(i) for i in range(DISTINCT)] + [[None] * 5]
+    assert all(row in originals for row in result.missing_in_target)
+    assert all(row[4] == "x" and row[:4] in [o[:4] for o in originals] for row in result.missing_in_source)
