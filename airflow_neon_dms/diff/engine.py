@@ -1,5 +1,8 @@
 """Compare tables: open both sides, plan each table, run the walk, tables in parallel.
 
+A table with a key (primary key, NOT NULL unique key, or ``key_columns``) is walked by key range;
+a table without one is compared as a multiset of full rows (``diff.multiset``).
+
 Each table uses one connection per side; the two sides' queries run at the same time. Tables run
 in parallel up to ``max_connections`` open connections in total.
 """
@@ -16,7 +19,8 @@ from typing import Any
 from airflow_neon_dms.diff.canonical import ColumnPair, RowHash, check_key_splittable, column_pairs
 from airflow_neon_dms.diff.connect import Endpoint
 from airflow_neon_dms.diff.model import DiffOptions, TableDiff, TableSpec
-from airflow_neon_dms.diff.sides import MySqlSide, PostgresSide, Side
+from airflow_neon_dms.diff.multiset import MultisetWalker
+from airflow_neon_dms.diff.sides import MySqlSide, PostgresSide
 from airflow_neon_dms.diff.walker import Walker
 from airflow_neon_dms.exceptions import DataDiffError
 from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
@@ -50,15 +54,16 @@ def plan_table(
             "before the diff, or pass the target name if a mapping renames it."
         )
     key = tuple(spec.key_columns) or source.best_key() or target.best_key()
-    if not key:
-        raise DataDiffError(
-            f"Table {spec.label} has no primary key or NOT NULL unique key on either side, so rows "
-            "cannot be matched one to one. Add a primary key, or name unique columns with --key / "
-            "key_columns."
-        )
     pairs = column_pairs(source, target)
-    native = source.engine == target.engine == "postgresql"
-    check_key_splittable(spec.label, pairs, key, native)
+    if not pairs:
+        raise DataDiffError(
+            f"Table {spec.label} has no column with the same name on the source and on Neon "
+            f"{t_schema}.{t_table}, so there is nothing to compare. Check the table names and "
+            "the mapping's transformation rules."
+        )
+    if key:
+        native = source.engine == target.engine == "postgresql"
+        check_key_splittable(spec.label, pairs, key, native)
     result = TableDiff(
         schema=spec.schema,
         table=spec.table,
@@ -68,6 +73,7 @@ def plan_table(
         compared_columns=[p.name for p in pairs],
         only_in_source_columns=[c.name for c in source.columns if target.column(c.name) is None],
         only_in_target_columns=[c.name for c in target.columns if source.column(c.name) is None],
+        compared_as="key" if key else "multiset",
     )
     return result, pairs
 
@@ -97,16 +103,26 @@ def diff_table(
             key = tuple(result.key_columns)
             src_side = _side(src_conn, source.engine, spec.schema, spec.table, pairs, key, row_hash, "source")
             tgt_side = _side(tgt_conn, target.engine, t_schema, t_table, pairs, key, row_hash, "target")
-            Walker(src_side, tgt_side, result, pairs, options, helper).run()
+            if result.compared_as == "multiset":
+                log.info(
+                    "Table %s has no primary key or NOT NULL unique key: its rows are matched as a "
+                    "multiset of full rows (duplicates counted; a changed row counts as missing on both "
+                    "sides).",
+                    spec.label,
+                )
+                MultisetWalker(src_side, tgt_side, result, options, helper).run()
+            else:
+                Walker(src_side, tgt_side, result, pairs, options, helper).run()
         except DataDiffError:
             raise
         except Exception as err:
             raise DataDiffError(f"Table {spec.label}: the comparison failed: {_brief(err)}") from err
     result.seconds = time.monotonic() - started
     log.info(
-        "Table %s: %d source rows, %d target rows, %d missing in target, %d missing in source, "
-        "%d different (%.2f s)",
+        "Table %s (compared as %s): %d source rows, %d target rows, %d missing in target, "
+        "%d missing in source, %d different (%.2f s)",
         spec.label,
+        "a multiset" if result.compared_as == "multiset" else "keyed rows",
         result.rows_source,
         result.rows_target,
         result.missing_in_target_count,
@@ -154,7 +170,7 @@ def _side(
     key: tuple[str, ...],
     row_hash: RowHash,
     label: str,
-) -> Side:
+) -> PostgresSide | MySqlSide:
     if engine == "postgresql":
         return PostgresSide(conn, schema, table, pairs, key, row_hash=row_hash, label=label)
     return MySqlSide(conn, schema, table, pairs, key, label=label)

@@ -51,9 +51,18 @@ class TableSpec:
         return (self.target_schema or self.schema, self.target_table or self.table)
 
 
+#: How rows were matched: by a unique ``key``, or as a ``multiset`` of full rows (no key).
+ComparedAs = Literal["key", "multiset"]
+
+
 @dataclass
 class TableDiff:
-    """What the comparison of one table found. Key lists are capped; counts are exact."""
+    """What the comparison of one table found. Key lists are capped; counts are exact.
+
+    A table compared as a multiset (no key) lists whole rows (values in ``compared_columns``
+    order) instead of keys, once per missing copy; a changed row shows as one row missing on each
+    side, so ``different`` stays empty.
+    """
 
     schema: str
     table: str
@@ -63,6 +72,7 @@ class TableDiff:
     compared_columns: list[str]
     only_in_source_columns: list[str] = field(default_factory=list)
     only_in_target_columns: list[str] = field(default_factory=list)
+    compared_as: ComparedAs = "key"
     rows_source: int = 0
     rows_target: int = 0
     missing_in_target_count: int = 0

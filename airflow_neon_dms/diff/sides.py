@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import psycopg
@@ -28,6 +28,12 @@ PG_SESSION_SETTINGS = (
 #: An integer key span ``[start, end)``.
 Span = tuple[int, int]
 
+#: Rows per round trip when a side streams (hash, count) groups of a keyless table.
+STREAM_BATCH = 5000
+
+#: A row hash, how many rows have it, and one such row's values (when asked for).
+HashCount = tuple[int, int, Key | None]
+
 
 class Side(Protocol):
     """One database's half of a table diff."""
@@ -47,6 +53,25 @@ class Side(Protocol):
     def fetch(
         self, rng: KeyRange, *, with_hash: bool = True, limit: int | None = None
     ) -> list[tuple[Key, int]]: ...
+
+
+class MultisetSide(Protocol):
+    """One database's half of a keyless table's diff: the table as a multiset of row hashes.
+
+    Hashes are signed 64-bit integers on every engine, so both sides order them the same way.
+    """
+
+    label: str
+
+    def multiset_total(self) -> Checksum: ...
+
+    def hash_buckets(self, mask: int) -> dict[int, Checksum]: ...
+
+    def hash_counts(
+        self, mask: int, buckets: Sequence[int] | None, *, with_rows: bool = False
+    ) -> Iterator[HashCount]: ...
+
+    def rows_for_hashes(self, hashes: Sequence[int]) -> dict[int, Key]: ...
 
 
 def _checksums(rows: Sequence[Sequence[Any]]) -> dict[int, Checksum]:
@@ -90,6 +115,7 @@ class PostgresSide:
         self.hash = canonical.pg_row_hash(pairs, row_hash)
         self.key_order = [canonical.pg_key_order(p, native) for p in self.key_pairs]
         self.key_out = [canonical.pg_key_output(p, native) for p in self.key_pairs]
+        self.row_out = [canonical.pg_key_output(p, native) for p in pairs]
         prepare_postgres_session(conn)
 
     def _rows(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -202,6 +228,58 @@ class PostgresSide:
             )
         return [(tuple(row[:-1]), int(row[-1])) for row in self._rows(query, params)]
 
+    # --- keyless tables: the whole table as a multiset of row hashes -----------------------------
+
+    def _hashed(self, *extra: sql.Composable) -> sql.Composable:
+        """The table as a derived table ``r`` with column ``h`` (the row hash) and ``c0``, ``c1``..."""
+        names = [sql.SQL("{} AS {}").format(e, sql.Identifier(f"c{i}")) for i, e in enumerate(extra)]
+        cols = sql.SQL(", ").join([sql.SQL("{} AS h").format(self.hash), *names])
+        return sql.SQL("(SELECT {} FROM {}) r").format(cols, self.table)
+
+    def multiset_total(self) -> Checksum:
+        query = sql.SQL("SELECT count(*), sum({h}) FROM {t}").format(h=self.hash, t=self.table)
+        count, total = self._rows(query)[0]
+        return Checksum(int(count), int(total or 0))
+
+    def hash_buckets(self, mask: int) -> dict[int, Checksum]:
+        query = sql.SQL("SELECT (h & %s::bigint) AS b, count(*), sum(h) FROM {r} GROUP BY 1").format(
+            r=self._hashed()
+        )
+        return _checksums(self._rows(query, [mask]))
+
+    def hash_counts(
+        self, mask: int, buckets: Sequence[int] | None, *, with_rows: bool = False
+    ) -> Iterator[HashCount]:
+        where: sql.Composable = sql.SQL("TRUE")
+        params: list[Any] = []
+        if buckets is not None:
+            where = sql.SQL("(h & %s::bigint) = ANY(%s::bigint[])")
+            params = [mask, list(buckets)]
+        if with_rows:
+            cols = sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(len(self.row_out)))
+            query = sql.SQL(
+                "SELECT DISTINCT ON (h) h, count(*) OVER (PARTITION BY h), {c} FROM {r} WHERE {w} ORDER BY h"
+            ).format(c=cols, r=self._hashed(*self.row_out), w=where)
+        else:
+            query = sql.SQL("SELECT h, count(*) FROM {r} WHERE {w} GROUP BY h ORDER BY h").format(
+                r=self._hashed(), w=where
+            )
+        # A server-side cursor: the groups of a table that differs everywhere never sit in memory.
+        with self.conn.cursor(name="neon_dms_hash_counts") as cur:
+            cur.execute(query, params)
+            while batch := cur.fetchmany(STREAM_BATCH):
+                for row in batch:
+                    yield int(row[0]), int(row[1]), (tuple(row[2:]) if with_rows else None)
+
+    def rows_for_hashes(self, hashes: Sequence[int]) -> dict[int, Key]:
+        if not hashes:
+            return {}
+        cols = sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(len(self.row_out)))
+        query = sql.SQL("SELECT DISTINCT ON (h) h, {c} FROM {r} WHERE h = ANY(%s::bigint[])").format(
+            c=cols, r=self._hashed(*self.row_out)
+        )
+        return {int(row[0]): tuple(row[1:]) for row in self._rows(query, [list(hashes)])}
+
 
 def prepare_mysql_session(conn: Any) -> None:
     """UTC for TIMESTAMP columns, utf8mb4 for text, then one consistent read-only snapshot."""
@@ -235,6 +313,7 @@ class MySqlSide:
         self.hash = canonical.mysql_row_hash(pairs)
         self.key_order = [canonical.mysql_key_order(p) for p in self.key_pairs]
         self.key_out = [canonical.mysql_key_output(p) for p in self.key_pairs]
+        self.row_out = [canonical.mysql_key_output(p) for p in pairs]
         prepare_mysql_session(conn)
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -318,3 +397,56 @@ class MySqlSide:
         if limit is not None:
             query += f" ORDER BY {', '.join(self.key_order)} LIMIT {int(limit)}"
         return [(tuple(row[:-1]), int(row[-1])) for row in self._rows(query, params)]
+
+    # --- keyless tables: the whole table as a multiset of row hashes -----------------------------
+
+    def _hashed(self, *extra: str) -> str:
+        """The table as a derived table ``r`` with column ``h`` (the signed row hash) and ``c0``..."""
+        cols = ", ".join(
+            [f"CAST({self.hash} AS SIGNED) AS h", *(f"{e} AS c{i}" for i, e in enumerate(extra))]
+        )
+        return f"(SELECT {cols} FROM {self.table}) r"  # noqa: S608 - quoted names
+
+    def multiset_total(self) -> Checksum:
+        count, total = self._rows(f"SELECT COUNT(*), SUM(h) FROM {self._hashed()}")[0]  # noqa: S608
+        return Checksum(int(count), int(total or 0))
+
+    def hash_buckets(self, mask: int) -> dict[int, Checksum]:
+        query = f"SELECT (h & %s) AS b, COUNT(*), SUM(h) FROM {self._hashed()} GROUP BY b"  # noqa: S608
+        return _checksums(self._rows(query, (mask,)))
+
+    def hash_counts(
+        self, mask: int, buckets: Sequence[int] | None, *, with_rows: bool = False
+    ) -> Iterator[HashCount]:
+        from pymysql.cursors import SSCursor
+
+        where, params = "TRUE", []
+        if buckets is not None:
+            where = f"(h & %s) IN ({', '.join(['%s'] * len(buckets))})" if buckets else "FALSE"
+            params = [int(mask), *buckets] if buckets else []
+        if with_rows:
+            cols = ", ".join(f"c{i}" for i in range(len(self.row_out)))
+            query = (
+                f"SELECT h, n, {cols} FROM (SELECT r.*, COUNT(*) OVER (PARTITION BY h) AS n, "  # noqa: S608
+                f"ROW_NUMBER() OVER (PARTITION BY h) AS rn FROM {self._hashed(*self.row_out)} "
+                f"WHERE {where}) s WHERE rn = 1 ORDER BY h"
+            )
+        else:
+            query = f"SELECT h, COUNT(*) FROM {self._hashed()} WHERE {where} GROUP BY h ORDER BY h"  # noqa: S608
+        # An unbuffered cursor: the groups of a table that differs everywhere never sit in memory.
+        with self.conn.cursor(SSCursor) as cur:
+            cur.execute(query, tuple(params))
+            while batch := cur.fetchmany(STREAM_BATCH):
+                for row in batch:
+                    yield int(row[0]), int(row[1]), (tuple(row[2:]) if with_rows else None)
+
+    def rows_for_hashes(self, hashes: Sequence[int]) -> dict[int, Key]:
+        if not hashes:
+            return {}
+        cols = ", ".join(f"c{i}" for i in range(len(self.row_out)))
+        marks = ", ".join(["%s"] * len(hashes))
+        query = (
+            f"SELECT h, {cols} FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY h) AS rn "  # noqa: S608
+            f"FROM {self._hashed(*self.row_out)} WHERE h IN ({marks})) s WHERE rn = 1"
+        )
+        return {int(row[0]): tuple(row[1:]) for row in self._rows(query, hashes)}

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _json_key(key: Key) -> list[Any]:
-    """Key values as JSON: integers (also whole decimals) and strings as they are, others as text."""
+def json_values(key: Key) -> list[Any]:
+    """Key or row values as JSON: integers (also whole decimals) and strings as they are, others as text."""
     out: list[Any] = []
     for v in key:
         if isinstance(v, Decimal) and v == v.to_integral_value():
@@ -250,7 +250,7 @@ class Walker:
         setattr(self.result, name + "_count", getattr(self.result, name + "_count") + count)
         listed: list[list[Any]] = getattr(self.result, name)
         room = max(0, self.options.max_keys - len(listed))
-        listed.extend(_json_key(k) for k in keys[:room])
+        listed.extend(json_values(k) for k in keys[:room])
         if count > room:
             self.result.keys_truncated = True
 

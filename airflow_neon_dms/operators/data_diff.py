@@ -72,7 +72,9 @@ class NeonDataDiffOperator(BaseOperator):
     :param table: ``"schema.table"`` or a dict from ``NeonListMappedTablesOperator``.
     :param tables: Several such tables.
     :param table_mappings: The DMS table mapping; compares every table it selects.
-    :param key_columns: Key columns to match rows by when a table has no primary key.
+    :param key_columns: Key columns to match rows by when a table has no primary key. Without
+        them such a table is compared as a multiset of full rows (``compared_as: "multiset"``):
+        duplicates count, and a changed row shows as one row missing on each side.
     :param max_connections: Most database connections open at once (two per table in progress).
     :param fail_on_difference: Fail the task when a table differs (after pushing the report).
     :param max_keys: Most keys listed per category and table; counts stay exact.
@@ -160,11 +162,12 @@ class NeonDataDiffOperator(BaseOperator):
         for t in results:
             state = "ERROR" if t.error else ("identical" if t.identical else "DIFFERENT")
             self.log.info(
-                "%s.%s: %s (source %d rows, Neon %d rows; missing on Neon %d, missing on source %d, "
-                "different %d)",
+                "%s.%s: %s, compared %s (source %d rows, Neon %d rows; missing on Neon %d, missing on "
+                "source %d, different %d)",
                 t.schema,
                 t.table,
                 state,
+                "as a multiset of full rows (no key)" if t.compared_as == "multiset" else "by key",
                 t.rows_source,
                 t.rows_target,
                 t.missing_in_target_count,

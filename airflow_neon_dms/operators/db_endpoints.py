@@ -2,7 +2,7 @@
 
 Sources: ``postgres`` and ``mysql`` connection types, or any connection whose URI is
 ``postgresql://`` / ``mysql://``. The Neon target: the ``neon`` connection type (``postgres``
-accepted too), read with the same fields as ``NeonHook``.
+accepted too), read by ``NeonHook``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from airflow.sdk.log import mask_secret
 
 from airflow_neon_dms.diff.connect import Endpoint, endpoint_from_dsn
 from airflow_neon_dms.exceptions import WrongConnectionTypeError
-from airflow_neon_dms.neon import endpoint_id_from_host, is_neon_host
 
 POSTGRES_TYPES = frozenset({"postgres", "postgresql"})
 MYSQL_TYPES = frozenset({"mysql", "mariadb"})
-NEON_TYPES = frozenset({"neon", "postgres", "postgresql"})
 
 
 def _where(conn: Connection) -> str:
@@ -67,34 +65,14 @@ def source_endpoint(conn_id: str) -> Endpoint:
 
 
 def neon_endpoint(conn_id: str) -> Endpoint:
-    """The Neon target named by an Airflow connection id (TLS required unless the extra says otherwise).
+    """The Neon target named by an Airflow connection id: ``NeonHook``'s connection arguments.
 
-    Mirrors ``NeonHook.connection_kwargs()``; once the hook is available this becomes
-    ``Endpoint("postgresql", NeonHook(neon_conn_id=conn_id).connection_kwargs(), ...)``.
+    The hook checks the connection (type, host, role, database, sslmode), masks the password,
+    swaps a ``-pooler`` host for the direct one and passes the endpoint id when SNI cannot.
     """
-    conn = BaseHook.get_connection(conn_id)
-    if (conn.conn_type or "").lower() not in NEON_TYPES:
-        raise WrongConnectionTypeError(
-            f"Connection {conn_id!r} has type {conn.conn_type!r}; the Neon target needs a 'neon' "
-            "connection. Create it with --conn-type neon."
-        )
-    if conn.password:
-        mask_secret(conn.password)
-    extra = conn.extra_dejson
-    host = conn.host or "localhost"
-    params: dict[str, Any] = {
-        "host": host,
-        "port": conn.port or 5432,
-        "dbname": conn.schema or "neondb",
-        "user": conn.login,
-        "password": conn.password or None,
-        "sslmode": extra.get("sslmode") or "require",
-        "connect_timeout": int(extra.get("connect_timeout", 10)),
-        "application_name": "airflow-neon-dms",
-    }
-    explicit_id = extra.get("endpoint_id")
-    if explicit_id:
-        endpoint_id = endpoint_id_from_host(host, explicit_id)
-        if not (is_neon_host(host) and host.split(".", 1)[0] == endpoint_id):
-            params["options"] = f"endpoint={endpoint_id}"
-    return Endpoint("postgresql", {k: v for k, v in params.items() if v is not None}, f"Neon {_where(conn)}")
+    from airflow_neon_dms.hooks.neon import NeonHook
+
+    hook = NeonHook(neon_conn_id=conn_id)
+    params = {k: v for k, v in hook.connection_kwargs().items() if v is not None}
+    target = hook.target
+    return Endpoint("postgresql", params, f"Neon {target.host}:{target.port}/{target.database}")

@@ -162,8 +162,8 @@ def compare_table(
                     label,
                     "no_key",
                     f"Table {info.qualified_name} has no primary key or NOT NULL unique key on the {side} "
-                    "side: DMS validation cannot check it and the data diff cannot match rows. Add a "
-                    "primary key.",
+                    "side: DMS validation cannot check it and the data diff can only compare it as a "
+                    "multiset of full rows. Add a primary key.",
                 )
             )
     for fk in target.foreign_keys:

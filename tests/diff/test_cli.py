@@ -30,7 +30,7 @@ def test_identical_exits_0_with_summary(pg_pair, capsys) -> None:  # type: ignor
     assert code == 0
     assert out["identical"] is True
     assert (out["rows_source"], out["rows_target"]) == (200, 200)
-    assert out["key_columns"] == ["a", "b"]
+    assert (out["key_columns"], out["compared_as"]) == (["a", "b"], "key")
     assert isinstance(out["seconds"], float)
 
 
@@ -89,3 +89,18 @@ def test_console_entry_point_and_unreachable_server(capsys) -> None:  # type: ig
     assert "db.t" in proc.stderr and "cannot connect to the source" in proc.stderr
     assert "hunter2" not in proc.stdout + proc.stderr
     assert "pw-secret" not in proc.stdout + proc.stderr
+
+
+def test_keyless_table_summary_says_multiset(pg_pair, capsys) -> None:  # type: ignore[no-untyped-def]
+    for dsn in (pg_pair.source_dsn, pg_pair.target_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.log (at int, msg text)")
+            conn.execute("INSERT INTO public.log SELECT g % 10, 'm' FROM generate_series(1, 100) g")
+    with psycopg.connect(pg_pair.target_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM public.log WHERE ctid = (SELECT ctid FROM public.log WHERE at = 3 LIMIT 1)")
+    code = main(["diff", pg_pair.source_dsn, pg_pair.target_dsn, "--table", "public.log"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert (out["compared_as"], out["key_columns"]) == ("multiset", [])
+    assert (out["missing_in_target"], out["missing_in_target_count"]) == ([[3, "m"]], 1)
+    assert (out["rows_source"], out["rows_target"]) == (100, 99)

@@ -58,6 +58,35 @@ def test_report_lists_tables_to_reload_with_source_names() -> None:
     json.dumps(report)  # XCom-ready
 
 
+def test_keyless_table_in_report_says_multiset_and_is_reloaded() -> None:
+    keyless = TableDiff(
+        "shop",
+        "views",
+        "shop",
+        "views",
+        [],
+        ["path", "n"],
+        compared_as="multiset",
+        rows_source=3,
+        rows_target=2,
+        missing_in_target_count=1,
+        missing_in_target=[["/a", 1]],
+    )
+    report = build_report([keyless, _diff("a")])
+    assert [t["compared_as"] for t in report["tables"]] == ["multiset", "key"]
+    assert report["tables_to_reload"] == [
+        {
+            "schema": "shop",
+            "table": "views",
+            "target_schema": "shop",
+            "target_table": "views",
+            "missing_in_target": 1,
+            "missing_in_source": 0,
+            "different": 0,
+        }
+    ]
+
+
 def test_merge_of_mapped_reports() -> None:
     one = build_report([_diff("a")])
     two = build_report([_diff("b", different_count=3)])

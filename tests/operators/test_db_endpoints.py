@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_neon_dms.exceptions import WrongConnectionTypeError
+from airflow_neon_dms.exceptions import NeonConfigError, WrongConnectionTypeError
 from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
 
 
@@ -88,3 +88,34 @@ def test_neon_target_requires_tls_and_passes_endpoint_id(monkeypatch: pytest.Mon
     assert "options" not in direct.params  # SNI carries the endpoint id
     custom = neon_endpoint("neon_custom")
     assert custom.params["options"] == "endpoint=ep-cool-darkness-123456"
+
+
+def test_neon_target_uses_the_hooks_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    _conn(
+        monkeypatch,
+        "neon_pooler",
+        conn_type="neon",
+        host="ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech",
+        login="neondb_owner",
+        password="pw-neon-3",
+        schema="neondb",
+    )
+    _conn(monkeypatch, "neon_no_role", conn_type="neon", host="ep-x-1.us-east-2.aws.neon.tech", schema="db")
+    _conn(
+        monkeypatch,
+        "neon_plain",
+        conn_type="neon",
+        host="ep-x-1.us-east-2.aws.neon.tech",
+        login="owner",
+        password="pw-neon-4",
+        schema="db",
+        extra={"sslmode": "disable"},
+    )
+    pooled = neon_endpoint("neon_pooler")
+    assert pooled.params["host"] == "ep-cool-darkness-123456.us-east-2.aws.neon.tech"  # direct host
+    assert pooled.description == "Neon ep-cool-darkness-123456.us-east-2.aws.neon.tech:5432/neondb"
+    assert "pw-neon-3" not in repr(pooled) + pooled.description
+    with pytest.raises(NeonConfigError, match="'neon_no_role' has no Login"):
+        neon_endpoint("neon_no_role")
+    with pytest.raises(NeonConfigError, match="Neon only accepts encrypted connections"):
+        neon_endpoint("neon_plain")

@@ -52,6 +52,9 @@ with DAG("neon_dms_proof_test", schedule=None, start_date=pendulum.datetime(2024
     diff_each = NeonDataDiffOperator.partial(
         task_id="diff_each", source_conn_id="src", neon_conn_id="neon", max_connections=2
     ).expand(table=listed.output)
+    diff_keyless = NeonDataDiffOperator(
+        task_id="diff_keyless", source_conn_id="src", neon_conn_id="neon", table="logs.page_views"
+    )
     preflight >> listed >> sequences >> diff_all
 
 if __name__ == "__main__":
@@ -73,6 +76,9 @@ CREATE TABLE app.users (id serial PRIMARY KEY, name text NOT NULL);
 CREATE TABLE app.orders (id bigint PRIMARY KEY, user_id int, total numeric(10, 2));
 CREATE SCHEMA fk;
 CREATE TABLE fk.parent (id int PRIMARY KEY);
+CREATE SCHEMA logs;
+CREATE TABLE logs.page_views (path text, n int);
+INSERT INTO logs.page_views SELECT '/p/' || (g % 20), g % 20 FROM generate_series(1, 60) g;
 """
 
 
@@ -90,6 +96,9 @@ def _prepare(source_dsn: str, target_dsn: str) -> None:
         conn.execute("CREATE TABLE fk.child (id int PRIMARY KEY, parent_id int REFERENCES fk.parent (id))")
         conn.execute("DELETE FROM app.orders WHERE id IN (17, 401)")
         conn.execute("UPDATE app.orders SET total = 0 WHERE id = 250")
+        conn.execute(  # one of three equal rows of a table without a key
+            "DELETE FROM logs.page_views WHERE ctid = (SELECT ctid FROM logs.page_views WHERE n = 4 LIMIT 1)"
+        )
         conn.execute("SELECT setval('app.users_id_seq', 1, false)")  # a load leaves the sequence behind
 
 
@@ -180,9 +189,26 @@ def test_operators_in_a_dag_run(airflow_home: Path, pg_server, make_pg_database)
     assert [m["tables"][0]["table"] for m in mapped] == ["orders", "users"]
     assert [m["identical"] for m in mapped] == [False, True]
 
+    keyless = result["diff_keyless"]["return"]
+    assert result["diff_keyless"]["state"] == "success"
+    assert [t["compared_as"] for t in keyless["tables"]] == ["multiset"]
+    assert keyless["tables"][0]["missing_in_target"] == [["/p/4", 4]]
+    assert keyless["tables_to_reload"] == [
+        {
+            "schema": "logs",
+            "table": "page_views",
+            "target_schema": "logs",
+            "target_table": "page_views",
+            "missing_in_target": 1,
+            "missing_in_source": 0,
+            "different": 0,
+        }
+    ]
+
     everything = json.dumps(result) + proc.stdout + proc.stderr
     for log_file in (airflow_home / "logs").rglob("*"):
         if log_file.is_file():
             everything += log_file.read_text(errors="replace")
     assert "Comparing 1 table(s)" in everything  # the task logs are part of what is searched
+    assert "logs.page_views: DIFFERENT, compared as a multiset of full rows (no key)" in everything
     assert SECRET not in everything
