@@ -48,6 +48,7 @@ def build_report(
                 or item.get("different_count")
             ),
             diff_error=item.get("error"),
+            compared_as=item.get("compared_as"),
         )
     diff_ok = bool(diff and diff.get("complete") and diff.get("identical"))
     return {
@@ -73,7 +74,8 @@ def format_report(report: Mapping[str, Any]) -> str:
                 if state
             ),
             "yes" if row.get("reloaded") else "",
-            {True: "identical", False: "DIFFERENT"}.get(row.get("identical"), "not compared"),
+            {True: "identical", False: "DIFFERENT"}.get(row.get("identical"), "not compared")
+            + (" (as a multiset: no key)" if row.get("compared_as") == "multiset" else ""),
         ]
         for row in report.get("tables", [])
     ]

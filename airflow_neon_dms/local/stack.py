@@ -10,6 +10,7 @@ against all of it. Used by ``make demo`` and by the end-to-end tests.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -129,6 +130,7 @@ class LocalStack:
         host, port = urlsplit(self.server_dsn).hostname or "127.0.0.1", urlsplit(self.server_dsn).port or 5432
         proxy = self._stack.enter_context(NeonProxy(ENDPOINT_ID, host, port))
         self.proxy_port = proxy.port
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per API call
         dms = self._stack.enter_context(LocalDms(port=0, region=REGION))
         self.endpoint_url = dms.endpoint_url
         self.instance_arn = self._replication_instance()
