@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.hooks.dms import NeonDmsHook
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 AWS_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "verify")
 
@@ -60,6 +62,9 @@ class NeonDmsBaseOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> NeonDmsHook:
+        # boto3 and the amazon hook load when a task runs, not when the DAG file is parsed.
+        from airflow_neon_dms.hooks.dms import NeonDmsHook
+
         return NeonDmsHook(**self.aws_kwargs)
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
-from airflow_neon_dms.diff.engine import DiffOptions, TableSpec, diff_tables
-from airflow_neon_dms.diff.report import build_report, parse_table
 from airflow_neon_dms.exceptions import DataDiffError, NeonConfigError
-from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
-from airflow_neon_dms.schema.selection import selected_tables
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.diff.engine import TableSpec
+
+# The diff engine, the database drivers and the catalogs load inside execute(): a DAG file that
+# uses these operators parses without them.
 
 
 class NeonListMappedTablesOperator(BaseOperator):
@@ -35,6 +37,9 @@ class NeonListMappedTablesOperator(BaseOperator):
         self.table_mappings = table_mappings
 
     def execute(self, context: Context) -> list[dict[str, str]]:
+        from airflow_neon_dms.operators.db_endpoints import source_endpoint
+        from airflow_neon_dms.schema.selection import selected_tables
+
         source = source_endpoint(self.source_conn_id)
         conn = source.open()
         try:
@@ -128,6 +133,9 @@ class NeonDataDiffOperator(BaseOperator):
         self.max_keys = max_keys
 
     def _specs(self, source: Any) -> list[TableSpec]:
+        from airflow_neon_dms.diff.report import parse_table
+        from airflow_neon_dms.schema.selection import selected_tables
+
         keys = tuple(self.key_columns or ())
         if self.table:
             return [parse_table(self.table, keys)]
@@ -147,6 +155,10 @@ class NeonDataDiffOperator(BaseOperator):
         return [parse_table(t, keys) for t in found]
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.diff.engine import DiffOptions, diff_tables
+        from airflow_neon_dms.diff.report import build_report
+        from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
+
         source = source_endpoint(self.source_conn_id)
         target = neon_endpoint(self.neon_conn_id)
         specs = self._specs(source)

@@ -5,32 +5,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms_states import TASK_ACTIVE, Outcome, StartType, classify_task
 from airflow_neon_dms.exceptions import (
     DmsResourceError,
     NeonConfigError,
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.hooks.dms import RELOAD_BATCH_SIZE, batches
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 from airflow_neon_dms.operators.run import dag_run_started
-from airflow_neon_dms.reload_plan import (
-    temporary_task_identifier,
-    temporary_task_mappings,
-    temporary_task_settings,
-)
-from airflow_neon_dms.settings import TargetTablePrepMode, prep_mode
-from airflow_neon_dms.tables import TableRef, parse_tables
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
-from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
-from airflow_neon_dms.validation_report import ValidationReport
+from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.tables import TableRef
+
+# DMS states, the reload plan, the triggers and the report load in the methods that use them: a
+# DAG file that uses this operator parses without them.
 
 METHOD_RELOAD_TABLES = "reload-tables"
 METHOD_TEMPORARY_TASK = "temporary-task"
@@ -87,6 +81,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     # Entry ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms_states import TASK_ACTIVE
+
         tables = self._tables()
         if not tables:
             self.log.info("No tables to reload")
@@ -105,6 +101,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         return self._reload_with_temporary_task(context, task, tables)
 
     def _tables(self) -> list[TableRef]:
+        from airflow_neon_dms.tables import parse_tables
+
         value: Any = self.tables
         if isinstance(value, str) and value.strip().startswith("["):
             value = json.loads(value)
@@ -115,6 +113,9 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_running(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
+        from airflow_neon_dms.settings import TargetTablePrepMode, prep_mode
+        from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
+
         settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
         if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
             self._truncate_targets(tables)
@@ -148,6 +149,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def execute_complete_reload(
         self, context: Context, event: dict[str, Any] | None = None, reload_calls: int = 0
     ) -> dict[str, Any]:
+        from airflow_neon_dms.hooks.dms import RELOAD_BATCH_SIZE, batches
+
         self._check_event(event)
         tables = self._tables()
         reload_calls = reload_calls or len(batches(tables, RELOAD_BATCH_SIZE))
@@ -179,6 +182,14 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_with_temporary_task(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
+        from airflow_neon_dms.dms_states import Outcome, StartType, classify_task
+        from airflow_neon_dms.reload_plan import (
+            temporary_task_identifier,
+            temporary_task_mappings,
+            temporary_task_settings,
+        )
+        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
         if self.reload_option != "data-reload":
             raise NeonConfigError(
                 f"Replication task {self.replication_task_arn} is {task.get('Status')}; ReloadOption "
@@ -305,6 +316,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         temp_id: str | None,
         rows: list[dict[str, Any]],
     ) -> dict[str, Any]:
+        from airflow_neon_dms.validation_report import ValidationReport
+
         report = ValidationReport.from_statistics(rows)
         self.log.info("Reloaded tables:\n%s", report.render())
         missing = sorted(set(tables) - {t.ref for t in report.tables})

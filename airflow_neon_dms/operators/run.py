@@ -5,17 +5,21 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms_states import Outcome, StartType, TaskOutcome, classify_task, task_summary
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
-from airflow_neon_dms.failure_hints import neon_hint
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.dms_states import StartType, TaskOutcome
+
+#: StartReplicationTaskType of a first run (``StartType.START_REPLICATION``).
+START_REPLICATION = "start-replication"
 
 
 def dag_run_started(context: Context) -> datetime | None:
@@ -29,6 +33,8 @@ def dag_run_started(context: Context) -> datetime | None:
 
 def failure_text(message: str, task: dict[str, Any] | None = None) -> str:
     """The failure message with a Neon hint when DMS's LastFailureMessage calls for one."""
+    from airflow_neon_dms.failure_hints import neon_hint
+
     hint = neon_hint(" ".join([message, str((task or {}).get("LastFailureMessage") or "")]))
     return f"{message} Hint: {hint}" if hint else message
 
@@ -60,7 +66,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         self,
         *,
         replication_task_arn: str,
-        start_type: StartType | str = StartType.START_REPLICATION,
+        start_type: StartType | str = START_REPLICATION,
         wait_for_completion: bool = True,
         wait_for_cdc_stop: bool = False,
         deferrable: bool | None = None,
@@ -71,13 +77,16 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     ) -> None:
         super().__init__(**kwargs)
         self.replication_task_arn = replication_task_arn
-        self.start_type = start_type.value if isinstance(start_type, StartType) else start_type
+        self.start_type = start_type.value if isinstance(start_type, Enum) else start_type
         self.wait_for_completion = wait_for_completion
         self.wait_for_cdc_stop = wait_for_cdc_stop
         self.settle_timeout = settle_timeout
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms_states import Outcome, StartType, classify_task, task_summary
+        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
         try:
             start_type = StartType(self.start_type)
         except ValueError:
@@ -126,6 +135,8 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, started: bool = True
     ) -> dict[str, Any]:
+        from airflow_neon_dms.dms_states import Outcome, TaskOutcome
+
         if not event or event.get("status") not in EVENT_STATUSES:
             raise DmsResourceError(
                 f"Replication task {self.replication_task_arn} wait ended with an invalid event: {event!r}"
@@ -142,6 +153,8 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         )
 
     def _finish(self, verdict: TaskOutcome, task: dict[str, Any], started: bool) -> dict[str, Any]:
+        from airflow_neon_dms.dms_states import Outcome, task_summary
+
         if verdict.outcome == Outcome.SUCCESS:
             self.log.info("%s", verdict.message)
             return {**task_summary(task), "started": started}

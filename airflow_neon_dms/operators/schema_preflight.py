@@ -8,8 +8,6 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from airflow_neon_dms.exceptions import SchemaPreflightError
-from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
-from airflow_neon_dms.schema.preflight import run_preflight
 
 
 class NeonSchemaPreflightOperator(BaseOperator):
@@ -53,6 +51,10 @@ class NeonSchemaPreflightOperator(BaseOperator):
         self.include_system_schemas = include_system_schemas
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # Drivers and catalogs load when the task runs, not when the DAG file is parsed.
+        from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
+        from airflow_neon_dms.schema.preflight import run_preflight
+
         source = source_endpoint(self.source_conn_id)
         target = neon_endpoint(self.neon_conn_id)
         src_conn = source.open()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
-from airflow_neon_dms.diff.report import parse_table
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
-from airflow_neon_dms.schema.selection import selected_tables
-from airflow_neon_dms.sequences import TablePair, sync_sequences
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.sequences import TablePair
 
 
 class NeonSequenceSyncOperator(BaseOperator):
@@ -48,6 +47,10 @@ class NeonSequenceSyncOperator(BaseOperator):
         self.tables = tables
 
     def _pairs(self, source_conn: Any, source_engine: str | None) -> list[TablePair]:
+        from airflow_neon_dms.diff.report import parse_table
+        from airflow_neon_dms.schema.selection import selected_tables
+        from airflow_neon_dms.sequences import TablePair
+
         if self.tables:
             specs = [parse_table(t) for t in self.tables]
             return [TablePair(s.schema, s.table, *s.target_name) for s in specs]
@@ -62,6 +65,10 @@ class NeonSequenceSyncOperator(BaseOperator):
         return [TablePair(t["schema"], t["table"], t["target_schema"], t["target_table"]) for t in selected]
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # Drivers load when the task runs, not when the DAG file is parsed.
+        from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
+        from airflow_neon_dms.sequences import sync_sequences
+
         source = source_endpoint(self.source_conn_id) if self.source_conn_id else None
         source_conn = source.open() if source else None
         try:

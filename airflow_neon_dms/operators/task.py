@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms_states import MigrationType
 from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
-from airflow_neon_dms.mappings import TableMappings, WildcardSchemaPolicy, table_mappings_json
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator
 from airflow_neon_dms.operators.endpoint import DEFAULT_TAGS
-from airflow_neon_dms.settings import TaskSettings, parse_task_settings
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.dms_states import MigrationType
+    from airflow_neon_dms.mappings import TableMappings, WildcardSchemaPolicy
+    from airflow_neon_dms.settings import TaskSettings
+
+# The mapping and settings builders load in execute(): a DAG file parses without them.
+#: ``MigrationType.FULL_LOAD`` and ``WildcardSchemaPolicy.ERROR``, the defaults.
+FULL_LOAD = "full-load"
+WILDCARD_SCHEMA_ERROR = "error"
 
 
 class DmsCreateTaskOperator(NeonDmsBaseOperator):
@@ -60,9 +68,9 @@ class DmsCreateTaskOperator(NeonDmsBaseOperator):
         replication_instance_arn: str,
         table_mappings: TableMappings | Mapping[str, Any] | str,
         task_settings: TaskSettings | Mapping[str, Any] | str | None = None,
-        migration_type: MigrationType | str = MigrationType.FULL_LOAD,
+        migration_type: MigrationType | str = FULL_LOAD,
         source_engine: str | None = None,
-        wildcard_schema: WildcardSchemaPolicy | str = WildcardSchemaPolicy.ERROR,
+        wildcard_schema: WildcardSchemaPolicy | str = WILDCARD_SCHEMA_ERROR,
         tags: Mapping[str, str] | None = None,
         create_kwargs: Mapping[str, Any] | None = None,
         **kwargs: Any,
@@ -74,15 +82,17 @@ class DmsCreateTaskOperator(NeonDmsBaseOperator):
         self.replication_instance_arn = replication_instance_arn
         self.table_mappings = table_mappings
         self.task_settings = task_settings
-        self.migration_type = (
-            migration_type.value if isinstance(migration_type, MigrationType) else migration_type
-        )
+        self.migration_type = migration_type.value if isinstance(migration_type, Enum) else migration_type
         self.source_engine = source_engine
         self.wildcard_schema = wildcard_schema
         self.tags = tags
         self.create_kwargs = create_kwargs
 
     def execute(self, context: Context) -> str:
+        from airflow_neon_dms.dms_states import MigrationType
+        from airflow_neon_dms.mappings import table_mappings_json
+        from airflow_neon_dms.settings import parse_task_settings
+
         try:
             migration_type = MigrationType(self.migration_type).value
         except ValueError:

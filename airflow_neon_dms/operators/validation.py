@@ -8,7 +8,6 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms_states import TASK_FAILED
 from airflow_neon_dms.exceptions import (
     DmsResourceError,
     ReplicationTaskFailedError,
@@ -16,9 +15,7 @@ from airflow_neon_dms.exceptions import (
 )
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.base import EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
-from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
-from airflow_neon_dms.validation_report import ValidationReport
+from airflow_neon_dms.triggers.events import EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 #: XCom key of the failed tables, in the ``[{"schema", "table"}]`` form the reload operator takes.
 FAILED_TABLES_KEY = "failed_tables"
@@ -64,6 +61,9 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms_states import TASK_FAILED
+        from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
+
         task = self.hook.describe_task(self.replication_task_arn)
         persist_task_links(
             context,
@@ -120,6 +120,8 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         )
 
     def _report(self, context: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        from airflow_neon_dms.validation_report import ValidationReport
+
         report = ValidationReport.from_statistics(rows)
         self.log.info("Validation of %s:\n%s", self.replication_task_arn, report.render())
         result = {"replication_task_arn": self.replication_task_arn, **report.to_xcom()}
@@ -148,6 +150,8 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
 
 def _still_pending(rows: list[dict[str, Any]]) -> list[str]:
     """Tables still loading or validating; no statistics at all means the task has not begun."""
+    from airflow_neon_dms.triggers.table_statistics import pending_tables
+
     if not rows:
         return ["no table statistics yet"]
     return [str(t) for t in pending_tables(rows)]

@@ -6,18 +6,18 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context
 
-from airflow_neon_dms.dms_states import Outcome, classify_task
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
-from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
 from airflow_neon_dms.operators.run import failure_text
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 
 class DmsTaskCompletedSensor(BaseSensorOperator):
@@ -62,6 +62,9 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> NeonDmsHook:
+        # boto3 and the amazon hook load when the sensor runs, not when the DAG file is parsed.
+        from airflow_neon_dms.hooks.dms import NeonDmsHook
+
         return NeonDmsHook(
             aws_conn_id=self.aws_conn_id,
             region_name=self.region_name,
@@ -70,6 +73,8 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool:
+        from airflow_neon_dms.dms_states import Outcome, classify_task
+
         task = self.hook.describe_task(self.replication_task_arn)
         verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
         if verdict.outcome == Outcome.FAILED:
@@ -83,6 +88,8 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
             return
         if self.poke(context):
             return
+        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
         self.defer(
             trigger=DmsTaskCompletionTrigger(
                 replication_task_arn=self.replication_task_arn,

@@ -11,13 +11,22 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import BotoCoreError, ClientError
 
 from airflow_neon_dms.hooks.dms import NeonDmsHook
+from airflow_neon_dms.triggers.events import (
+    EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_STATUSES,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+)
 
-#: Event statuses a trigger yields; operators treat anything else as an invalid event.
-EVENT_SUCCESS = "success"
-EVENT_FAILED = "failed"
-EVENT_TIMEOUT = "timeout"
-EVENT_ERROR = "error"
-EVENT_STATUSES = frozenset({EVENT_SUCCESS, EVENT_FAILED, EVENT_TIMEOUT, EVENT_ERROR})
+__all__ = [
+    "EVENT_ERROR",
+    "EVENT_FAILED",
+    "EVENT_STATUSES",
+    "EVENT_SUCCESS",
+    "EVENT_TIMEOUT",
+    "DmsPollTrigger",
+]
 
 
 class DmsPollTrigger(BaseTrigger):
