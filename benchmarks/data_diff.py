@@ -18,21 +18,16 @@ from __future__ import annotations
 import os
 import random
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import psycopg
+from _common import report, server, timed, with_database
 from psycopg import sql
 
 from airflow_neon_dms.diff.connect import endpoint_from_dsn
 from airflow_neon_dms.diff.engine import DiffOptions, TableSpec, diff_table
-
-T = TypeVar("T")
 
 ROWS = int(os.environ.get("NEON_DMS_BENCH_ROWS", "2000000"))
 UPDATED, DELETED = 100, 40
@@ -50,29 +45,6 @@ SELECT g, 'name ' || g, (g %% 100000) * 0.37, g %% 1000,
        timestamptz '2020-01-01 00:00+00' + g * interval '1 second', g %% 3 = 0, g / 13.0, md5(g::text)
 FROM generate_series(1, %s) g
 """
-
-
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    start = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - start
-
-
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-@contextmanager
-def server() -> Iterator[str]:
-    given = os.environ.get("NEON_DMS_BENCH_PG_DSN")
-    if given:
-        yield given
-        return
-    from airflow_neon_dms.local.embedded import EmbeddedPostgres
-
-    with EmbeddedPostgres() as embedded:
-        yield embedded.dsn()
 
 
 def floor(dsns: list[str]) -> float:
@@ -106,13 +78,6 @@ def ours(source: str, target: str, native_hash: str = "auto", key: tuple[str, ..
             options,
         )
     )
-
-
-def report(title: str, rows: list[tuple[str, float]], base: dict[str, float]) -> None:
-    print(f"\n{title}")
-    for name, seconds in rows:
-        ratios = "  ".join(f"{seconds / b:5.2f}x {label}" for label, b in base.items())
-        print(f"  {name:<30} {seconds:8.2f} s   {ratios}")
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import psycopg
+from _common import server, with_database
 from psycopg import sql
 
 from airflow_neon_dms.local.embedded import free_port
@@ -43,23 +44,6 @@ FILL = (
     "CASE WHEN g %% 7 = 0 THEN NULL ELSE md5(g::text) END "
     "FROM generate_series(1, %s) g"
 )
-
-
-@contextlib.contextmanager
-def server() -> Iterator[str]:
-    dsn = os.environ.get("NEON_DMS_BENCH_PG_DSN")
-    if dsn:
-        yield dsn
-        return
-    from airflow_neon_dms.local.embedded import EmbeddedPostgres
-
-    with EmbeddedPostgres() as embedded:
-        yield embedded.dsn()
-
-
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return parts._replace(path="/" + name).geturl()
 
 
 def copy_pipe(source_dsn: str, target_dsn: str) -> float:

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from _common import report, server, timed
 from psycopg import sql
 
 from airflow_neon_dms.diff.connect import endpoint_from_dsn
@@ -50,24 +49,6 @@ SELECT g / 2, 'name ' || g / 2, (g / 2 %% 100000) * 0.37, g / 2 %% 1000,
 FROM generate_series(0, %s - 1) g
 """
 HASH = "SELECT hashtextextended(t::text, 0) FROM public.views t"
-
-
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    start = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - start
-
-
-@contextmanager
-def server() -> Iterator[str]:
-    given = os.environ.get("NEON_DMS_BENCH_PG_DSN")
-    if given:
-        yield given
-        return
-    from airflow_neon_dms.local.embedded import EmbeddedPostgres
-
-    with EmbeddedPostgres() as embedded:
-        yield embedded.dsn()
 
 
 def both(fn: Callable[[str], T], dsns: list[str]) -> list[T]:
@@ -106,13 +87,6 @@ def ours(source: str, target: str) -> tuple[Any, float]:
             TableSpec("public", "views"),
         )
     )
-
-
-def report(title: str, rows: list[tuple[str, float]], base: dict[str, float]) -> None:
-    print(f"\n{title}")
-    for name, seconds in rows:
-        ratios = "  ".join(f"{seconds / b:5.2f}x {label}" for label, b in base.items())
-        print(f"  {name:<34} {seconds:8.2f} s   {ratios}")
 
 
 def main() -> int:
