@@ -12,18 +12,11 @@ from airflow.sdk import BaseHook
 
 from airflow_neon_dms.exceptions import DatabaseConnectionError, WrongConnectionTypeError
 from airflow_neon_dms.failure_hints import neon_hint
+from airflow_neon_dms.masking import mask
 from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host
 
 #: Connection types this hook reads; ``postgres`` lets an existing Postgres connection to Neon serve.
 ACCEPTED_CONN_TYPES = frozenset({"neon", "postgres", "postgresql"})
-
-
-def _mask(secret: str) -> None:
-    if not secret:
-        return
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(secret)
 
 
 def redact(text: str, *secrets: str) -> str:
@@ -65,7 +58,7 @@ class NeonHook(BaseHook):
                 f"Connection {self.neon_conn_id!r} has type {conn.conn_type!r}; NeonHook needs a "
                 "'neon' connection. Create it with --conn-type neon (or in the UI: Connection Type Neon)."
             )
-        _mask(conn.password or "")
+        mask(conn.password or "")
         target = NeonTarget.from_fields(
             conn_id=self.neon_conn_id,
             host=conn.host,
@@ -155,7 +148,7 @@ class NeonHook(BaseHook):
         """
         target = self.target
         password = dms_password(target.require_endpoint_id(), target.password)
-        _mask(password)
+        mask(password)
         return {
             "EndpointType": "target",
             "EngineName": "postgres",

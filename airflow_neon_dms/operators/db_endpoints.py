@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseHook, Connection
-from airflow.sdk.log import mask_secret
 
 from airflow_neon_dms.diff.connect import Endpoint, endpoint_from_dsn
 from airflow_neon_dms.exceptions import WrongConnectionTypeError
+from airflow_neon_dms.masking import mask
 
 POSTGRES_TYPES = frozenset({"postgres", "postgresql"})
 MYSQL_TYPES = frozenset({"mysql", "mariadb"})
@@ -27,7 +27,7 @@ def source_endpoint(conn_id: str) -> Endpoint:
     """The migration source named by an Airflow connection id (PostgreSQL, MySQL or MariaDB)."""
     conn = BaseHook.get_connection(conn_id)
     if conn.password:
-        mask_secret(conn.password)
+        mask(conn.password)
     conn_type = (conn.conn_type or "").lower()
     if conn_type in POSTGRES_TYPES:
         params: dict[str, Any] = {

@@ -9,6 +9,7 @@ from airflow.sdk import BaseHook, Context
 
 from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.links.dms import DmsEndpointLink
+from airflow_neon_dms.masking import mask
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator
 
 DEFAULT_TAGS: dict[str, str] = {"managed-by": "airflow-neon-dms"}
@@ -24,13 +25,6 @@ ENGINE_BY_CONN_TYPE: dict[str, str] = {
     "mssql": "sqlserver",
     "sqlserver": "sqlserver",
 }
-
-
-def _mask(secret: str) -> None:
-    if secret:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(secret)
 
 
 class _EndpointOperator(NeonDmsBaseOperator):
@@ -166,7 +160,7 @@ class SourceEndpointOperator(_EndpointOperator):
                     f"engine this operator knows ({', '.join(sorted(set(ENGINE_BY_CONN_TYPE)))}). Pass "
                     "engine_name='<DMS EngineName>'."
                 )
-            _mask(conn.password or "")
+            mask(conn.password or "")
             extra = conn.extra_dejson or {}
             settings.update(
                 {
