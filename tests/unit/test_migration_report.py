@@ -1,0 +1,96 @@
+"""The closing report merges DMS's validation, the reload and the independent diff per table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_neon_dms.migration_report import build_report, format_report
+
+VALIDATION = {
+    "tables": [
+        {
+            "schema": "public",
+            "table": "orders",
+            "rows": 10,
+            "table_state": "Table completed",
+            "validation_state": "Mismatched records",
+        },
+        {
+            "schema": "public",
+            "table": "views",
+            "rows": 4,
+            "table_state": "Table completed",
+            "validation_state": "No primary key",
+        },
+    ],
+    "failed_tables": [{"schema": "public", "table": "orders"}],
+}
+RELOAD = {
+    "tables": [{"schema": "public", "table": "orders"}],
+    "report": {"tables": [{"schema": "public", "table": "orders", "validation_state": "Validated"}]},
+}
+
+
+def _diff(orders_different: int = 0, error: str | None = None) -> dict[str, Any]:
+    return {
+        "complete": error is None,
+        "identical": error is None and not orders_different,
+        "rows_source": 14,
+        "rows_target": 14,
+        "tables": [
+            {
+                "schema": "public",
+                "table": "orders",
+                "rows_source": 10,
+                "rows_target": 10,
+                "missing_in_target_count": 0,
+                "missing_in_source_count": 0,
+                "different_count": orders_different,
+                "error": error,
+                "compared_as": "key",
+            },
+            {
+                "schema": "public",
+                "table": "views",
+                "rows_source": 4,
+                "rows_target": 4,
+                "missing_in_target_count": 0,
+                "missing_in_source_count": 0,
+                "different_count": 0,
+                "error": None,
+                "compared_as": "multiset",
+            },
+        ],
+    }
+
+
+def test_verified_after_a_reload() -> None:
+    report = build_report(validation=VALIDATION, reload=RELOAD, diff=_diff(), sequences={"changed": 2})
+    assert report["verified"] is True
+    assert report["reloaded_tables"] == ["public.orders"]
+    orders = next(row for row in report["tables"] if row["table"] == "public.orders")
+    assert orders["validation_state"] == "Mismatched records"
+    assert orders["validation_after_reload"] == "Validated"
+    text = format_report(report)
+    assert "Mismatched records -> Validated" in text
+    assert "identical (as a multiset: no key)" in text
+    assert "Every migrated table is identical" in text and "Sequences moved: 2" in text
+
+
+def test_a_difference_or_an_incomplete_diff_is_not_verified() -> None:
+    differing = build_report(
+        validation=VALIDATION, reload=None, diff=_diff(orders_different=1), sequences=None
+    )
+    assert differing["verified"] is False
+    assert "DIFFERENT" in format_report(differing)
+    broken = build_report(
+        validation=VALIDATION, reload=None, diff=_diff(error="cannot connect"), sequences=None
+    )
+    assert broken["verified"] is False
+    assert "NOT verified" in format_report(broken)
+
+
+def test_no_diff_at_all_is_not_verified() -> None:
+    report = build_report(validation=VALIDATION, reload=None, diff=None, sequences=None)
+    assert report["verified"] is False
+    assert "not compared" in format_report(report)
