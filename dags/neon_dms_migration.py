@@ -63,7 +63,9 @@ with DAG(
         ),
         "source_schema": Param("public", type="string", description="Source schema to migrate."),
         "exclude_tables": Param(
-            [], type="array", description="Table-name patterns (% wildcard) to leave out."
+            [p for p in os.environ.get("NEON_DMS_EXCLUDE_TABLES", "").split(",") if p],
+            type="array",
+            description="Table-name patterns (% wildcard) to leave out.",
         ),
         "task_identifier": Param("neon-dms-migration", type="string", description="DMS task identifier."),
         "endpoint_prefix": Param("neon-dms", type="string", description="Prefix of the DMS endpoint ids."),

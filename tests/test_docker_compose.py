@@ -133,6 +133,18 @@ def test_connections_reach_services_in_the_stack(services: dict[str, dict[str, A
     assert env["NEON_DMS_REPLICATION_INSTANCE_ARN"] == name
 
 
+def test_demo_tables_match_what_the_dag_selects(services: dict[str, dict[str, Any]]) -> None:
+    from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SOURCE_DDL
+    from airflow_neon_dms.mappings import TableMappings
+    from airflow_neon_dms.mappings_match import select_tables
+
+    env = services["airflow-scheduler"]["environment"]
+    exclude = env["NEON_DMS_EXCLUDE_TABLES"].split(",")
+    source_tables = [("public", name) for name in re.findall(r"CREATE TABLE (\w+)", SOURCE_DDL)]
+    selected = select_tables(TableMappings.include("public", exclude=exclude).to_dict(), source_tables)
+    assert sorted(t for _, t in selected) == sorted(MIGRATED_TABLES)
+
+
 def test_demo_data_writes_to_the_databases_of_the_stack(services: dict[str, dict[str, Any]]) -> None:
     command = services["demo-data"]["command"]
     for flag in ("--source-dsn", "--target-dsn"):
