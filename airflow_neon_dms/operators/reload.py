@@ -50,6 +50,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up.
+    :param settle_timeout: seconds to wait for the temporary task to leave ``creating`` before
+        starting it (deferred to the triggerer when ``deferrable``).
     """
 
     template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "tables", "neon_conn_id")
