@@ -179,6 +179,30 @@ def classify_task(task: Mapping[str, Any], *, wait_for_cdc_stop: bool = False) -
     )
 
 
+def classify_startable(task: Mapping[str, Any]) -> TaskOutcome:
+    """Decide whether a task can be handed to StartReplicationTask (or needs no start).
+
+    Success: startable (ready, stopped, failed) or already active (a start elsewhere got there
+    first; the start step then leaves it alone). Failure: a task being deleted, or one that can
+    neither start nor settle (failed-move). Waiting: creating, modifying, moving, testing, and an
+    unknown status (with a warning).
+    """
+    name = task.get("ReplicationTaskIdentifier") or task.get("ReplicationTaskArn") or "?"
+    status = str(task.get("Status") or "").lower()
+    if status in TASK_STARTABLE or status in TASK_ACTIVE:
+        return TaskOutcome(Outcome.SUCCESS, f"Replication task {name} is {status}.")
+    if status in (TaskStatus.DELETING, TaskStatus.FAILED_MOVE):
+        return TaskOutcome(
+            Outcome.FAILED,
+            f"Replication task {name} is {status} and cannot be started: {_failure_text(task)}",
+        )
+    if status not in TASK_SETTLING:
+        log.warning("Replication task %s has unknown status %r; waiting on", name, status)
+    return TaskOutcome(
+        Outcome.WAITING, f"Replication task {name} is {status or 'unknown'}, not yet startable."
+    )
+
+
 class ConnectionStatus(str, Enum):
     """Connection.Status values from DescribeConnections (TestConnection results)."""
 

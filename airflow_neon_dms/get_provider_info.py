@@ -65,6 +65,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.triggers.connection_test",
                     "airflow_neon_dms.triggers.task",
                     "airflow_neon_dms.triggers.table_statistics",
+                    "airflow_neon_dms.triggers.task_startable",
                 ],
             },
         ],

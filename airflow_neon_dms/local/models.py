@@ -243,9 +243,17 @@ class ReplicationTask:
     full_load_start: float | None = None
     full_load_finish: float | None = None
     ever_started: bool = False
+    #: While ``creating``: when the task becomes ``ready`` (epoch seconds).
+    ready_at: float | None = None
     tables: dict[tuple[str, str], TableStats] = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
+
+    def settle(self) -> None:
+        """``creating`` -> ``ready`` once ``ready_at`` has passed."""
+        if self.status == "creating" and (self.ready_at is None or time.time() >= self.ready_at):
+            self.status = "ready"
+            self.ready_at = None
 
     def stats(self) -> dict[str, Any]:
         states = [t.state for t in self.tables.values()]

@@ -55,11 +55,12 @@ class LocalDms:
         host: str = "127.0.0.1",
         neon: list[NeonTarget] | None = None,
         region: str = "us-east-1",
+        task_creating_seconds: float = 0,
     ) -> None:
         self.host = host
         self._port = port
         self.neon_targets = list(neon or [])
-        self.service = DmsService(region=region)
+        self.service = DmsService(region=region, task_creating_seconds=task_creating_seconds)
         self.proxies: list[NeonProxy] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None

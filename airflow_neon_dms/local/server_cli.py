@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="IDENTIFIER",
         help="create this replication instance at start-up (repeatable)",
     )
+    parser.add_argument(
+        "--task-creating-seconds",
+        type=float,
+        default=0.0,
+        help="seconds a new task stays 'creating' before it is 'ready' (real DMS: about 60)",
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
 
@@ -60,7 +66,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         log.error("%s", err)
         return 2
-    with LocalDms(host=args.host, port=args.port, neon=targets, region=args.region) as dms:
+    with LocalDms(
+        host=args.host,
+        port=args.port,
+        neon=targets,
+        region=args.region,
+        task_creating_seconds=args.task_creating_seconds,
+    ) as dms:
         for target, proxy in zip(targets, dms.proxies, strict=True):
             log.info(
                 "Neon endpoint %s: %s:%s is served through the proxy on 127.0.0.1:%s",

@@ -39,5 +39,6 @@ class DmsService(EndpointOperations, InstanceOperations, TaskOperations):
                 f"The operation {operation} is not implemented by the local DMS emulator."
             )
         with self.lock:
+            self.settle_tasks()
             result: Result = method(params)
         return result

@@ -21,8 +21,11 @@ class ServiceState:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         routes: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+        task_creating_seconds: float = 0,
     ) -> None:
         self.region = region
+        #: Seconds a new task stays ``creating`` before it is ``ready`` (real DMS: about a minute).
+        self.task_creating_seconds = task_creating_seconds
         self.account_id = account_id
         self.routes: dict[tuple[str, int], tuple[str, int]] = dict(routes or {})
         self.lock = threading.RLock()
@@ -63,6 +66,11 @@ class ServiceState:
             return self.instances[arn]
         except KeyError:
             raise ResourceNotFoundFault(f"Replication instance {arn} not found.") from None
+
+    def settle_tasks(self) -> None:
+        """Move the tasks whose ``creating`` time is over to ``ready``."""
+        for task in self.tasks.values():
+            task.settle()
 
     def _task(self, arn: str) -> ReplicationTask:
         try:

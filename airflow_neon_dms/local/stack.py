@@ -57,6 +57,8 @@ class StackOptions:
     poll_seconds: float = 1.0
     #: Start the embedded server with password (SCRAM) logins, so a wrong password really fails.
     password_auth: bool = False
+    #: Seconds a new DMS task stays ``creating`` in the emulator (real DMS: about a minute).
+    task_creating_seconds: float = 0
 
 
 def _with_database(server_dsn: str, database: str, user: str | None = None) -> str:
@@ -131,7 +133,9 @@ class LocalStack:
         proxy = self._stack.enter_context(NeonProxy(ENDPOINT_ID, host, port))
         self.proxy_port = proxy.port
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per API call
-        dms = self._stack.enter_context(LocalDms(port=0, region=REGION))
+        dms = self._stack.enter_context(
+            LocalDms(port=0, region=REGION, task_creating_seconds=self.options.task_creating_seconds)
+        )
         self.endpoint_url = dms.endpoint_url
         self.instance_arn = self._replication_instance()
 

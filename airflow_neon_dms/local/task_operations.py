@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -84,6 +85,9 @@ class TaskOperations(ServiceState):
             table_mappings=params["TableMappings"],
             settings=settings_text,
         )
+        if self.task_creating_seconds > 0:
+            task.status = "creating"
+            task.ready_at = time.time() + self.task_creating_seconds
         self.tasks[arn] = task
         self._tag(arn, params.get("Tags"))
         log.info("Replication task %s created", identifier)
@@ -118,6 +122,10 @@ class TaskOperations(ServiceState):
         if task.status in _ACTIVE_TASK_STATES:
             raise InvalidResourceStateFault(
                 f"Replication task {task.identifier} is {task.status}; it cannot be started again."
+            )
+        if task.status == "creating":
+            raise InvalidResourceStateFault(
+                f"Replication task {task.identifier} is creating; start it once it is ready."
             )
         if start_type == "start-replication" and task.ever_started:
             raise InvalidParameterCombinationException(

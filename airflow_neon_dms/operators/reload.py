@@ -50,6 +50,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up.
+    :param settle_timeout: seconds to wait for the temporary task to leave ``creating`` before
+        starting it (deferred to the triggerer when ``deferrable``).
     """
 
     template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "tables", "neon_conn_id")
@@ -182,13 +184,13 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_with_temporary_task(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, StartType, classify_task
+        from airflow_neon_dms.dms_states import TASK_SETTLING
         from airflow_neon_dms.reload_plan import (
             temporary_task_identifier,
             temporary_task_mappings,
             temporary_task_settings,
         )
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
 
         if self.reload_option != "data-reload":
             raise NeonConfigError(
@@ -210,6 +212,61 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             )
             self._temporary_task_arn = temp_arn
             self.log.info("Temporary reload task %s %s for %d table(s)", temp_id, action, len(tables))
+            status = str(self.hook.describe_task(temp_arn).get("Status", ""))
+            if self.deferrable and status in TASK_SETTLING:
+                self.log.info("Temporary reload task %s is %s; waiting in the triggerer", temp_id, status)
+                self.defer(
+                    trigger=DmsTaskStartableTrigger(
+                        replication_task_arn=temp_arn,
+                        deadline=time.time() + self.settle_timeout,
+                        waiter_delay=min(self.waiter_delay, 10),
+                        **self.aws_kwargs,
+                    ),
+                    method_name="execute_temporary_startable",
+                    kwargs={"temporary_task_arn": temp_arn, "temporary_task_identifier": temp_id},
+                )
+        except Exception:
+            # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
+            self._delete_temporary(temp_arn or "")
+            raise
+        return self._run_temporary(context, temp_arn, temp_id, tables)
+
+    def execute_temporary_startable(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        temporary_task_arn: str = "",
+        temporary_task_identifier: str = "",
+    ) -> dict[str, Any]:
+        """Resume once the temporary task can start: start it and wait for the reload."""
+        from airflow_neon_dms.operators.run import check_startable_event
+
+        tables = self._tables()
+        # The event names the temporary task too: runners that drop the deferral kwargs still work.
+        arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
+        if not arn:
+            raise DmsResourceError(
+                f"Reload wait for {self.replication_task_arn} ended with an invalid event: {event!r}"
+            )
+        try:
+            check_startable_event(event, arn, self.settle_timeout)
+            identifier = temporary_task_identifier or str(
+                self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
+            )
+        except Exception:
+            self._delete_temporary(arn)
+            raise
+        self._temporary_task_arn = arn
+        return self._run_temporary(context, arn, identifier, tables)
+
+    def _run_temporary(
+        self, context: Context, temp_arn: str, temp_id: str, tables: list[TableRef]
+    ) -> dict[str, Any]:
+        """Start the temporary task (once per DAG run), wait for it, check and delete it."""
+        from airflow_neon_dms.dms_states import Outcome, StartType, classify_task
+        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
+        try:
             _, temp_task = self.hook.start_task(
                 temp_arn,
                 StartType.START_REPLICATION,
@@ -244,7 +301,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             result = self._check(METHOD_TEMPORARY_TASK, tables, 0, temp_id, rows)
         except Exception:
             # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
-            self._delete_temporary(temp_arn or "")
+            self._delete_temporary(temp_arn)
             raise
         self._delete_temporary(temp_arn)
         return result

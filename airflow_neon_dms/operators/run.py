@@ -31,6 +31,25 @@ def dag_run_started(context: Context) -> datetime | None:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
+def check_startable_event(event: dict[str, Any] | None, task_arn: str, settle_timeout: float) -> None:
+    """Raise unless ``event`` (from DmsTaskStartableTrigger) says the task can be started."""
+    if not event or event.get("status") not in EVENT_STATUSES:
+        raise DmsResourceError(
+            f"Replication task {task_arn} wait to become startable ended with an invalid event: {event!r}"
+        )
+    if event["status"] == EVENT_SUCCESS:
+        return
+    if event["status"] == EVENT_FAILED:
+        raise DmsResourceError(f"{event['message']} Create the task again (DmsCreateTaskOperator).")
+    if event["status"] == EVENT_TIMEOUT:
+        raise DmsResourceError(
+            f"Replication task {task_arn} did not become startable within {settle_timeout:.0f} s "
+            f"({event['message']}). Raise settle_timeout, or check the task in the DMS console; "
+            "clearing this task waits again."
+        )
+    raise DmsResourceError(f"Replication task {task_arn} could not be read: {event['message']}")
+
+
 def failure_text(message: str, task: dict[str, Any] | None = None) -> str:
     """The failure message with a Neon hint when DMS's LastFailureMessage calls for one."""
     from airflow_neon_dms.failure_hints import neon_hint
@@ -56,7 +75,8 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up.
-    :param settle_timeout: seconds to wait for a new task to leave ``creating`` before starting.
+    :param settle_timeout: seconds to wait for a new task to leave ``creating`` before starting
+        (deferred to the triggerer when ``deferrable``).
     """
 
     template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "start_type")
@@ -84,15 +104,9 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, StartType, classify_task, task_summary
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.dms_states import TASK_SETTLING
 
-        try:
-            start_type = StartType(self.start_type)
-        except ValueError:
-            raise NeonConfigError(
-                f"start_type {self.start_type!r} is not one of {', '.join(s.value for s in StartType)}."
-            ) from None
+        start_type = self._start_type()
         task = self.hook.describe_task(self.replication_task_arn)
         persist_task_links(
             context,
@@ -102,6 +116,48 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
             task=task,
             instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
         )
+        if self.deferrable and str(task.get("Status", "")) in TASK_SETTLING:
+            self._defer_until_startable(task)
+        return self._start_and_wait(context, start_type)
+
+    def _start_type(self) -> StartType:
+        from airflow_neon_dms.dms_states import StartType
+
+        try:
+            return StartType(self.start_type)
+        except ValueError:
+            raise NeonConfigError(
+                f"start_type {self.start_type!r} is not one of {', '.join(s.value for s in StartType)}."
+            ) from None
+
+    def _defer_until_startable(self, task: dict[str, Any]) -> None:
+        from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
+
+        self.log.info(
+            "Replication task %s is %s; waiting in the triggerer until it can be started",
+            task.get("ReplicationTaskIdentifier", self.replication_task_arn),
+            task.get("Status"),
+        )
+        self.defer(
+            trigger=DmsTaskStartableTrigger(
+                replication_task_arn=self.replication_task_arn,
+                deadline=time.time() + self.settle_timeout,
+                waiter_delay=min(self.waiter_delay, 10),
+                **self.aws_kwargs,
+            ),
+            method_name="execute_startable",
+        )
+
+    def execute_startable(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the task became startable: start it (unless a run is under way) and wait."""
+        start_type = self._start_type()
+        check_startable_event(event, self.replication_task_arn, self.settle_timeout)
+        return self._start_and_wait(context, start_type)
+
+    def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
+        from airflow_neon_dms.dms_states import Outcome, classify_task, task_summary
+        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+
         started, task = self.hook.start_task(
             self.replication_task_arn,
             start_type,

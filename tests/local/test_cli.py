@@ -119,3 +119,49 @@ def test_local_dms_creates_replication_instances_at_start() -> None:
     assert instances[0]["ReplicationInstanceArn"].startswith("arn:aws:dms:us-east-1:")
     assert instances[0]["ReplicationInstanceStatus"] == "available"
     assert "Replication instance ready" in ready
+
+
+def test_local_dms_keeps_new_tasks_creating_when_asked() -> None:
+    port = free_port()
+    process, _ = _start(
+        "local-dms", "--port", str(port), "--replication-instance", "ri-cli", "--task-creating-seconds", "120"
+    )
+    try:
+        client = boto3.client(
+            "dms",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+        )
+        [instance] = client.describe_replication_instances()["ReplicationInstances"]
+        endpoints = [
+            client.create_endpoint(
+                EndpointIdentifier=f"cli-{kind}",
+                EndpointType=kind,
+                EngineName="postgres",
+                ServerName="127.0.0.1",
+                Port=5432,
+                DatabaseName="db",
+                Username="u",
+                Password="p",
+            )["Endpoint"]["EndpointArn"]
+            for kind in ("source", "target")
+        ]
+        arn = client.create_replication_task(
+            ReplicationTaskIdentifier="cli-task",
+            SourceEndpointArn=endpoints[0],
+            TargetEndpointArn=endpoints[1],
+            ReplicationInstanceArn=instance["ReplicationInstanceArn"],
+            MigrationType="full-load",
+            TableMappings='{"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "1", '
+            '"object-locator": {"schema-name": "public", "table-name": "%"}, "rule-action": "include"}]}',
+        )["ReplicationTask"]["ReplicationTaskArn"]
+        [task] = client.describe_replication_tasks()["ReplicationTasks"]
+        with pytest.raises(client.exceptions.InvalidResourceStateFault):
+            client.start_replication_task(
+                ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+            )
+    finally:
+        _stop(process, signal.SIGTERM)
+    assert task["Status"] == "creating"

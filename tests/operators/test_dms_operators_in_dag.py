@@ -19,6 +19,8 @@ import pytest
 
 NEON_SECRET = "neon-pw-never-shown-4411"
 ENDPOINT_ID = "ep-dag-neon-9"
+#: Seconds a new DMS task stays "creating" in this test's emulator.
+CREATING_SECONDS = 3
 
 DAG_FILE = """
 from __future__ import annotations
@@ -109,7 +111,11 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def neon_dms(pg_server: Any) -> Iterator[Any]:
     from airflow_neon_dms.local.server import LocalDms, NeonTarget
 
-    with LocalDms(neon=[NeonTarget(ENDPOINT_ID, "localhost", pg_server.port)]) as running:
+    # New tasks stay "creating" for a while, as on real DMS, so the start and the reload's
+    # temporary task wait for them in the triggerer and resume from the event.
+    with LocalDms(
+        neon=[NeonTarget(ENDPOINT_ID, "localhost", pg_server.port)], task_creating_seconds=CREATING_SECONDS
+    ) as running:
         yield running
 
 
@@ -212,4 +218,6 @@ def test_dms_operators_in_a_dag_run(
         if log_file.is_file():
             everything += log_file.read_text(errors="replace")
     assert "Connection test to endpoint" in everything  # the task logs are part of what is searched
+    # The reload created its temporary task and met it "creating": it waited in the triggerer.
+    assert "Temporary reload task" in everything and "waiting in the triggerer" in everything
     assert NEON_SECRET not in everything

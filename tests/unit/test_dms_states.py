@@ -10,6 +10,7 @@ import pytest
 from airflow_neon_dms.dms_states import (
     Outcome,
     classify_connection,
+    classify_startable,
     classify_task,
     stop_reason_code,
     table_failure_reason,
@@ -145,3 +146,34 @@ def test_task_summary_has_no_settings_or_secrets() -> None:
         "tables_loaded",
         "tables_errored",
     }
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("creating", Outcome.WAITING),
+        ("modifying", Outcome.WAITING),
+        ("moving", Outcome.WAITING),
+        ("testing", Outcome.WAITING),
+        ("ready", Outcome.SUCCESS),
+        ("stopped", Outcome.SUCCESS),
+        ("failed", Outcome.SUCCESS),  # a failed task can be started again
+        ("running", Outcome.SUCCESS),  # started elsewhere: the start step leaves it alone
+        ("starting", Outcome.SUCCESS),
+        ("deleting", Outcome.FAILED),
+        ("failed-move", Outcome.FAILED),
+    ],
+)
+def test_classify_startable(status: str, expected: Outcome) -> None:
+    verdict = classify_startable(_task(status))
+    assert verdict.outcome == expected
+    assert f"orders is {status}" in verdict.message
+
+
+def test_classify_startable_waits_on_an_unknown_status_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        verdict = classify_startable(_task("hibernating"))
+    assert verdict.outcome == Outcome.WAITING
+    assert "unknown status 'hibernating'" in caplog.text

@@ -16,6 +16,7 @@ from airflow_neon_dms.triggers.base import DmsPollTrigger
 from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
 from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
 from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
 
 AWS = {"aws_conn_id": "aws_default", "region_name": "us-east-1", "verify": None, "botocore_config": None}
 NO_RETRIES = {"retries": {"max_attempts": 1, "mode": "standard"}}
@@ -27,6 +28,7 @@ TRIGGERS: list[DmsPollTrigger] = [
     DmsTaskCompletionTrigger(
         replication_task_arn="arn:t", wait_for_cdc_stop=True, deadline=1e10, waiter_delay=5, **AWS
     ),
+    DmsTaskStartableTrigger(replication_task_arn="arn:t", deadline=1e10, waiter_delay=5, **AWS),
     DmsTableStatisticsTrigger(
         replication_task_arn="arn:t",
         tables=[{"schema": "public", "table": "a"}],
@@ -159,3 +161,40 @@ def test_pending_tables_counts_missing_and_stale_tables() -> None:
         TableRef("public", "b")
     ]
     assert pending_tables([done], None, reloaded_since=time.time()) == [TableRef("public", "a")]
+
+
+@pytest.mark.asyncio
+async def test_startable_trigger_succeeds_at_once_for_a_ready_task(
+    aws_conn: str,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+) -> None:
+    arn, _ = NeonDmsHook(aws_conn_id=aws_conn).ensure_task(
+        unique_id("task"),
+        source_endpoint_arn=endpoint_pair.source_arn,
+        target_endpoint_arn=endpoint_pair.target_arn,
+        replication_instance_arn=replication_instance_arn,
+        migration_type="full-load",
+        table_mappings=TableMappings.include("public").to_json(),
+        task_settings=TaskSettings().to_json(),
+    )
+    [event] = await _events(
+        DmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1)
+    )
+    assert event["status"] == "success"
+    assert event["replication_task_arn"] == arn
+    assert set(event) == {"status", "message", "replication_task_arn"}
+
+
+@pytest.mark.asyncio
+async def test_startable_trigger_fails_for_a_missing_task(aws_conn: str) -> None:
+    arn = "arn:aws:dms:us-east-1:123456789012:task:NEVER"
+    [event] = await _events(
+        DmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
+    )
+    assert event == {
+        "status": "failed",
+        "message": f"Replication task {arn} no longer exists.",
+        "replication_task_arn": arn,
+    }
