@@ -295,3 +295,35 @@ def run_sql(pg_server: Any) -> Callable[[str, str], None]:
             conn.execute(statement)  # type: ignore[arg-type]
 
     return run
+
+
+@pytest.fixture
+def started_task_factory(
+    aws_conn: str,
+    endpoint_pair: Any,
+    replication_instance_arn: str,
+    unique_id: Callable[[str], str],
+    stop_tasks_after: list[str],
+) -> Callable[[str], str]:
+    """Factory: a started replication task of the given migration type, stopped after the test."""
+
+    def make(migration_type: str) -> str:
+        from airflow_neon_dms.hooks.dms import NeonDmsHook
+        from airflow_neon_dms.mappings import TableMappings
+        from airflow_neon_dms.settings import TaskSettings
+
+        hook = NeonDmsHook(aws_conn_id=aws_conn)
+        arn, _ = hook.ensure_task(
+            unique_id("task"),
+            source_endpoint_arn=endpoint_pair.source_arn,
+            target_endpoint_arn=endpoint_pair.target_arn,
+            replication_instance_arn=replication_instance_arn,
+            migration_type=migration_type,
+            table_mappings=TableMappings.include("public").to_json(),
+            task_settings=TaskSettings().to_json(),
+        )
+        stop_tasks_after.append(arn)
+        hook.start_task(arn, "start-replication", settle_timeout=30, settle_delay=0.1)
+        return arn
+
+    return make

@@ -57,35 +57,9 @@ async def _events(trigger: DmsPollTrigger) -> list[dict[str, Any]]:
     return [event.payload async for event in trigger.run()]
 
 
-@pytest.fixture
-def started_task(
-    aws_conn: str,
-    endpoint_pair: Any,
-    replication_instance_arn: str,
-    unique_id: Callable[[str], str],
-    stop_tasks_after: list[str],
-) -> Callable[[str], str]:
-    def make(migration_type: str) -> str:
-        hook = NeonDmsHook(aws_conn_id=aws_conn)
-        arn, _ = hook.ensure_task(
-            unique_id("task"),
-            source_endpoint_arn=endpoint_pair.source_arn,
-            target_endpoint_arn=endpoint_pair.target_arn,
-            replication_instance_arn=replication_instance_arn,
-            migration_type=migration_type,
-            table_mappings=TableMappings.include("public").to_json(),
-            task_settings=TaskSettings().to_json(),
-        )
-        stop_tasks_after.append(arn)
-        hook.start_task(arn, "start-replication", settle_timeout=30, settle_delay=0.1)
-        return arn
-
-    return make
-
-
 @pytest.mark.asyncio
-async def test_task_trigger_success_for_cdc_task(started_task: Callable[[str], str]) -> None:
-    arn = started_task("full-load-and-cdc")
+async def test_task_trigger_success_for_cdc_task(started_task_factory: Callable[[str], str]) -> None:
+    arn = started_task_factory("full-load-and-cdc")
     trigger = DmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1)
     [event] = await _events(trigger)
     assert event["status"] == "success"
@@ -94,8 +68,8 @@ async def test_task_trigger_success_for_cdc_task(started_task: Callable[[str], s
 
 
 @pytest.mark.asyncio
-async def test_task_trigger_times_out_at_its_deadline(started_task: Callable[[str], str]) -> None:
-    arn = started_task("full-load-and-cdc")
+async def test_task_trigger_times_out_at_its_deadline(started_task_factory: Callable[[str], str]) -> None:
+    arn = started_task_factory("full-load-and-cdc")
     trigger = DmsTaskCompletionTrigger(
         replication_task_arn=arn, wait_for_cdc_stop=True, deadline=time.time() - 1, waiter_delay=0.1
     )
