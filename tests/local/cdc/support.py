@@ -94,7 +94,9 @@ class Pipeline:
 
 def rows(conn: psycopg.Connection[Any], table: str, schema: str = "public") -> list[tuple[Any, ...]]:
     """Every row of a table as text, sorted: equal lists mean equal tables (duplicates count)."""
-    query = sql.SQL("SELECT t::text FROM {}.{} t ORDER BY 1").format(sql.Identifier(schema), sql.Identifier(table))
+    query = sql.SQL("SELECT t::text FROM {}.{} t ORDER BY 1").format(
+        sql.Identifier(schema), sql.Identifier(table)
+    )
     return [r[0] for r in conn.execute(query).fetchall()]
 
 
@@ -111,9 +113,10 @@ def copy_in_snapshot(
     name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     copied = 0
     with snapshot_transaction(source, snapshot), target.transaction():
-        with source.cursor().copy(sql.SQL("COPY {} TO STDOUT").format(name)) as out, target.cursor().copy(
-            sql.SQL("COPY {} FROM STDIN").format(name)
-        ) as into:
+        with (
+            source.cursor().copy(sql.SQL("COPY {} TO STDOUT").format(name)) as out,
+            target.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(name)) as into,
+        ):
             for data in out:
                 into.write(data)
                 copied += 1
@@ -139,11 +142,16 @@ class Writer(threading.Thread):
                     with conn.transaction():
                         i = self.next_id
                         self.next_id += 3
-                        conn.execute("INSERT INTO items VALUES (%s, %s, 0), (%s, %s, 0)", [i, f"w{i}", i + 1, f"w{i + 1}"])
+                        conn.execute(
+                            "INSERT INTO items VALUES (%s, %s, 0), (%s, %s, 0)",
+                            [i, f"w{i}", i + 1, f"w{i + 1}"],
+                        )
                         conn.execute("UPDATE items SET n = n + 1, name = name || '''' WHERE id = %s", [i])
                         conn.execute("DELETE FROM items WHERE id = %s", [i + 1])
                         conn.execute("UPDATE items SET n = n + 1 WHERE id = (SELECT min(id) FROM items)")
-                        conn.execute("DELETE FROM items WHERE id = (SELECT max(id) FROM items WHERE id < 1000)")
+                        conn.execute(
+                            "DELETE FROM items WHERE id = (SELECT max(id) FROM items WHERE id < 1000)"
+                        )
                     self.transactions += 1
         except BaseException as err:  # reported by stop()
             self.error = err

@@ -49,7 +49,9 @@ def test_plugin_defaults_to_test_decoding(setting: str | None) -> None:
 
 
 def test_pglogical_without_the_extension_names_the_setting_and_fix() -> None:
-    with pytest.raises(SourceNotReadyError, match=r"PluginName is pglogical.*CREATE EXTENSION pglogical.*test-decoding"):
+    with pytest.raises(
+        SourceNotReadyError, match=r"PluginName is pglogical.*CREATE EXTENSION pglogical.*test-decoding"
+    ):
         resolve_plugin("pglogical", pglogical_installed=False)
     with pytest.raises(SourceNotReadyError, match="test_decoding only"):
         resolve_plugin("pglogical", pglogical_installed=True)
@@ -63,7 +65,9 @@ def slots(conn: psycopg.Connection, database: str) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def test_slot_created_with_snapshot_and_dropped(logical_pg: LogicalPg, make_logical_database: Callable[[], str]) -> None:
+def test_slot_created_with_snapshot_and_dropped(
+    logical_pg: LogicalPg, make_logical_database: Callable[[], str]
+) -> None:
     db = make_logical_database()
     with connect(logical_pg, db) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
@@ -78,7 +82,9 @@ def test_slot_created_with_snapshot_and_dropped(logical_pg: LogicalPg, make_logi
             changes = conn.execute(
                 "SELECT data FROM pg_logical_slot_peek_changes(%s, NULL, NULL)", [name]
             ).fetchall()
-            assert [c[0] for c in changes if c[0].startswith("table")] == ["table public.t: INSERT: id[integer]:2"]
+            assert [c[0] for c in changes if c[0].startswith("table")] == [
+                "table public.t: INSERT: id[integer]:2"
+            ]
             with pytest.raises(SourceNotReadyError, match="already exists"):
                 create_slot(logical_pg.address(db), name)
         assert drop_slot(conn, name) is True
@@ -97,9 +103,13 @@ def plain_role(logical_pg: LogicalPg) -> Iterator[str]:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def test_role_without_replication(logical_pg: LogicalPg, make_logical_database: Callable[[], str], plain_role: str) -> None:
+def test_role_without_replication(
+    logical_pg: LogicalPg, make_logical_database: Callable[[], str], plain_role: str
+) -> None:
     db = make_logical_database()
-    with pytest.raises(SourceNotReadyError, match=rf"ALTER ROLE {plain_role} WITH REPLICATION.*rds_replication"):
+    with pytest.raises(
+        SourceNotReadyError, match=rf"ALTER ROLE {plain_role} WITH REPLICATION.*rds_replication"
+    ):
         create_slot(logical_pg.address(db, user=plain_role), "neon_dms_role_test")
     with connect(logical_pg, db) as conn:
         assert slots(conn, db) == []
@@ -109,12 +119,15 @@ def test_slot_limit_reached(logical_pg: LogicalPg, make_logical_database: Callab
     db = make_logical_database()
     with connect(logical_pg, db) as conn:
         row = conn.execute(
-            "SELECT current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)"
+            "SELECT current_setting('max_replication_slots')::int "
+            "- (SELECT count(*) FROM pg_replication_slots)"
         ).fetchone()
         assert row is not None
         for n in range(row[0]):
             conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", [f"filler_{n}"])
-        with pytest.raises(SourceNotReadyError, match=r"max_replication_slots = \d+.*Raise max_replication_slots"):
+        with pytest.raises(
+            SourceNotReadyError, match=r"max_replication_slots = \d+.*Raise max_replication_slots"
+        ):
             create_slot(logical_pg.address(db), "neon_dms_one_too_many")
         assert "neon_dms_one_too_many" not in [s for s, _ in slots(conn, db)]
 

@@ -38,10 +38,16 @@ UTC = timezone.utc
         ),
         (
             "table public.t: INSERT: id[integer]:1 name[text]:'a''b'",
-            RowChange("public", "t", "INSERT", (ColumnValue("id", "integer", "1"), ColumnValue("name", "text", "a'b"))),
+            RowChange(
+                "public",
+                "t",
+                "INSERT",
+                (ColumnValue("id", "integer", "1"), ColumnValue("name", "text", "a'b")),
+            ),
         ),
         (
-            "table public.t: INSERT: id[integer]:2 name[text]:null n[numeric]:NaN f[double precision]:-1.5e+30",
+            "table public.t: INSERT: id[integer]:2 name[text]:null n[numeric]:NaN "
+            "f[double precision]:-1.5e+30",
             RowChange(
                 "public",
                 "t",
@@ -105,7 +111,7 @@ UTC = timezone.utc
             ),
         ),
         (
-            'table public.t: INSERT: v[public."odd]:type"]:\'x\' w[character varying[]]:\'{"a b",c}\'',
+            "table public.t: INSERT: v[public.\"odd]:type\"]:'x' w[character varying[]]:'{\"a b\",c}'",
             RowChange(
                 "public",
                 "t",
@@ -224,11 +230,14 @@ columns = st.lists(
 
 
 @given(schema=names, table=names, cols=columns, old=columns)
-def test_update_round_trip(schema: str, table: str, cols: list[tuple[str, str, str | None]], old: list[tuple[str, str, str | None]]) -> None:
+def test_update_round_trip(
+    schema: str, table: str, cols: list[tuple[str, str, str | None]], old: list[tuple[str, str, str | None]]
+) -> None:
     def render(tuple_: list[tuple[str, str, str | None]]) -> str:
         return "".join(f" {quote_identifier(n)}[{t}]:{literal(t, v)}" for n, t, v in tuple_)
 
-    line = f"table {quote_identifier(schema)}.{quote_identifier(table)}: UPDATE: old-key:{render(old)} new-tuple:{render(cols)}"
+    name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    line = f"table {name}: UPDATE: old-key:{render(old)} new-tuple:{render(cols)}"
     change = parse_line(line)
     assert isinstance(change, RowChange)
     assert (change.schema, change.table, change.kind) == (schema, table, "UPDATE")
