@@ -11,7 +11,8 @@ of a table without a primary key unless REPLICA IDENTITY FULL makes the old row 
 "Using a MySQL-compatible database as a source" (binary logging on, binlog_format = ROW,
 binlog_row_image = FULL, binary logs kept at least 24 hours). On Neon the migration role cannot
 ``SET session_replication_role = replica``, so target triggers fire for every applied change and
-foreign keys are checked while tables load in parallel.
+foreign keys are checked while tables load in parallel. The full-load pre-flight reports the same
+foreign keys as ``target_foreign_key``; these findings add what they do to change apply.
 """
 
 from __future__ import annotations
@@ -320,7 +321,7 @@ def target_apply_findings(
         Finding(
             "error",
             f"{t.schema}.{t.table}",
-            "target_trigger_fires",
+            "cdc_target_trigger",
             f"Trigger {t.name} on {t.schema}.{t.table} fires for every row DMS loads and applies (Neon's "
             "role cannot SET session_replication_role = replica), repeating what the source already did. "
             f"Disable it for the migration: ALTER TABLE {t.schema}.{t.table} DISABLE TRIGGER {t.name}; "
@@ -330,9 +331,9 @@ def target_apply_findings(
     ]
     findings += [
         Finding(
-            "warning",
+            "error",
             f"{k.schema}.{k.table}",
-            "target_foreign_key",
+            "cdc_target_foreign_key",
             f"Foreign key {k.name} on {k.schema}.{k.table} references {k.referenced_schema}."
             f"{k.referenced_table}; DMS loads tables in parallel and applies each table's cached changes "
             f"after its own load, so a row can arrive before the row it references. Drop it for the "

@@ -118,8 +118,8 @@ def test_target_rules() -> None:
         [TargetForeignKey("public", "lines", "lines_order_fk", "public", "orders")],
     )
     assert [(f.severity, f.code) for f in findings] == [
-        ("error", "target_trigger_fires"),
-        ("warning", "target_foreign_key"),
+        ("error", "cdc_target_trigger"),
+        ("error", "cdc_target_foreign_key"),
     ]
     assert "DISABLE TRIGGER audit" in findings[0].message
     assert "DROP CONSTRAINT lines_order_fk" in findings[1].message
@@ -226,4 +226,4 @@ def test_target_triggers_and_foreign_keys(pg_database: str, pg_server: PgServer)
         keys = read_target_foreign_keys(conn, tables)
     assert triggers == [TargetTrigger("public", "orders", "audit")]
     assert keys == [TargetForeignKey("public", "lines", "lines_order_id_fkey", "public", "orders")]
-    assert codes(target_apply_findings(triggers, keys)) == ["target_trigger_fires", "target_foreign_key"]
+    assert codes(target_apply_findings(triggers, keys)) == ["cdc_target_trigger", "cdc_target_foreign_key"]

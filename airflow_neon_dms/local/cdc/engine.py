@@ -102,7 +102,11 @@ class CdcEngine:
         live: list[Change] = []
         for change in txn.changes:
             if isinstance(change, Truncate):
-                mine = [t for t in change.tables if self.applier.target_name(*t) is not None]
+                mine = [
+                    t
+                    for t in change.tables
+                    if self.applier.target_name(*t) is not None and not self.stats.failed(t)
+                ]
                 for table in mine:
                     self.stats.captured(table, change)
                 cached = [t for t in mine if t in self._cache]
