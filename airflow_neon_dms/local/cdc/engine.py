@@ -14,6 +14,11 @@ Typical use by a task runner (see docs/emulator.md, "CDC engine"):
 Changes of a table still in full load (or not yet started) are cached in memory, in commit order,
 and applied when ``apply_cached`` says the table is loaded: the load read the snapshot at the
 slot's consistent point, the cache holds exactly what committed after it.
+
+A table loaded later from another snapshot (a reload while the task runs, or a table left
+unfinished when a stopped task resumes) takes a temporary slot's exported snapshot and passes its
+consistent point as ``loaded_at``: the changes the stream delivers for that table up to that point
+are already in the load and are dropped, cached or not; later ones are applied.
 """
 
 from __future__ import annotations
@@ -56,7 +61,10 @@ class CdcEngine:
         #: Set when a CdcStopPosition stopped the engine: the task's StopReason.
         self.stop_reason: str | None = None
         self._lock = threading.RLock()
-        self._cache: dict[Table, list[Change]] = {}
+        #: Per loading table: (commit LSN, change) in commit order.
+        self._cache: dict[Table, list[tuple[int, Change]]] = {}
+        #: Per table loaded from a later snapshot: changes committed up to this LSN are in the load.
+        self._loaded_at: dict[Table, int] = {}
         self._applied: int | None = None
 
     def start(self) -> None:
@@ -85,45 +93,50 @@ class CdcEngine:
         with self._lock:
             return sum(len(v) for v in self._cache.values())
 
-    def apply_cached(self, table: Table) -> int:
+    def apply_cached(self, table: Table, *, loaded_at: int | None = None) -> int:
         """The table is loaded: apply its cached changes (one target transaction) and stop caching.
 
-        Raises ApplyError (and keeps caching) when the target refuses them.
+        ``loaded_at`` is the consistent point of the snapshot the load read, when it is not the
+        task slot's own (whose changes all come after the load). Raises ApplyError (and keeps
+        caching) when the target refuses the changes.
         """
         with self._lock:
-            changes = self._cache.get(table, [])
-            applied = self.applier.apply(changes) if changes else 0
+            cached = self._cache.get(table, [])
+            if loaded_at is not None:
+                cached = [(lsn, c) for lsn, c in cached if lsn > loaded_at]
+                if self._applied is None or self._applied < loaded_at:
+                    self._loaded_at[table] = loaded_at  # the stream has not reached it yet
+            applied = self.applier.apply([c for _, c in cached]) if cached else 0
             self._cache.pop(table, None)
             return applied
 
     # --- streaming -------------------------------------------------------------------------
+    def _wanted(self, table: Table, commit_lsn: int) -> bool:
+        """Whether the task applies this table's change: mapped, not in error, not in a load."""
+        if self.applier.target_name(*table) is None or self.stats.failed(table):
+            return False
+        loaded_at = self._loaded_at.get(table)
+        return loaded_at is None or commit_lsn > loaded_at
+
     def _split(self, txn: SourceTransaction) -> list[Change]:
         """Count the transaction's changes, cache those of loading tables, return the rest."""
         live: list[Change] = []
         for change in txn.changes:
+            tables = [t for t in tables_of(change) if self._wanted(t, txn.commit_lsn)]
+            for table in tables:
+                self.stats.captured(table, change)
             if isinstance(change, Truncate):
-                mine = [
-                    t
-                    for t in change.tables
-                    if self.applier.target_name(*t) is not None and not self.stats.failed(t)
-                ]
-                for table in mine:
-                    self.stats.captured(table, change)
-                cached = [t for t in mine if t in self._cache]
-                for table in cached:
-                    self._cache[table].append(Truncate((table,), change.restart_seqs, change.cascade))
-                rest = tuple(t for t in mine if t not in self._cache)
+                for table in tables:
+                    if table in self._cache:
+                        self._cache[table].append((txn.commit_lsn, Truncate((table,), *_flags(change))))
+                rest = tuple(t for t in tables if t not in self._cache)
                 if rest:
-                    live.append(Truncate(rest, change.restart_seqs, change.cascade))
-                continue
-            (table,) = tables_of(change)
-            if self.applier.target_name(*table) is None or self.stats.failed(table):
-                continue
-            self.stats.captured(table, change)
-            if table in self._cache:
-                self._cache[table].append(change)
-            else:
-                live.append(change)
+                    live.append(Truncate(rest, *_flags(change)))
+            elif tables:
+                if tables[0] in self._cache:
+                    self._cache[tables[0]].append((txn.commit_lsn, change))
+                else:
+                    live.append(change)
         return live
 
     def _stop(self) -> None:
@@ -159,6 +172,7 @@ class CdcEngine:
                 self._applied = last = txn.commit_lsn
             if last is not None:
                 self.reader.confirm(last)
+                self._loaded_at = {t: lsn for t, lsn in self._loaded_at.items() if lsn > last}
             if position and source_now is not None and not more and not self.stop_reason:
                 if source_now > position.at:
                     self._stop()  # the source is past the time and everything before it is applied
@@ -170,3 +184,7 @@ class CdcEngine:
             if not self.poll():
                 stop_event.wait(poll_interval)
         return self.stop_reason
+
+
+def _flags(change: Truncate) -> tuple[bool, bool]:
+    return change.restart_seqs, change.cascade

@@ -58,6 +58,12 @@ def slot_name_for_task(task_identifier: str) -> str:
     return f"{name[: MAX_SLOT_NAME - len(digest) - 1]}_{digest}"
 
 
+def snapshot_slot_name(slot_name: str) -> str:
+    """The name of the temporary slot that exports a snapshot for reloading a task's table."""
+    suffix = "_snapshot"
+    return slot_name[: MAX_SLOT_NAME - len(suffix)] + suffix
+
+
 def is_valid_slot_name(name: str) -> bool:
     return bool(_SLOT_NAME_RE.match(name))
 
@@ -214,11 +220,19 @@ class CreatedSlot:
         self.release()
 
 
-def create_slot(source: DatabaseAddress, slot_name: str, *, plugin_setting: str | None = None) -> CreatedSlot:
+def create_slot(
+    source: DatabaseAddress,
+    slot_name: str,
+    *,
+    plugin_setting: str | None = None,
+    temporary: bool = False,
+) -> CreatedSlot:
     """Create the task's logical slot with an exported snapshot, after checking the source.
 
     ``source`` is the source endpoint's database. An existing slot of the same name is an error:
-    drop it first (``drop_slot``), as a task that restarts from scratch does.
+    drop it first (``drop_slot``), as a task that restarts from scratch does. A ``temporary``
+    slot ends with ``release()``: it only serves its snapshot and consistent point, to load a
+    table again while the task's own slot keeps streaming (``CdcEngine.apply_cached``).
     """
     if not is_valid_slot_name(slot_name):
         raise ValueError(
@@ -238,7 +252,8 @@ def create_slot(source: DatabaseAddress, slot_name: str, *, plugin_setting: str 
     try:
         # Replication commands take the simple query protocol only, and no parameters: the slot
         # name was checked against [a-z0-9_] above and the plugin is a constant.
-        command = f"CREATE_REPLICATION_SLOT {slot_name} LOGICAL {plugin} EXPORT_SNAPSHOT"
+        kind = "TEMPORARY LOGICAL" if temporary else "LOGICAL"
+        command = f"CREATE_REPLICATION_SLOT {slot_name} {kind} {plugin} EXPORT_SNAPSHOT"
         result = repl.pgconn.exec_(command.encode())
         if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
             state = result.error_field(psycopg.pq.DiagnosticField.SQLSTATE) or b"XX000"

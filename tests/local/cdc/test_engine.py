@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_neon_dms.local.cdc.errors import ApplyError
-from airflow_neon_dms.local.cdc.slots import create_slot, drop_slot
+from airflow_neon_dms.local.cdc.slots import create_slot, drop_slot, snapshot_slot_name
 from airflow_neon_dms.local.cdc.stop_position import parse_cdc_stop_position
 from airflow_neon_dms.local.cdc.test_decoding import RowChange
 from tests.local.cdc.support import (
@@ -369,3 +369,40 @@ def test_deleting_the_task_drops_its_slot(
         assert src.execute(
             "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'neon_dms_delete_me'"
         ).fetchone() == (0,)
+
+
+def test_reload_from_a_later_snapshot_while_the_stream_lags(
+    logical_pg: LogicalPg, databases: tuple[str, str], pipelines: list[Pipeline]
+) -> None:
+    """A table loaded again (ReloadTables, or resume with an unfinished table) from a temporary
+    slot's snapshot: the stream's changes up to that snapshot are dropped, later ones applied."""
+    source_db, target_db = databases
+    with (
+        connect(logical_pg, source_db) as src,
+        connect(logical_pg, target_db) as tgt,
+        connect(logical_pg, source_db) as loader,
+    ):
+        create_items([src, tgt], rows_count=500)  # the target starts empty: only the reload fills it
+        pipeline = start_cdc(logical_pg, databases, pipelines, "neon_dms_reload")
+        writer = Writer(logical_pg, source_db)
+        writer.start()
+        try:
+            wait_for(lambda: writer.transactions >= 10, "writes the stream has not read yet")
+            pipeline.engine.cache_changes_for([ITEMS])
+            address = logical_pg.address(source_db)
+            with create_slot(address, snapshot_slot_name("neon_dms_reload"), temporary=True) as snap:
+                tgt.execute("TRUNCATE items")
+                copy_in_snapshot(loader, tgt, snap.snapshot_name, "items")
+                pipeline.engine.apply_cached(ITEMS, loaded_at=snap.consistent_lsn)
+            assert pipeline.engine.applied_lsn is None  # the stream is behind the snapshot
+            seen = writer.transactions
+            wait_for(lambda: writer.transactions >= seen + 10, "writes after the reload")
+        finally:
+            writer.stop()
+        pipeline.drain(src)  # replays changes already in the load: a doubled insert would fail
+        assert rows(tgt, "items") == rows(src, "items")
+        with connect(logical_pg, source_db) as check:
+            assert check.execute(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s",
+                [snapshot_slot_name("neon_dms_reload")],
+            ).fetchone() == (0,)
