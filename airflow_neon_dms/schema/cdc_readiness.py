@@ -170,6 +170,8 @@ def read_postgres_cdc_source(conn: Any) -> PostgresCdcSource:
         "AND pg_has_role(r.oid, g.oid, 'MEMBER')), current_setting('rds.logical_replication', true) "
         "FROM pg_roles r WHERE r.rolname = current_user"
     ).fetchone()
+    if row is None:
+        raise LookupError("The connection's role is not in pg_roles")
     return PostgresCdcSource(
         wal_level=row[0],
         max_replication_slots=row[1],

@@ -199,6 +199,9 @@ class ChangeApplier:
             if c.name in columns and not columns[c.name][1] and not c.unchanged_toast
         ]
         table = _qualified(target)
+        if change.kind == "INSERT" and not writable:
+            self.target.execute(sql.SQL("INSERT INTO {} DEFAULT VALUES").format(table))
+            return
         if change.kind == "INSERT":
             query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
                 table,

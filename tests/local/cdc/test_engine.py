@@ -216,6 +216,7 @@ def test_keyless_tables(logical_pg: LogicalPg, databases: tuple[str, str], pipel
         for conn in (src, tgt):
             conn.execute("CREATE TABLE nokey (a int, b text)")
             conn.execute("CREATE TABLE fullrow (a int, b text, c text)")
+            conn.execute("CREATE TABLE nocols ()")
             create_items([conn])
         src.execute("ALTER TABLE fullrow REPLICA IDENTITY FULL")
         pipeline = start_cdc(logical_pg, databases, pipelines, "neon_dms_keyless")
@@ -227,7 +228,10 @@ def test_keyless_tables(logical_pg: LogicalPg, databases: tuple[str, str], pipel
         src.execute("UPDATE fullrow SET c = 'set' WHERE a = 2")
         src.execute("UPDATE fullrow SET b = NULL WHERE a = 1")
         src.execute("INSERT INTO items VALUES (1, 'unaffected', 0)")
+        src.execute("INSERT INTO nocols DEFAULT VALUES")
+        src.execute("INSERT INTO nocols DEFAULT VALUES")
         pipeline.drain(src)
+        assert tgt.execute("SELECT count(*) FROM nocols").fetchone() == (2,)
         nokey = pipeline.stats.table(("public", "nokey"))
         assert nokey.error is not None
         assert "REPLICA IDENTITY FULL" in nokey.error and "no primary key" in nokey.error

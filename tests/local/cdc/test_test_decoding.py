@@ -100,6 +100,7 @@ UTC = timezone.utc
             RowChange("public", "t", "DELETE", None, (ColumnValue("id", "integer", "3"),)),
         ),
         ("table public.t: DELETE: (no-tuple-data)", RowChange("public", "t", "DELETE", None, None)),
+        ("table public.z: INSERT:", RowChange("public", "z", "INSERT", ())),
         ("table public.t: INSERT: (no-tuple-data)", RowChange("public", "t", "INSERT", None, None)),
         (
             'table "My Schema"."a.b ""c""": INSERT: "a b"[integer]:1 "q""x"[text]:\' new-tuple: \'',
