@@ -1,4 +1,4 @@
-"""Helpers for the CDC engine tests: a replication pipeline between two real databases."""
+"""Support code for the CDC engine tests: a replication pipeline between two real databases."""
 
 from __future__ import annotations
 

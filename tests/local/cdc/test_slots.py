@@ -151,3 +151,23 @@ def test_wal_level_not_logical_on_the_plain_server() -> None:
     )
     with pytest.raises(SourceNotReadyError, match=r"wal_level = logical.*rds.logical_replication = 1"):
         create_slot(address, "neon_dms_never_created")
+
+
+def test_wal_senders_exhausted(logical_pg: LogicalPg, make_logical_database: Callable[[], str]) -> None:
+    db = make_logical_database()
+    held: list[psycopg.Connection] = []
+    try:
+        with connect(logical_pg, db) as conn:
+            row = conn.execute(
+                "SELECT current_setting('max_wal_senders')::int "
+                "- (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender')"
+            ).fetchone()
+            assert row is not None
+            for _ in range(row[0]):  # each replication connection holds a WAL sender
+                held.append(psycopg.connect(logical_pg.dsn(db), autocommit=True, replication="database"))
+            with pytest.raises(SourceNotReadyError, match=r"max_wal_senders = \d+.*Raise max_wal_senders"):
+                create_slot(logical_pg.address(db), "neon_dms_no_sender")
+            assert slots(conn, db) == []
+    finally:
+        for conn in held:
+            conn.close()
