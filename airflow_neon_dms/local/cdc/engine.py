@@ -1,0 +1,190 @@
+"""The CDC loop of one replication task: read the slot, apply or cache, confirm, stop.
+
+Typical use by a task runner (see docs/emulator.md, "CDC engine"):
+
+    slot = create_slot(source, slot_name_for_task(task_id), plugin_setting=plugin_name)
+    engine = CdcEngine(SlotReader(source_conn, slot.slot_name), applier, stats)
+    engine.start()
+    engine.cache_changes_for(selected_tables)        # every table is still to be loaded
+    # full load of each table inside snapshot_transaction(conn, slot.snapshot_name), then:
+    engine.apply_cached(table)                       # before marking it "Table completed"
+    slot.release()                                   # once every table is loaded
+    engine.run(stop_event)                           # until StopReplicationTask or a stop position
+
+Changes of a table still in full load (or not yet started) are cached in memory, in commit order,
+and applied when ``apply_cached`` says the table is loaded: the load read the snapshot at the
+slot's consistent point, the cache holds exactly what committed after it.
+
+A table loaded later from another snapshot (a reload while the task runs, or a table left
+unfinished when a stopped task resumes) takes a temporary slot's exported snapshot and passes its
+consistent point as ``loaded_at``: the changes the stream delivers for that table up to that point
+are already in the load and are dropped, cached or not; later ones are applied.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.slot_reader import SlotReader
+from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, tables_of
+from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition
+from airflow_neon_dms.local.cdc.test_decoding import Change, SourceTransaction, Truncate
+
+#: Seconds between two reads of the slot when nothing was waiting.
+POLL_INTERVAL = 0.2
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class CdcEngine:
+    """Replicates one slot's changes to the target through a ChangeApplier."""
+
+    def __init__(
+        self,
+        reader: SlotReader,
+        applier: ChangeApplier,
+        stats: ChangeStatistics,
+        *,
+        stop_position: CdcStopPosition | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.reader = reader
+        self.applier = applier
+        self.stats = stats
+        self.stop_position = stop_position
+        self.clock = clock
+        #: Set when a CdcStopPosition stopped the engine: the task's StopReason.
+        self.stop_reason: str | None = None
+        self._lock = threading.RLock()
+        #: Per loading table: (commit LSN, change) in commit order.
+        self._cache: dict[Table, list[tuple[int, Change]]] = {}
+        #: Per table loaded from a later snapshot: changes committed up to this LSN are in the load.
+        self._loaded_at: dict[Table, int] = {}
+        self._applied: int | None = None
+
+    def start(self) -> None:
+        """Prepare the target's control table and read where a previous run stopped."""
+        with self._lock:
+            self.applier.ensure_control_table()
+            self._applied = self.applier.applied_position()
+
+    @property
+    def applied_lsn(self) -> int | None:
+        """The commit LSN of the last source transaction applied to the target."""
+        return self._applied
+
+    # --- caching during the full load --------------------------------------------------------
+    def cache_changes_for(self, tables: Iterable[Table]) -> None:
+        """From now on, hold the changes of these source tables until ``apply_cached``."""
+        with self._lock:
+            for table in tables:
+                self._cache.setdefault(table, [])
+
+    def caching(self, table: Table) -> bool:
+        with self._lock:
+            return table in self._cache
+
+    def cached_changes(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._cache.values())
+
+    def apply_cached(self, table: Table, *, loaded_at: int | None = None) -> int:
+        """The table is loaded: apply its cached changes (one target transaction) and stop caching.
+
+        ``loaded_at`` is the consistent point of the snapshot the load read, when it is not the
+        task slot's own (whose changes all come after the load). Raises ApplyError (and keeps
+        caching) when the target refuses the changes.
+        """
+        with self._lock:
+            cached = self._cache.get(table, [])
+            if loaded_at is not None:
+                cached = [(lsn, c) for lsn, c in cached if lsn > loaded_at]
+                if self._applied is None or self._applied < loaded_at:
+                    self._loaded_at[table] = loaded_at  # the stream has not reached it yet
+            applied = self.applier.apply([c for _, c in cached]) if cached else 0
+            self._cache.pop(table, None)
+            return applied
+
+    # --- streaming -------------------------------------------------------------------------
+    def _wanted(self, table: Table, commit_lsn: int) -> bool:
+        """Whether the task applies this table's change: mapped, not in error, not in a load."""
+        if self.applier.target_name(*table) is None or self.stats.failed(table):
+            return False
+        loaded_at = self._loaded_at.get(table)
+        return loaded_at is None or commit_lsn > loaded_at
+
+    def _split(self, txn: SourceTransaction) -> list[Change]:
+        """Count the transaction's changes, cache those of loading tables, return the rest."""
+        live: list[Change] = []
+        for change in txn.changes:
+            tables = [t for t in tables_of(change) if self._wanted(t, txn.commit_lsn)]
+            for table in tables:
+                self.stats.captured(table, change)
+            if isinstance(change, Truncate):
+                for table in tables:
+                    if table in self._cache:
+                        self._cache[table].append((txn.commit_lsn, Truncate((table,), *_flags(change))))
+                rest = tuple(t for t in tables if t not in self._cache)
+                if rest:
+                    live.append(Truncate(rest, *_flags(change)))
+            elif tables:
+                if tables[0] in self._cache:
+                    self._cache[tables[0]].append((txn.commit_lsn, change))
+                else:
+                    live.append(change)
+        return live
+
+    def _stop(self) -> None:
+        assert self.stop_position is not None
+        self.stop_reason = self.stop_position.stop_reason
+
+    def poll(self) -> bool:
+        """Read what the slot holds, apply it in commit order; True when more is waiting.
+
+        Each source transaction is one target transaction that also records its commit LSN; the
+        slot is confirmed after the target commits.
+        """
+        with self._lock:
+            if self.stop_reason:
+                return False
+            position = self.stop_position
+            if position and position.server_time_reached(self.clock()):
+                self._stop()
+                return False
+            source_now = self.reader.source_time() if position and position.kind == "commit_time" else None
+            transactions, more = self.reader.read()
+            last: int | None = None
+            for txn in transactions:
+                if self._applied is not None and txn.commit_lsn <= self._applied:
+                    last = txn.commit_lsn  # applied before a crash, not yet confirmed: skip it
+                    continue
+                if position and position.after_commit_time(txn.commit_time):
+                    self._stop()
+                    break
+                live = self._split(txn)
+                if live:
+                    self.applier.apply(live, commit_lsn=txn.commit_lsn, commit_time=txn.commit_time)
+                self._applied = last = txn.commit_lsn
+            if last is not None:
+                self.reader.confirm(last)
+                self._loaded_at = {t: lsn for t, lsn in self._loaded_at.items() if lsn > last}
+            if position and source_now is not None and not more and not self.stop_reason:
+                if source_now > position.at:
+                    self._stop()  # the source is past the time and everything before it is applied
+            return more and not self.stop_reason
+
+    def run(self, stop_event: threading.Event, *, poll_interval: float = POLL_INTERVAL) -> str | None:
+        """Poll until ``stop_event`` is set or a stop position is reached; returns the StopReason."""
+        while not stop_event.is_set() and not self.stop_reason:
+            if not self.poll():
+                stop_event.wait(poll_interval)
+        return self.stop_reason
+
+
+def _flags(change: Truncate) -> tuple[bool, bool]:
+    return change.restart_seqs, change.cascade

@@ -1,0 +1,25 @@
+"""Errors of the local DMS's change data capture: each names the setting and the fix."""
+
+from __future__ import annotations
+
+from airflow_neon_dms.exceptions import NeonDmsError
+
+
+class CdcError(NeonDmsError):
+    """Change data capture cannot start or continue."""
+
+
+class SourceNotReadyError(CdcError):
+    """The PostgreSQL source is not set up for logical replication (setting and fix in the text)."""
+
+
+class CdcStopPositionError(CdcError):
+    """A ``CdcStopPosition`` value DMS does not accept."""
+
+
+class DecodingError(CdcError):
+    """A ``test_decoding`` line the parser does not understand."""
+
+
+class ApplyError(CdcError):
+    """A change could not be applied to the target; the target transaction was rolled back."""

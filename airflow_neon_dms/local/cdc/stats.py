@@ -1,0 +1,88 @@
+"""Per-table change counters, named as botocore's TableStatistics shape names them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from airflow_neon_dms.local.cdc.test_decoding import Change, RowChange, Truncate
+
+Table = tuple[str, str]
+
+
+@dataclass
+class TableChangeStats:
+    """Changes captured from the source (Inserts...) and applied to the target (Applied...)."""
+
+    inserts: int = 0
+    updates: int = 0
+    deletes: int = 0
+    ddls: int = 0
+    applied_inserts: int = 0
+    applied_updates: int = 0
+    applied_deletes: int = 0
+    applied_ddls: int = 0
+    #: Why the table stopped replicating (its TableState becomes "Table error"); None while fine.
+    error: str | None = None
+
+    def as_table_statistics(self) -> dict[str, int]:
+        """The TableStatistics members these counters fill."""
+        return {
+            "Inserts": self.inserts,
+            "Updates": self.updates,
+            "Deletes": self.deletes,
+            "Ddls": self.ddls,
+            "AppliedInserts": self.applied_inserts,
+            "AppliedUpdates": self.applied_updates,
+            "AppliedDeletes": self.applied_deletes,
+            "AppliedDdls": self.applied_ddls,
+        }
+
+
+def tables_of(change: Change) -> tuple[Table, ...]:
+    """The source tables a change touches."""
+    return change.tables if isinstance(change, Truncate) else (change.source_table,)
+
+
+_CAPTURED = {"INSERT": "inserts", "UPDATE": "updates", "DELETE": "deletes"}
+
+
+@dataclass
+class ChangeStatistics:
+    """Counters of every table the task replicates; safe to read from another thread."""
+
+    tables: dict[Table, TableChangeStats] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def table(self, key: Table) -> TableChangeStats:
+        with self.lock:
+            return self.tables.setdefault(key, TableChangeStats())
+
+    def _count(self, key: Table, change: Change, applied: bool) -> None:
+        name = "ddls" if not isinstance(change, RowChange) else _CAPTURED[change.kind]
+        stats = self.table(key)
+        with self.lock:
+            attr = f"applied_{name}" if applied else name
+            setattr(stats, attr, getattr(stats, attr) + 1)
+
+    def captured(self, key: Table, change: Change) -> None:
+        self._count(key, change, applied=False)
+
+    def applied(self, key: Table, change: Change) -> None:
+        self._count(key, change, applied=True)
+
+    def fail(self, key: Table, message: str) -> None:
+        stats = self.table(key)
+        with self.lock:
+            if stats.error is None:
+                stats.error = message
+
+    def failed(self, key: Table) -> bool:
+        with self.lock:
+            stats = self.tables.get(key)
+            return stats is not None and stats.error is not None
+
+    def __iter__(self) -> Iterator[tuple[Table, TableChangeStats]]:
+        with self.lock:
+            return iter(list(self.tables.items()))
