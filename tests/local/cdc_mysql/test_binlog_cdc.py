@@ -258,3 +258,58 @@ def test_a_column_added_on_the_source_stops_the_reader_with_the_fix(
         cache.table_loaded(key, snapshot)
     with pytest.raises(BinlogReadError, match=rf"Table {db}\.events has 3 columns .* Reload the table"):
         _drain(BinlogChangeReader(binlog_address, shapes, start), cache, final)
+
+
+TYPED = """
+CREATE TABLE typed (
+    id INT PRIMARY KEY, tiny TINYINT, small SMALLINT UNSIGNED, med MEDIUMINT, i INT UNSIGNED,
+    big BIGINT, ubig BIGINT UNSIGNED, dec20 DECIMAL(20,6), f FLOAT, d DOUBLE, flag TINYINT(1),
+    b1 BIT(1), b9 BIT(9), c CHAR(3), vc VARCHAR(20), tx MEDIUMTEXT, bin BINARY(4), vb VARBINARY(10),
+    bl LONGBLOB, dt DATE, dtm DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME, yr YEAR,
+    e ENUM('a','b'), s SET('x','y','z'), j JSON
+)
+"""
+INSERT_TYPED = (
+    "INSERT INTO typed VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+TYPED_ROWS = [
+    (1, -128, 65535, -8388608, 4294967295, -(2**63), 2**64 - 1, "-12345678901234.123456", 1.5, -2.25e300,
+     1, 1, 300, "ab", "ñ", "☕" * 3, b"\x00\x01\x02\x03", b"\xff", b"\x00" * 70_000, "1999-12-31",
+     "2024-02-29 23:59:59.999999", "2024-06-01 12:00:00.125", "23:59:58", 2155, "b", "x,z",
+     '{"k": [1, "two", null]}'),
+    (2, *[None] * 26),
+]  # fmt: skip
+
+
+def test_cdc_values_equal_the_full_load_values_for_every_type(
+    binlog_server: MySqlServer,
+    binlog_database: str,
+    binlog_address: DatabaseAddress,
+    pg_server: PgServer,
+    make_pg_database: Callable[[], str],
+) -> None:
+    db = binlog_database
+    conn = binlog_server.connect(db)
+    with conn.cursor() as cur:
+        cur.execute(TYPED)
+    source = SnapshotMySqlSource(binlog_address)
+    shapes = {(db, "typed"): source.table_shape(db, "typed")}
+    start = source.binlog_position()
+    replicated, reloaded = make_pg_database(), make_pg_database()
+    with psycopg.connect(pg_server.dsn(replicated)) as target:
+        load_table(source, target, db, "typed", shape=shapes[(db, "typed")])
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_TYPED, TYPED_ROWS)
+            cur.execute("UPDATE typed SET vc = 'changed', s = '' WHERE id = 1")
+        conn.close()
+        cache = FullLoadChangeCache(PostgresChangeApplier(target, shapes))
+        cache.table_loaded((db, "typed"), source.snapshot_positions[(db, "typed")])
+        _drain(BinlogChangeReader(binlog_address, shapes, start), cache, _source_position(binlog_server))
+        by_cdc = target.execute(f'SELECT * FROM "{db}".typed ORDER BY id').fetchall()  # noqa: S608
+    with psycopg.connect(pg_server.dsn(reloaded)) as target:
+        load_table(source, target, db, "typed", shape=shapes[(db, "typed")])
+        by_full_load = target.execute(f'SELECT * FROM "{db}".typed ORDER BY id').fetchall()  # noqa: S608
+    source.close()
+    assert len(by_cdc) == 2
+    assert by_cdc == by_full_load
