@@ -1,7 +1,7 @@
 """A private MariaDB server with the binary log on, for tests of change data capture.
 
-The machine's shared MariaDB runs without the binary log and is never reconfigured; CDC tests start
-their own server on a free port of 127.0.0.1 with a temporary data directory:
+The test MySQL server (NEON_DMS_TEST_MYSQL_DSN) may run without the binary log and is never
+reconfigured; CDC tests start their own server on a free port of 127.0.0.1 with a temporary data directory:
 
     with BinlogMariaDb() as server:   # skips (pytest.skip) when the binaries are missing
         conn = pymysql.connect(host=server.host, port=server.port, user="root")
@@ -61,7 +61,7 @@ class BinlogMariaDb:
         self.workdir = Path(tempfile.mkdtemp(prefix="neon-dms-binlog-"))
         data = self.workdir / "data"
         try:
-            # --no-defaults first: the machine's my.cnf must not change the private server.
+            # --no-defaults first: a system-wide my.cnf must not change the private server.
             subprocess.run(
                 [install, "--no-defaults", f"--datadir={data}", "--user=root", "--skip-test-db",
                  "--auth-root-authentication-method=normal"],

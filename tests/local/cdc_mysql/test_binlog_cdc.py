@@ -97,8 +97,7 @@ def test_changes_during_full_load_are_cached_then_applied_once(
     def progress(rows: int) -> None:
         # Between two row batches of the copy: let the writer commit more changes first.
         seen = writer.transactions
-        while writer.transactions < seen + 20:
-            threading.Event().wait(0.01)
+        writer.wait_for(seen + 20)
         during_copy.append(writer.transactions - seen)
 
     cached: dict[str, int] = {}
@@ -109,9 +108,7 @@ def test_changes_during_full_load_are_cached_then_applied_once(
                 assert rows > 0
                 cached[table] = cache.cached_count((db, table))
                 cache.table_loaded((db, table), source.snapshot_positions[(db, table)])
-        live_from = writer.transactions
-        while writer.transactions < live_from + 50:  # changes applied as they arrive
-            threading.Event().wait(0.01)
+        writer.wait_for(writer.transactions + 50)  # changes applied as they arrive
     finally:
         writer.stop()
         source.close()

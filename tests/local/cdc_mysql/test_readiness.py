@@ -1,4 +1,4 @@
-"""CDC readiness of a MySQL/MariaDB source: the shared server (binlog off, only read) and a private one."""
+"""CDC readiness of a MySQL/MariaDB source: the test server (binlog off, only read) and a private one."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _address(server: MySqlServer, user: str | None = None, password: str | None 
     )  # fmt: skip
 
 
-def test_shared_server_without_binlog_is_refused_with_the_setting_and_fix(mysql_server: MySqlServer) -> None:
+def test_server_without_binlog_is_refused_with_the_setting_and_fix(mysql_server: MySqlServer) -> None:
     findings = check_cdc_readiness(_address(mysql_server))  # reads variables and grants only
     blockers = {f.setting: f for f in findings if f.blocker}
     if "log_bin" not in blockers:

@@ -6,6 +6,7 @@ import datetime
 import json
 import random
 import threading
+import time
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -80,6 +81,8 @@ class Writer:
             self.ids = [int(r[0]) for r in cur.fetchall()]
         self.transactions = 0
         self.statements = 0
+        self.moved = 0
+        self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -95,9 +98,10 @@ class Writer:
                 "UPDATE orders SET amount = %s, status = %s, doc = %s, bits = %s, note = %s WHERE id = %s",
                 (values[1], values[2], values[8], values[9], values[5], rng.choice(self.ids)),
             )
-        elif action < 0.7:
-            cur.execute("UPDATE orders SET id = id + 1000000 WHERE id = %s", (self.ids[-1],))
-            self.ids[-1] += 1_000_000
+        elif action < 0.7:  # a key change, to an id AUTO_INCREMENT never gives
+            self.moved += 1
+            cur.execute("UPDATE orders SET id = %s WHERE id = %s", (-self.moved, self.ids[-1]))
+            self.ids[-1] = -self.moved
         elif action < 0.8:
             victim = self.ids.pop(rng.randrange(len(self.ids)))
             cur.execute("DELETE FROM orders WHERE id = %s", (victim,))
@@ -123,11 +127,22 @@ class Writer:
         """Write in a thread until ``stop()``."""
 
         def loop() -> None:
-            while not self._stop.is_set():
-                self.run(1)
+            try:
+                while not self._stop.is_set():
+                    self.run(1)
+            except BaseException as err:  # reported by wait_for
+                self.error = err
 
         self._thread = threading.Thread(target=loop, name="source-writer", daemon=True)
         self._thread.start()
+
+    def wait_for(self, transactions: int, timeout: float = 120) -> None:
+        """Wait until the writer thread has committed ``transactions`` in all."""
+        deadline = time.monotonic() + timeout
+        while self.transactions < transactions:
+            assert self.error is None, f"the source writer failed: {self.error}"
+            assert time.monotonic() < deadline, "the source writer made no progress"
+            time.sleep(0.01)
 
     def stop(self) -> None:
         self._stop.set()
