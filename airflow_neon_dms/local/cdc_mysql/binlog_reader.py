@@ -164,7 +164,12 @@ class BinlogChangeReader:
         stream = self._stream
         pending: list[Change] = []
         try:
-            while not stop() and not (until is not None and until <= self.position):
+            while True:
+                if stop() or (until is not None and until <= self.position):
+                    if pending:
+                        # Stopped inside a transaction: read it again, whole, from its start next time.
+                        self.close()
+                    return
                 event = stream.fetchone()
                 if event is None:
                     break

@@ -310,3 +310,31 @@ def test_cdc_values_equal_the_full_load_values_for_every_type(
     source.close()
     assert len(by_cdc) == 2
     assert by_cdc == by_full_load
+
+
+def test_a_stop_inside_a_transaction_reads_it_whole_next_time(
+    binlog_server: MySqlServer,
+    binlog_database: str,
+    binlog_address: DatabaseAddress,
+    target: psycopg.Connection[Any],
+) -> None:
+    db = binlog_database
+    shapes, _, start = _loaded_pipeline(binlog_server, binlog_address, target, db)
+    conn = binlog_server.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO events VALUES ('first', 1)")
+            cur.execute("INSERT INTO events VALUES ('second', 2)")
+            cur.execute("COMMIT")
+    finally:
+        conn.close()
+    final = _source_position(binlog_server)
+    reader = BinlogChangeReader(binlog_address, shapes, start)
+    checks = iter([False, True])  # stop right after the transaction's first row event
+    assert list(reader.transactions(stop=lambda: next(checks, True))) == []
+    assert reader.position == start
+    (transaction,) = list(reader.transactions(until=final))
+    reader.close()
+    assert [c.after for c in transaction.changes] == [("first", 1), ("second", 2)]
+    assert transaction.end == final
