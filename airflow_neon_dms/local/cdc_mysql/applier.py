@@ -7,7 +7,8 @@ row is known). TRUNCATE is applied when ``ChangeProcessingDdlHandlingPolicy.Hand
 is true (its DMS default); other DDL is counted but not applied.
 
 Counters per table are botocore's TableStatistics names: ``Inserts``/``Updates``/``Deletes``/``Ddls``
-count changes captured for the table, ``Applied*`` count those committed on the target. Any error
+count changes handed to the applier (a change cached during its table's full load counts once its
+load is done), ``Applied*`` count those committed on the target. Any error
 rolls the whole target transaction back (nothing half-applied) and raises ``ChangeApplyError``
 naming the table and the source position.
 """
@@ -116,19 +117,27 @@ class PostgresChangeApplier:
         self._lock = threading.Lock()
         self.counters: dict[TableKey, TableChangeCounters] = {k: TableChangeCounters() for k in shapes}
 
-    def captured(self, changes: Iterable[Change]) -> None:
-        """Count changes read from the source for their tables (``Inserts``, ``Updates``, ...)."""
+    def _count(self, changes: Iterable[Change], prefix: str) -> None:
         with self._lock:
             for change in changes:
                 counters = self.counters[change.key]
-                name = _counter_name(change)
+                name = prefix + _counter_name(change)
                 setattr(counters, name, getattr(counters, name) + 1)
 
     def apply(self, changes: Sequence[Change], end: BinlogPosition) -> None:
-        """Apply one source transaction's changes in one target transaction; count them applied."""
+        """Apply one source transaction's changes in one target transaction.
+
+        The changes count as captured (``Inserts``, ...) at once and as applied (``AppliedInserts``,
+        ...) once committed; a change the settings do not apply (DDL other than TRUNCATE) is
+        captured only.
+        """
+        self._count(changes, "")
         applied: list[Change] = []
         try:
-            with self.target.transaction(), self.target.cursor() as cur:
+            with self.target.pipeline(), self.target.transaction(), self.target.cursor() as cur:
+                # The position is saved in this same transaction, so a commit lost in a server
+                # crash loses its position too and is read again: no need to wait for the flush.
+                cur.execute("SET LOCAL synchronous_commit = off")
                 for change in changes:
                     if self._apply_one(cur, change):
                         applied.append(change)
@@ -140,11 +149,7 @@ class PostgresChangeApplier:
                 f"Applying the source transaction ending at {end} to {where} failed and was rolled "
                 f"back: {str(err).strip()}"
             ) from err
-        with self._lock:
-            for change in applied:
-                counters = self.counters[change.key]
-                name = "Applied" + _counter_name(change)
-                setattr(counters, name, getattr(counters, name) + 1)
+        self._count(applied, "Applied")
 
     def _apply_one(self, cur: psycopg.Cursor[Any], change: Change) -> bool:
         shape = self.shapes[change.key]

@@ -41,7 +41,7 @@ class FullLoadChangeCache:
             return self._tables[key].snapshot is not None
 
     def cached_count(self, key: TableKey) -> int:
-        """Changes waiting for the table's load to finish (counted as captured once applied)."""
+        """Changes waiting for the table's load to finish."""
         with self._lock:
             return sum(len(changes) for _, changes in self._tables[key].cached)
 
@@ -57,7 +57,6 @@ class FullLoadChangeCache:
             applied = 0
             for end, changes in state.cached:
                 if snapshot < end:
-                    self.applier.captured(changes)
                     self.applier.apply(changes, end)
                     applied += len(changes)
             self._tables[key] = _TableState(snapshot=snapshot)
@@ -77,5 +76,4 @@ class FullLoadChangeCache:
                 elif state.snapshot < transaction.end:
                     now.append(change)
             if now:
-                self.applier.captured(now)
                 self.applier.apply(now, transaction.end)
