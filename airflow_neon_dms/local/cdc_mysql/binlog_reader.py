@@ -51,6 +51,13 @@ _OTHER_DDL = re.compile(
 )
 
 
+#: Query events inside a transaction. COMMIT ends one (as XID events do for InnoDB); ROLLBACK is
+#: logged only for a transaction that also changed a non-transactional table (MyISAM, Aria) and is
+#: read as a transaction that changed nothing.
+_INSIDE_TRANSACTION = re.compile(r"^(?:BEGIN|SAVEPOINT|ROLLBACK\s+TO|RELEASE\s+SAVEPOINT)\b", re.IGNORECASE)
+_ENDS = re.compile(r"^(?:COMMIT|ROLLBACK)\s*$", re.IGNORECASE)
+
+
 class BinlogReadError(Exception):
     """The binary log could not be read from the requested position; the message names the fix."""
 
@@ -176,16 +183,16 @@ class BinlogChangeReader:
                 if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
                     pending.extend(self._row_changes(event))
                     continue
-                commit = isinstance(event, XidEvent)
                 ddl: DdlChange | None = None
                 if isinstance(event, QueryEvent):
                     statement = _query_text(event.query)
-                    if statement.upper() == "BEGIN":
+                    if _INSIDE_TRANSACTION.match(statement) or (pending and not _ENDS.match(statement)):
                         continue
-                    commit = True
-                    if statement.upper() != "COMMIT":
+                    if statement.upper() == "ROLLBACK":
+                        pending = []
+                    elif not _ENDS.match(statement):  # DDL and other statements logged on their own
                         ddl = ddl_change(statement, _query_text(event.schema))
-                if not commit:
+                elif not isinstance(event, XidEvent):
                     continue  # a heartbeat: only a chance to look at ``stop``
                 self.position = BinlogPosition(stream.log_file, stream.log_pos)
                 if ddl is not None and ddl.key in self.shapes:

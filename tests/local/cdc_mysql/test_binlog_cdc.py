@@ -338,3 +338,33 @@ def test_a_stop_inside_a_transaction_reads_it_whole_next_time(
     reader.close()
     assert [c.after for c in transaction.changes] == [("first", 1), ("second", 2)]
     assert transaction.end == final
+
+
+def test_a_transaction_with_savepoints_arrives_as_one_transaction(
+    binlog_server: MySqlServer,
+    binlog_database: str,
+    binlog_address: DatabaseAddress,
+    target: psycopg.Connection[Any],
+) -> None:
+    db = binlog_database
+    shapes, _, start = _loaded_pipeline(binlog_server, binlog_address, target, db)
+    conn = binlog_server.connect(db)
+    try:
+        with conn.cursor() as cur:
+            for statement in (
+                "BEGIN",
+                "INSERT INTO events VALUES ('kept', 1)",
+                "SAVEPOINT before_undone",
+                "INSERT INTO events VALUES ('undone', 2)",
+                "ROLLBACK TO SAVEPOINT before_undone",
+                "INSERT INTO events VALUES ('kept', 3)",
+                "COMMIT",
+            ):
+                cur.execute(statement)
+    finally:
+        conn.close()
+    final = _source_position(binlog_server)
+    reader = BinlogChangeReader(binlog_address, shapes, start)
+    transactions = list(reader.transactions(until=final))
+    reader.close()
+    assert [[c.after for c in t.changes] for t in transactions] == [[("kept", 1), ("kept", 3)]]
