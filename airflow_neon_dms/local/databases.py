@@ -86,29 +86,38 @@ def connect_postgres(address: DatabaseAddress, **kwargs: Any) -> psycopg.Connect
         raise DatabaseUnreachable(mask(str(err).strip(), address.password)) from None
 
 
+def mysql_connect_args(address: DatabaseAddress) -> dict[str, Any]:
+    """PyMySQL ``connect()`` keyword arguments for an endpoint (also used by the binlog reader)."""
+    return {
+        "host": address.host,
+        "port": int(address.port),
+        "user": address.user,
+        "password": address.password,
+        "database": address.database or None,
+        "charset": "utf8mb4",
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "ssl": {"check_hostname": False} if address.ssl_mode != "none" else None,
+    }
+
+
 def connect_mysql(address: DatabaseAddress, *, streaming: bool = False) -> Any:
     """Open a PyMySQL connection to a MySQL/MariaDB endpoint, or raise DatabaseUnreachable."""
     import pymysql
     import pymysql.cursors
 
-    ssl: dict[str, Any] | None = None
-    if address.ssl_mode != "none":
-        ssl = {"check_hostname": False}
     try:
         return pymysql.connect(
-            host=address.host,
-            port=int(address.port),
-            user=address.user,
-            password=address.password,
-            database=address.database or None,
-            charset="utf8mb4",
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            ssl=ssl,
+            **mysql_connect_args(address),
             autocommit=True,
             cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
         )
     except pymysql.err.MySQLError as err:
-        raise DatabaseUnreachable(mask(_mysql_message(err), address.password)) from None
+        raise DatabaseUnreachable(mysql_error_text(err, address.password)) from None
+
+
+def mysql_error_text(err: Exception, password: str = "") -> str:
+    """A PyMySQL error as ``(code) message``, with the password masked."""
+    return mask(_mysql_message(err), password)
 
 
 def _mysql_message(err: Exception) -> str:

@@ -55,14 +55,18 @@ def mysql_to_postgres_type(data_type: str, column_type: str, precision: Any, sca
     return "text"
 
 
-def _mysql_value(value: Any, column: Column) -> Any:
+def mysql_value(value: Any, column: Column) -> Any:
+    """A value as PyMySQL (or the binlog reader) gives it, in a form PostgreSQL takes for ``column``.
+
+    Used for COPY rows in the full load and for parameters when changes are applied.
+    """
     if isinstance(value, datetime.timedelta):
         seconds = int(value.total_seconds())
         sign = "-" if seconds < 0 else ""
         seconds = abs(seconds)
         return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    if isinstance(value, bytes) and column.pg_type == "boolean":
-        return int.from_bytes(value, "big") != 0
+    if column.pg_type == "boolean" and isinstance(value, (bytes, int)) and not isinstance(value, bool):
+        return (int.from_bytes(value, "big") if isinstance(value, bytes) else value) != 0
     if isinstance(value, set):
         return ",".join(sorted(value))
     if column.source_type == "timestamp" and isinstance(value, datetime.datetime):
@@ -135,22 +139,33 @@ class MySqlSource:
     ) -> None:
         if binary:
             raise ValueError("MySQL sources stream rows in text form; binary COPY is for PostgreSQL.")
-        columns = list(shape.columns)
         conn = connect_mysql(self.address, streaming=True)
         try:
-            with conn.cursor() as cur:
-                cur.execute(self._select(shape, shape.column_names))
-                while True:
-                    batch = cur.fetchmany(PROGRESS_EVERY)
-                    if not batch:
-                        break
-                    for row in batch:
-                        copy.write_row([_mysql_value(v, c) for v, c in zip(row, columns, strict=True)])
-                    progress(len(batch))
-                    if cancelled():
-                        raise Cancelled()
+            self.stream_rows(conn, shape, copy, progress, cancelled)
         finally:
             conn.close()
+
+    def stream_rows(
+        self,
+        conn: Any,
+        shape: TableShape,
+        copy: psycopg.Copy,
+        progress: Callable[[int], None],
+        cancelled: Callable[[], bool],
+    ) -> None:
+        """Write the table's rows, read on ``conn`` (a streaming connection), into ``copy``."""
+        columns = list(shape.columns)
+        with conn.cursor() as cur:
+            cur.execute(self._select(shape, shape.column_names))
+            while True:
+                batch = cur.fetchmany(PROGRESS_EVERY)
+                if not batch:
+                    break
+                for row in batch:
+                    copy.write_row([mysql_value(v, c) for v, c in zip(row, columns, strict=True)])
+                progress(len(batch))
+                if cancelled():
+                    raise Cancelled()
 
     def rows(self, shape: TableShape, columns: list[str]) -> Iterator[tuple[Any, ...]]:
         by_name = {c.name: c for c in shape.columns}
@@ -165,7 +180,7 @@ class MySqlSource:
 
 
 def _comparable_mysql(value: Any, column: Column) -> Any:
-    value = _mysql_value(value, column)
+    value = mysql_value(value, column)
     if column.source_type == "json" and isinstance(value, str):
         return json.loads(value)
     if column.source_type == "time" and isinstance(value, str):

@@ -1,0 +1,11 @@
+"""Change data capture from MySQL/MariaDB sources through the binary log (not yet wired into tasks).
+
+Modules, in the order a task would use them:
+
+- ``readiness``: the source settings and privileges AWS DMS needs for CDC, with the fix for each.
+- ``position``: a binlog position (``file:pos``, the form of DMS's CdcStartPosition for MySQL).
+- ``snapshot``: a table's full-load copy read at a consistent snapshot, with its binlog position.
+- ``binlog_reader``: committed source transactions, in commit order, as row changes.
+- ``applier``: one target transaction per source transaction, with DMS's per-table counters.
+- ``full_load_cache``: changes of a table still in its full load are cached and applied after it.
+"""
