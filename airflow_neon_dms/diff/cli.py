@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow_neon_dms.diff.connect import endpoint_from_dsn
 from airflow_neon_dms.diff.engine import DiffOptions, diff_table
+from airflow_neon_dms.diff.redact import dsn_password, redact
 from airflow_neon_dms.diff.report import parse_table
 from airflow_neon_dms.exceptions import NeonDmsError
 
@@ -68,17 +69,20 @@ def _dsn(value: str) -> str:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     label = args.table
+    dsns: list[str] = []
     try:
         spec = parse_table(args.table, args.key, args.ignore_column)
         if args.target_table:
             target = parse_table(args.target_table)
             spec = replace(spec, target_schema=target.schema, target_table=target.table)
-        source = endpoint_from_dsn(_dsn(args.source_dsn), "source")
-        target_endpoint = endpoint_from_dsn(_dsn(args.target_dsn), "target")
+        dsns = [_dsn(args.source_dsn), _dsn(args.target_dsn)]
+        source = endpoint_from_dsn(dsns[0], "source")
+        target_endpoint = endpoint_from_dsn(dsns[1], "target")
         result = diff_table(source, target_endpoint, spec, DiffOptions(max_keys=args.max_keys))
     except NeonDmsError as err:
-        print(f"neon-dms diff: {err}", file=sys.stderr)
-        print(json.dumps({"table": label, "error": str(err)}))
+        message = redact(str(err), [dsn_password(d) for d in dsns])
+        print(f"neon-dms diff: {message}", file=sys.stderr)
+        print(json.dumps({"table": label, "error": message}))
         return EXIT_ERROR
     summary: dict[str, Any] = result.to_dict()
     print(json.dumps(summary, indent=2, default=str))

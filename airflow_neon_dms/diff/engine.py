@@ -26,6 +26,7 @@ from airflow_neon_dms.diff.canonical import (
 from airflow_neon_dms.diff.connect import Endpoint
 from airflow_neon_dms.diff.model import DiffOptions, TableDiff, TableSpec
 from airflow_neon_dms.diff.multiset import MultisetWalker
+from airflow_neon_dms.diff.redact import redact
 from airflow_neon_dms.diff.sides import MySqlSide, PostgresSide
 from airflow_neon_dms.diff.walker import Walker
 from airflow_neon_dms.exceptions import DataDiffError
@@ -155,7 +156,8 @@ def diff_table(
         except DataDiffError:
             raise
         except Exception as err:
-            raise DataDiffError(f"Table {spec.label}: the comparison failed: {_brief(err)}") from err
+            reason = _brief(err, source, target)
+            raise DataDiffError(f"Table {spec.label}: the comparison failed: {reason}") from err
     result.seconds = time.monotonic() - started
     log.info(
         "Table %s (compared as %s): %d source rows, %d target rows, %d missing in target, "
@@ -172,9 +174,11 @@ def diff_table(
     return result
 
 
-def _brief(err: BaseException) -> str:
+def _brief(err: BaseException, *endpoints: Endpoint) -> str:
+    """The error's type and first line, without any DSN password or either side's password."""
     text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"
+    secrets = [s for e in endpoints for s in e.secrets()]
+    return redact(f"{type(err).__name__}: {text[0] if text else ''}", secrets)
 
 
 def _open(endpoint: Endpoint, role: str, spec: TableSpec) -> Any:
@@ -182,7 +186,8 @@ def _open(endpoint: Endpoint, role: str, spec: TableSpec) -> Any:
         return endpoint.open()
     except Exception as err:
         raise DataDiffError(
-            f"Table {spec.label}: cannot connect to the {role} ({endpoint.description}): {_brief(err)}. "
+            f"Table {spec.label}: cannot connect to the {role} ({endpoint.description}): "
+            f"{_brief(err, endpoint)}. "
             "Check host, port, credentials and that the server is running."
         ) from err
 
