@@ -1,9 +1,12 @@
 """One canonical text per value, computed inside each database, so equal data hashes equally.
 
-For PostgreSQL -> PostgreSQL the row text is PostgreSQL's own record text (``ROW(...)::text``)
-under fixed session settings, hashed with ``hashtextextended`` (64 bits). Across engines
-(MySQL/MariaDB -> PostgreSQL) each column is rendered to the forms below on both sides, joined with
-``|``, and hashed with the first 64 bits of MD5, which both engines compute natively:
+For PostgreSQL -> PostgreSQL a column declared with the same type on both sides is hashed as
+itself (``hash_record_extended``, or the record text under fixed session settings); a column whose
+declared types differ (uuid against varchar, int widths, numeric scales, json against jsonb, ...)
+is rendered to its family's canonical text below on both sides (``canonical_family`` picks the
+family), so compatible types with equal values hash equally. Across engines (MySQL/MariaDB ->
+PostgreSQL) every column is rendered to the forms below on both sides, joined with ``|``, and
+hashed with the first 64 bits of MD5, which both engines compute natively:
 
 ======================  ==========================================  ===============================
 family                  canonical text                              example
@@ -17,8 +20,9 @@ timestamp               ``YYYY-MM-DD HH:MI:SS.ffffff``              ``2024-02-29
 timestamptz             the same, in UTC                            ``2024-02-29 09:00:00.000000``
 time                    ``HH:MI:SS.ffffff``                         ``10:00:00.500000``
 bytes                   lower-case hex                              ``00ff``
-uuid                    lower-case hyphenated                       ``7d44...``
-text, enum, json, ...   ``<characters>:<text>`` (length-prefixed)   ``3:abc``
+uuid                    lower-case hyphenated (text side lowered)   ``7d44...``
+text, enum, json, ...   ``<characters>:<text>`` (length-prefixed;   ``3:abc``
+                        json against jsonb: jsonb's text)
 NULL                    ``N`` (never a canonical non-NULL value)    ``N``
 ======================  ==========================================  ===============================
 
