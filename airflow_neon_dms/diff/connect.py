@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 
+from airflow_neon_dms.diff.redact import dsn_password, redact
 from airflow_neon_dms.exceptions import DatabaseConnectionError, NeonConfigError
 from airflow_neon_dms.failure_hints import neon_hint
 from airflow_neon_dms.schema.model import Engine
@@ -60,6 +61,18 @@ class Endpoint:
     params: dict[str, Any] = field(repr=False)
     description: str = ""
 
+    def secrets(self) -> list[str]:
+        """The passwords this side's driver arguments hold (``password``, or inside ``conninfo``)."""
+        found = [str(self.params.get("password") or "")]
+        conninfo = self.params.get("conninfo")
+        if isinstance(conninfo, str):
+            found.append(dsn_password(conninfo) or "")
+        return [s for s in found if s]
+
+    def redact(self, text: str) -> str:
+        """``text`` without this side's password or any DSN password."""
+        return redact(text, self.secrets())
+
     def open(self) -> Any:
         """Connect; a refused or failed connection raises DatabaseConnectionError naming this side."""
         try:
@@ -67,10 +80,7 @@ class Endpoint:
         except NeonConfigError:
             raise
         except Exception as err:  # psycopg.Error or pymysql.Error: both drivers, one message
-            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            secret = self.params.get("password")
-            if secret:
-                reason = reason.replace(str(secret), "***")
+            reason = self.redact((str(err).strip().splitlines() or [type(err).__name__])[0])
             hint = neon_hint(reason) or (
                 "Check the connection's host, port, login and password, and that the server accepts "
                 "connections from this worker."
@@ -79,10 +89,18 @@ class Endpoint:
 
 
 def endpoint_from_dsn(dsn: str, role: str) -> Endpoint:
-    """Parse a ``postgresql://`` or ``mysql://`` DSN; the description never holds the password."""
+    """Parse a ``postgresql://`` or ``mysql://`` DSN; no description or error holds the password."""
     scheme = dsn.split("://", 1)[0].lower() if "://" in dsn else ""
-    parts = urlsplit(dsn)
-    where = f"{parts.hostname or 'localhost'}:{parts.port or ''}/{parts.path.lstrip('/')}"
+    try:
+        parts = urlsplit(dsn)
+        where = f"{parts.hostname or 'localhost'}:{parts.port or ''}/{parts.path.lstrip('/')}"
+    except ValueError as err:
+        reason = redact(str(err), [dsn_password(dsn)])
+        raise NeonConfigError(
+            f"The {role} DSN is not a valid URI ({reason}). Use postgresql://user:password@host:port/db "
+            "or mysql://user:password@host:port/db, with special characters in the password "
+            "percent-encoded (@ as %40)."
+        ) from None
     if scheme in POSTGRES_SCHEMES:
         return Endpoint("postgresql", {"conninfo": dsn}, f"PostgreSQL {where}")
     if scheme in MYSQL_SCHEMES:

@@ -16,10 +16,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
-from airflow_neon_dms.diff.canonical import ColumnPair, RowHash, check_key_splittable, column_pairs
+from airflow_neon_dms.diff.canonical import (
+    ColumnPair,
+    RowHash,
+    SideName,
+    check_key_splittable,
+    column_pairs,
+)
 from airflow_neon_dms.diff.connect import Endpoint
 from airflow_neon_dms.diff.model import DiffOptions, TableDiff, TableSpec
 from airflow_neon_dms.diff.multiset import MultisetWalker
+from airflow_neon_dms.diff.redact import redact
 from airflow_neon_dms.diff.sides import MySqlSide, PostgresSide
 from airflow_neon_dms.diff.walker import Walker
 from airflow_neon_dms.exceptions import DataDiffError
@@ -53,8 +60,10 @@ def plan_table(
             f"Table {spec.label} has no Neon copy {t_schema}.{t_table}. Create it (or run the load) "
             "before the diff, or pass the target name if a mapping renames it."
         )
+    ignored = ignored_columns(spec, source, target)
     key = tuple(spec.key_columns) or source.best_key() or target.best_key()
-    pairs = column_pairs(source, target)
+    check_key_not_ignored(spec.label, key, ignored)
+    pairs = column_pairs(source, target, ignore=ignored)
     if not pairs:
         raise DataDiffError(
             f"Table {spec.label} has no column with the same name on the source and on Neon "
@@ -62,8 +71,7 @@ def plan_table(
             "the mapping's transformation rules."
         )
     if key:
-        native = source.engine == target.engine == "postgresql"
-        check_key_splittable(spec.label, pairs, key, native)
+        check_key_splittable(spec.label, pairs, key)
     result = TableDiff(
         schema=spec.schema,
         table=spec.table,
@@ -71,11 +79,43 @@ def plan_table(
         target_table=t_table,
         key_columns=list(key),
         compared_columns=[p.name for p in pairs],
-        only_in_source_columns=[c.name for c in source.columns if target.column(c.name) is None],
-        only_in_target_columns=[c.name for c in target.columns if source.column(c.name) is None],
+        only_in_source_columns=one_side_columns(source, target, ignored),
+        only_in_target_columns=one_side_columns(target, source, ignored),
+        ignored_columns=ignored,
         compared_as="key" if key else "multiset",
     )
     return result, pairs
+
+
+def ignored_columns(spec: TableSpec, source: TableInfo, target: TableInfo) -> list[str]:
+    """The columns of ``spec.ignore_columns`` found on either side; a name on neither is logged."""
+    present = [c.name for c in source.columns] + [
+        c.name for c in target.columns if source.column(c.name) is None
+    ]
+    unknown = [name for name in spec.ignore_columns if name not in present]
+    if unknown:
+        log.warning(
+            "Table %s: ignore_columns names %s, which is on neither side; check the spelling "
+            "(names are case-sensitive).",
+            spec.label,
+            ", ".join(repr(name) for name in unknown),
+        )
+    return [name for name in present if name in spec.ignore_columns]
+
+
+def one_side_columns(this: TableInfo, other: TableInfo, ignored: Sequence[str]) -> list[str]:
+    """Columns of ``this`` table that ``other`` lacks, except the ignored ones (pure)."""
+    return [c.name for c in this.columns if other.column(c.name) is None and c.name not in ignored]
+
+
+def check_key_not_ignored(table: str, key: Sequence[str], ignored: Sequence[str]) -> None:
+    """Rows are matched by the key, so no key column can be ignored."""
+    clash = [name for name in key if name in ignored]
+    if clash:
+        raise DataDiffError(
+            f"Table {table}: key column(s) {', '.join(repr(n) for n in clash)} cannot be ignored: "
+            "rows are matched by the key. Remove them from ignore_columns, or pass other key columns."
+        )
 
 
 def diff_table(
@@ -116,7 +156,8 @@ def diff_table(
         except DataDiffError:
             raise
         except Exception as err:
-            raise DataDiffError(f"Table {spec.label}: the comparison failed: {_brief(err)}") from err
+            reason = _brief(err, source, target)
+            raise DataDiffError(f"Table {spec.label}: the comparison failed: {reason}") from err
     result.seconds = time.monotonic() - started
     log.info(
         "Table %s (compared as %s): %d source rows, %d target rows, %d missing in target, "
@@ -133,9 +174,11 @@ def diff_table(
     return result
 
 
-def _brief(err: BaseException) -> str:
+def _brief(err: BaseException, *endpoints: Endpoint) -> str:
+    """The error's type and first line, without any DSN password or either side's password."""
     text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"
+    secrets = [s for e in endpoints for s in e.secrets()]
+    return redact(f"{type(err).__name__}: {text[0] if text else ''}", secrets)
 
 
 def _open(endpoint: Endpoint, role: str, spec: TableSpec) -> Any:
@@ -143,7 +186,8 @@ def _open(endpoint: Endpoint, role: str, spec: TableSpec) -> Any:
         return endpoint.open()
     except Exception as err:
         raise DataDiffError(
-            f"Table {spec.label}: cannot connect to the {role} ({endpoint.description}): {_brief(err)}. "
+            f"Table {spec.label}: cannot connect to the {role} ({endpoint.description}): "
+            f"{_brief(err, endpoint)}. "
             "Check host, port, credentials and that the server is running."
         ) from err
 
@@ -169,7 +213,7 @@ def _side(
     pairs: list[ColumnPair],
     key: tuple[str, ...],
     row_hash: RowHash,
-    label: str,
+    label: SideName,
 ) -> PostgresSide | MySqlSide:
     if engine == "postgresql":
         return PostgresSide(conn, schema, table, pairs, key, row_hash=row_hash, label=label)

@@ -41,6 +41,8 @@ class TableSpec:
     target_schema: str | None = None
     target_table: str | None = None
     key_columns: tuple[str, ...] = ()
+    #: Columns left out of the comparison on both sides (named in the result's ``ignored_columns``).
+    ignore_columns: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -59,6 +61,9 @@ ComparedAs = Literal["key", "multiset"]
 class TableDiff:
     """What the comparison of one table found. Key lists are capped; counts are exact.
 
+    A column on one side only makes the table differ (``only_in_source_columns`` /
+    ``only_in_target_columns``) unless it is named in ``ignored_columns``.
+
     A table compared as a multiset (no key) lists whole rows (values in ``compared_columns``
     order) instead of keys, once per missing copy; a changed row shows as one row missing on each
     side, so ``different`` stays empty.
@@ -72,6 +77,7 @@ class TableDiff:
     compared_columns: list[str]
     only_in_source_columns: list[str] = field(default_factory=list)
     only_in_target_columns: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
     compared_as: ComparedAs = "key"
     rows_source: int = 0
     rows_target: int = 0
@@ -88,10 +94,18 @@ class TableDiff:
     error: str | None = None
 
     @property
+    def rows_match(self) -> bool:
+        """No row missing on either side and no row different."""
+        return not (self.missing_in_target_count or self.missing_in_source_count or self.different_count)
+
+    @property
+    def columns_match(self) -> bool:
+        """Every column not ignored is on both sides."""
+        return not (self.only_in_source_columns or self.only_in_target_columns)
+
+    @property
     def identical(self) -> bool:
-        return self.error is None and not (
-            self.missing_in_target_count or self.missing_in_source_count or self.different_count
-        )
+        return self.error is None and self.rows_match and self.columns_match
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no connection details)."""

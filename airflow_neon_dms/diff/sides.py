@@ -104,18 +104,18 @@ class PostgresSide:
         key: tuple[str, ...],
         *,
         row_hash: canonical.RowHash,
-        label: str = "target",
+        label: canonical.SideName = "target",
     ) -> None:
         self.conn = conn
-        self.label = label
+        self.label: str = label
+        self.side = label
         self.table = sql.Identifier(schema, table)
         by_name = {p.name: p for p in pairs}
         self.key_pairs = [by_name[k] for k in key]
-        native = row_hash != "canonical"
-        self.hash = canonical.pg_row_hash(pairs, row_hash)
-        self.key_order = [canonical.pg_key_order(p, native) for p in self.key_pairs]
-        self.key_out = [canonical.pg_key_output(p, native) for p in self.key_pairs]
-        self.row_out = [canonical.pg_key_output(p, native) for p in pairs]
+        self.hash = canonical.pg_row_hash(pairs, row_hash, label)
+        self.key_order = [canonical.pg_key_order(p, label) for p in self.key_pairs]
+        self.key_out = [canonical.pg_key_output(p, label) for p in self.key_pairs]
+        self.row_out = [canonical.pg_key_output(p, label) for p in pairs]
         prepare_postgres_session(conn)
 
     def _rows(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -155,7 +155,7 @@ class PostgresSide:
     def int_buckets(self, origin: int, width: int, spans: Sequence[Span]) -> dict[int, Checksum]:
         col = sql.Identifier(self.key_pairs[0].name)
         key = self.key_pairs[0]
-        column = key.source if self.label == "source" else key.target
+        column = key.column(self.side)
         integer_column = column.data_type in ("smallint", "integer", "bigint")
         if integer_column and max(end for _start, end in spans) - origin < 2**62:
             bucket = sql.SQL("({c} - %s::bigint) / %s::bigint").format(c=col)

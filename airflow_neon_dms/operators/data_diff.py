@@ -80,8 +80,12 @@ class NeonDataDiffOperator(BaseOperator):
     :param key_columns: Key columns to match rows by when a table has no primary key. Without
         them such a table is compared as a multiset of full rows (``compared_as: "multiset"``):
         duplicates count, and a changed row shows as one row missing on each side.
+    :param ignore_columns: Columns left out of the comparison, on every table that has them. A
+        column on one side only makes its table differ (``column_differences`` in the report)
+        unless it is named here; each table's ``ignored_columns`` says which were left out.
     :param max_connections: Most database connections open at once (two per table in progress).
-    :param fail_on_difference: Fail the task when a table differs (after pushing the report).
+    :param fail_on_difference: Fail the task when a table differs, in rows or in columns (after
+        pushing the report).
     :param max_keys: Most keys listed per category and table; counts stay exact.
     """
 
@@ -92,6 +96,7 @@ class NeonDataDiffOperator(BaseOperator):
         "tables",
         "table_mappings",
         "key_columns",
+        "ignore_columns",
     )
     template_fields_renderers = {"table_mappings": "json", "tables": "json", "table": "json"}
 
@@ -104,6 +109,7 @@ class NeonDataDiffOperator(BaseOperator):
         tables: list[str | dict[str, Any]] | None = None,
         table_mappings: dict[str, Any] | str | None = None,
         key_columns: list[str] | None = None,
+        ignore_columns: list[str] | None = None,
         max_connections: int = 4,
         fail_on_difference: bool = False,
         max_keys: int = 1000,
@@ -128,6 +134,7 @@ class NeonDataDiffOperator(BaseOperator):
         self.tables = tables
         self.table_mappings = table_mappings
         self.key_columns = key_columns
+        self.ignore_columns = ignore_columns
         self.max_connections = max_connections
         self.fail_on_difference = fail_on_difference
         self.max_keys = max_keys
@@ -137,10 +144,11 @@ class NeonDataDiffOperator(BaseOperator):
         from airflow_neon_dms.schema.selection import selected_tables
 
         keys = tuple(self.key_columns or ())
+        ignore = tuple(self.ignore_columns or ())
         if self.table:
-            return [parse_table(self.table, keys)]
+            return [parse_table(self.table, keys, ignore)]
         if self.tables:
-            return [parse_table(t, keys) for t in self.tables]
+            return [parse_table(t, keys, ignore) for t in self.tables]
         assert self.table_mappings is not None
         conn = source.open()
         try:
@@ -152,11 +160,11 @@ class NeonDataDiffOperator(BaseOperator):
                 f"The table mapping selects no table on source connection {self.source_conn_id!r}; nothing "
                 "to compare. Check the mapping's patterns."
             )
-        return [parse_table(t, keys) for t in found]
+        return [parse_table(t, keys, ignore) for t in found]
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_neon_dms.diff.engine import DiffOptions, diff_tables
-        from airflow_neon_dms.diff.report import build_report
+        from airflow_neon_dms.diff.report import build_report, differences
         from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
 
         source = source_endpoint(self.source_conn_id)
@@ -175,7 +183,7 @@ class NeonDataDiffOperator(BaseOperator):
             state = "ERROR" if t.error else ("identical" if t.identical else "DIFFERENT")
             self.log.info(
                 "%s.%s: %s, compared %s (source %d rows, Neon %d rows; missing on Neon %d, missing on "
-                "source %d, different %d)",
+                "source %d, different %d%s)",
                 t.schema,
                 t.table,
                 state,
@@ -185,13 +193,26 @@ class NeonDataDiffOperator(BaseOperator):
                 t.missing_in_target_count,
                 t.missing_in_source_count,
                 t.different_count,
+                _column_note(t.only_in_source_columns, t.only_in_target_columns, t.ignored_columns),
             )
-        if report["errors"] or (self.fail_on_difference and report["tables_to_reload"]):
+        if report["errors"] or (self.fail_on_difference and not report["identical"]):
             # A failing task returns nothing: the report goes to XCom under its own key first.
             context["ti"].xcom_push(key="report", value=report)
             problems = [f"{e['schema']}.{e['table']}: {e['error']}" for e in report["errors"]]
-            problems += [f"{t['schema']}.{t['table']} differs" for t in report["tables_to_reload"]]
+            problems += differences(report)
             raise DataDiffError(
                 "Data diff is not clean (the report in XCom says which tables): " + "; ".join(problems)
             )
         return report
+
+
+def _column_note(only_source: list[str], only_target: list[str], ignored: list[str]) -> str:
+    """The log's note on columns: those on one side only, and those ignored."""
+    parts = [
+        f"; column(s) only on the {where}: {', '.join(names)}"
+        for where, names in (("source", only_source), ("Neon target", only_target))
+        if names
+    ]
+    if ignored:
+        parts.append(f"; ignored: {', '.join(ignored)}")
+    return "".join(parts)

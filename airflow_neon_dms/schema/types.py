@@ -8,6 +8,7 @@ says, per (source family, target family), whether the load is safe, lossy (a war
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -136,128 +137,178 @@ def _bytes_needed(shape: TypeShape) -> int:
     return {1: 2, 3: 4}.get(shape.int_bytes, shape.int_bytes)
 
 
+def _int_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    """An integer column into an integer, numeric, float, boolean or text column."""
+    if target.family == "int":
+        need = _bytes_needed(source)
+        if target.int_bytes >= need:
+            return OK
+        return TypeVerdict(
+            "error", f"integer narrowing: needs {need * 8}-bit, target has {target.int_bytes * 8}"
+        )
+    if target.family == "decimal":
+        room = None if target.precision is None else target.precision - (target.scale or 0)
+        if room is None or room >= _int_digits(source):
+            return OK
+        return TypeVerdict("error", f"integers need {_int_digits(source)} digits, target numeric has {room}")
+    return {
+        "float": TypeVerdict("warning", "integers above 2^53 lose precision as floating point"),
+        "bool": TypeVerdict("warning", "integer to boolean keeps only zero/non-zero"),
+        "text": TypeVerdict("warning", "integer stored as text: ordering and arithmetic change"),
+    }.get(target.family)
+
+
+def _decimal_into_decimal(source: TypeShape, target: TypeShape) -> TypeVerdict:
+    """Numeric into numeric: the scale may not shrink, nor the integer digits."""
+    if target.precision is None:
+        return OK
+    s_scale, t_scale = source.scale or 0, target.scale or 0
+    s_int = (source.precision or 1000) - s_scale
+    if t_scale < s_scale:
+        return TypeVerdict("error", f"scale shrinks from {s_scale} to {t_scale}: digits are rounded away")
+    if target.precision - t_scale < s_int:
+        return TypeVerdict(
+            "error", f"integer digits shrink from {s_int} to {target.precision - t_scale}: values overflow"
+        )
+    return OK
+
+
+def _decimal_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    """A numeric column into a numeric, integer or float column."""
+    if target.family == "decimal":
+        return _decimal_into_decimal(source, target)
+    if target.family == "int":
+        if (source.scale or 0) > 0:
+            return TypeVerdict("error", "numeric with a fraction into an integer column loses the fraction")
+        return TypeVerdict("warning", "check that every value fits the integer type")
+    if target.family == "float":
+        return TypeVerdict("warning", "exact numeric into floating point loses exactness")
+    return None
+
+
+def _float_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    if target.family == "float":
+        return OK
+    if target.family == "decimal":
+        return TypeVerdict("warning", "floating point into numeric rounds binary fractions")
+    return None
+
+
+def _bool_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    return OK if target.family in ("bool", "int") else None
+
+
+#: Target families a text value may parse into (each value must parse).
+_TEXT_PARSED_INTO = frozenset({"uuid", "json", "enum", "date", "timestamp", "timestamptz", "int", "decimal"})
+
+
+def _text_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    """Text into text (the length may not shrink) or into a type every value must parse as."""
+    if target.family == "text":
+        if target.length is None or (source.length is not None and target.length >= source.length):
+            return OK
+        return TypeVerdict(
+            "error",
+            f"length shrinks from {source.length if source.length is not None else 'unlimited'} "
+            f"to {target.length}: long values are rejected",
+        )
+    if target.family in _TEXT_PARSED_INTO:
+        return TypeVerdict("warning", f"text into {target.family}: every value must parse as {target.family}")
+    return None
+
+
+def _bytes_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    return OK if target.family == "bytes" else None
+
+
+def _date_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    if target.family == "date":
+        return OK
+    if target.family in ("timestamp", "timestamptz"):
+        return TypeVerdict("warning", "date into a timestamp adds midnight")
+    return None
+
+
+def _timestamp_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    """Timestamps with or without zone: fractional digits may not shrink; crossing zones warns."""
+    if target.family not in ("timestamp", "timestamptz"):
+        return None
+    if (
+        source.fraction_digits is not None
+        and target.fraction_digits is not None
+        and target.fraction_digits < source.fraction_digits
+    ):
+        return TypeVerdict(
+            "error",
+            f"fractional seconds shrink from {source.fraction_digits} to {target.fraction_digits} digits",
+        )
+    if source.family == target.family:
+        return OK
+    if source.family == "timestamp":
+        return TypeVerdict(
+            "warning", "timestamp without time zone into timestamptz is read in the session zone"
+        )
+    return TypeVerdict("warning", "timestamptz into timestamp without time zone drops the zone (UTC kept)")
+
+
+def _time_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    return OK if target.family == "time" else None
+
+
+def _json_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    if target.family == "json":
+        return OK
+    if target.family == "text":
+        return TypeVerdict("warning", "JSON stored as text is no longer validated")
+    return None
+
+
+def _uuid_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    if target.family == "uuid":
+        return OK
+    if target.family == "text":
+        return OK if target.length is None or target.length >= 36 else TypeVerdict("error", "text too short")
+    return None
+
+
+def _enum_into(source: TypeShape, target: TypeShape) -> TypeVerdict | None:
+    """An enum into an enum (every label must exist) or into text (the longest label must fit)."""
+    if target.family == "enum":
+        missing = [label for label in source.labels if label not in target.labels]
+        return TypeVerdict("error", f"target enum lacks labels {missing}") if missing else OK
+    if target.family == "text":
+        longest = max((len(label) for label in source.labels), default=0)
+        if target.length is not None and target.length < longest:
+            return TypeVerdict("error", f"text length {target.length} is shorter than label length {longest}")
+        return OK
+    return None
+
+
+#: One rule per source family: its verdict for a target, or None when the pair has no rule.
+TypeRule = Callable[[TypeShape, TypeShape], "TypeVerdict | None"]
+TYPE_RULES: dict[str, TypeRule] = {
+    "int": _int_into,
+    "decimal": _decimal_into,
+    "float": _float_into,
+    "bool": _bool_into,
+    "text": _text_into,
+    "bytes": _bytes_into,
+    "date": _date_into,
+    "timestamp": _timestamp_into,
+    "timestamptz": _timestamp_into,
+    "time": _time_into,
+    "json": _json_into,
+    "uuid": _uuid_into,
+    "enum": _enum_into,
+}
+
+
 def compare_types(source: TypeShape, target: TypeShape) -> TypeVerdict:
     """Look up one (source, target) pair in the compatibility table."""
-    s, t = source.family, target.family
-    if s == "int":
-        need = _bytes_needed(source)
-        if t == "int":
-            if target.int_bytes >= need:
-                return OK
-            return TypeVerdict(
-                "error", f"integer narrowing: needs {need * 8}-bit, target has {target.int_bytes * 8}"
-            )
-        if t == "decimal":
-            room = None if target.precision is None else target.precision - (target.scale or 0)
-            if room is None or room >= _int_digits(source):
-                return OK
-            return TypeVerdict(
-                "error", f"integers need {_int_digits(source)} digits, target numeric has {room}"
-            )
-        if t == "float":
-            return TypeVerdict("warning", "integers above 2^53 lose precision as floating point")
-        if t == "bool":
-            return TypeVerdict("warning", "integer to boolean keeps only zero/non-zero")
-        if t == "text":
-            return TypeVerdict("warning", "integer stored as text: ordering and arithmetic change")
-    if s == "decimal":
-        if t == "decimal":
-            if target.precision is None:
-                return OK
-            s_scale, t_scale = source.scale or 0, target.scale or 0
-            s_int = (source.precision or 1000) - s_scale
-            if t_scale < s_scale:
-                return TypeVerdict(
-                    "error", f"scale shrinks from {s_scale} to {t_scale}: digits are rounded away"
-                )
-            if target.precision - t_scale < s_int:
-                return TypeVerdict(
-                    "error",
-                    f"integer digits shrink from {s_int} to {target.precision - t_scale}: values overflow",
-                )
-            return OK
-        if t == "int":
-            if (source.scale or 0) > 0:
-                return TypeVerdict(
-                    "error", "numeric with a fraction into an integer column loses the fraction"
-                )
-            return TypeVerdict("warning", "check that every value fits the integer type")
-        if t == "float":
-            return TypeVerdict("warning", "exact numeric into floating point loses exactness")
-    if s == "float":
-        if t == "float":
-            return OK
-        if t == "decimal":
-            return TypeVerdict("warning", "floating point into numeric rounds binary fractions")
-    if s == "bool":
-        if t == "bool":
-            return OK
-        if t == "int":
-            return OK
-    if s == "text":
-        if t == "text":
-            if target.length is None or (source.length is not None and target.length >= source.length):
-                return OK
-            return TypeVerdict(
-                "error",
-                f"length shrinks from {source.length if source.length is not None else 'unlimited'} "
-                f"to {target.length}: long values are rejected",
-            )
-        if t in ("uuid", "json", "enum", "date", "timestamp", "timestamptz", "int", "decimal"):
-            return TypeVerdict("warning", f"text into {t}: every value must parse as {t}")
-    if s == "bytes" and t == "bytes":
-        return OK
-    if s == "date":
-        if t == "date":
-            return OK
-        if t in ("timestamp", "timestamptz"):
-            return TypeVerdict("warning", "date into a timestamp adds midnight")
-    if s in ("timestamp", "timestamptz") and t in ("timestamp", "timestamptz"):
-        if (
-            source.fraction_digits is not None
-            and target.fraction_digits is not None
-            and target.fraction_digits < source.fraction_digits
-        ):
-            return TypeVerdict(
-                "error",
-                f"fractional seconds shrink from {source.fraction_digits} to {target.fraction_digits} digits",
-            )
-        if s == t:
-            return OK
-        if s == "timestamp":
-            return TypeVerdict(
-                "warning", "timestamp without time zone into timestamptz is read in the session zone"
-            )
-        return TypeVerdict(
-            "warning", "timestamptz into timestamp without time zone drops the zone (UTC kept)"
-        )
-    if s == "time" and t == "time":
-        return OK
-    if s == "json":
-        if t == "json":
-            return OK
-        if t == "text":
-            return TypeVerdict("warning", "JSON stored as text is no longer validated")
-    if s == "uuid":
-        if t == "uuid":
-            return OK
-        if t == "text":
-            return (
-                OK if target.length is None or target.length >= 36 else TypeVerdict("error", "text too short")
-            )
-    if s == "enum":
-        if t == "enum":
-            missing = [label for label in source.labels if label not in target.labels]
-            if missing:
-                return TypeVerdict("error", f"target enum lacks labels {missing}")
-            return OK
-        if t == "text":
-            longest = max((len(label) for label in source.labels), default=0)
-            if target.length is not None and target.length < longest:
-                return TypeVerdict(
-                    "error", f"text length {target.length} is shorter than label length {longest}"
-                )
-            return OK
-    if s == t == "other":
+    rule = TYPE_RULES.get(source.family)
+    verdict = rule(source, target) if rule else None
+    if verdict is not None:
+        return verdict
+    if source.family == target.family == "other":
         return TypeVerdict("warning", "no compatibility rule for this type pair; check it by hand")
-    return TypeVerdict("error", f"{s} into {t} is not a compatible conversion")
+    return TypeVerdict("error", f"{source.family} into {target.family} is not a compatible conversion")

@@ -55,6 +55,14 @@ with DAG("neon_dms_proof_test", schedule=None, start_date=pendulum.datetime(2024
     diff_keyless = NeonDataDiffOperator(
         task_id="diff_keyless", source_conn_id="src", neon_conn_id="neon", table="logs.page_views"
     )
+    diff_columns = NeonDataDiffOperator(
+        task_id="diff_columns", source_conn_id="src", neon_conn_id="neon", table="cols.t",
+        fail_on_difference=True,
+    )
+    diff_columns_ignored = NeonDataDiffOperator(
+        task_id="diff_columns_ignored", source_conn_id="src", neon_conn_id="neon", table="cols.t",
+        ignore_columns=["{{ 'sec' ~ 'ret' }}"], fail_on_difference=True,
+    )
     preflight >> listed >> sequences >> diff_all
 
 if __name__ == "__main__":
@@ -79,6 +87,7 @@ CREATE TABLE fk.parent (id int PRIMARY KEY);
 CREATE SCHEMA logs;
 CREATE TABLE logs.page_views (path text, n int);
 INSERT INTO logs.page_views SELECT '/p/' || (g % 20), g % 20 FROM generate_series(1, 60) g;
+CREATE SCHEMA cols;
 """
 
 
@@ -92,8 +101,12 @@ def _prepare(source_dsn: str, target_dsn: str) -> None:
             )
     with psycopg.connect(source_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE fk.child (id int PRIMARY KEY, parent_id int)")
+        conn.execute("CREATE TABLE cols.t (id int PRIMARY KEY, v text, secret text)")  # not on Neon
+        conn.execute("INSERT INTO cols.t SELECT g, 'v' || g, 's' || g FROM generate_series(1, 30) g")
     with psycopg.connect(target_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE fk.child (id int PRIMARY KEY, parent_id int REFERENCES fk.parent (id))")
+        conn.execute("CREATE TABLE cols.t (id int PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO cols.t SELECT g, 'v' || g FROM generate_series(1, 30) g")
         conn.execute("DELETE FROM app.orders WHERE id IN (17, 401)")
         conn.execute("UPDATE app.orders SET total = 0 WHERE id = 250")
         conn.execute(  # one of three equal rows of a table without a key
@@ -205,10 +218,22 @@ def test_operators_in_a_dag_run(airflow_home: Path, pg_server, make_pg_database)
         }
     ]
 
+    # A column on one side only fails a strict diff; naming it in ignore_columns (templated) passes.
+    assert result["diff_columns"]["state"] == "failed"
+    columns_report = result["diff_columns"]["report"]
+    assert columns_report["identical"] is False and columns_report["tables_to_reload"] == []
+    assert columns_report["column_differences"][0]["only_in_source_columns"] == ["secret"]
+    assert result["diff_columns_ignored"]["state"] == "success"
+    ignored = result["diff_columns_ignored"]["return"]
+    assert ignored["identical"] is True
+    assert ignored["tables"][0]["ignored_columns"] == ["secret"]
+
     everything = json.dumps(result) + proc.stdout + proc.stderr
     for log_file in (airflow_home / "logs").rglob("*"):
         if log_file.is_file():
             everything += log_file.read_text(errors="replace")
     assert "Comparing 1 table(s)" in everything  # the task logs are part of what is searched
     assert "logs.page_views: DIFFERENT, compared as a multiset of full rows (no key)" in everything
+    assert "cols.t has column(s) only on the source: secret (name them in ignore_columns" in everything
+    assert "cols.t: identical, compared by key" in everything and "; ignored: secret)" in everything
     assert SECRET not in everything
