@@ -77,7 +77,7 @@ with DAG(
     def plan(params: dict[str, Any]) -> dict[str, Any]:
         """Check the Params, find the replication instance, and build the table mapping once."""
         from airflow_neon_dms.hooks.dms import NeonDmsHook
-        from airflow_neon_dms.mappings import TableMappings
+        from airflow_neon_dms.dms.mappings import TableMappings
 
         instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
             params.get("replication_instance_arn") or ""

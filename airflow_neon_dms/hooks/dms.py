@@ -12,9 +12,9 @@ from airflow.providers.amazon.aws.hooks.dms import DmsHook
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from airflow_neon_dms.dms_states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
+from airflow_neon_dms.dms.states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.table_names import TableRef
 
 #: DescribeTableStatistics accepts 20..500 records a page; the maximum makes the fewest calls.
 TABLE_STATISTICS_PAGE_SIZE = 500

@@ -11,7 +11,7 @@ from airflow.sdk import Context
 from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError
 from airflow_neon_dms.links.dms import DmsEndpointLink
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 
 class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
@@ -48,7 +48,7 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> str:
-        from airflow_neon_dms.dms_states import Outcome, classify_connection
+        from airflow_neon_dms.dms.states import Outcome, classify_connection
         from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn)
@@ -121,7 +121,7 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         return self.endpoint_arn
 
     def _fail(self, failure_message: str) -> None:
-        from airflow_neon_dms.failure_hints import neon_hint
+        from airflow_neon_dms.dms.failure_hints import neon_hint
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn) or {}
         is_neon_target = str(endpoint.get("EndpointType", "")).lower() == "target" and str(

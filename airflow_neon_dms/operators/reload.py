@@ -18,10 +18,10 @@ from airflow_neon_dms.exceptions import (
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 from airflow_neon_dms.operators.run import dag_run_started
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 if TYPE_CHECKING:
-    from airflow_neon_dms.tables import TableRef
+    from airflow_neon_dms.dms.table_names import TableRef
 
 # DMS states, the reload plan, the triggers and the report load in the methods that use them: a
 # DAG file that uses this operator parses without them.
@@ -83,7 +83,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     # Entry ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_ACTIVE
+        from airflow_neon_dms.dms.states import TASK_ACTIVE
 
         tables = self._tables()
         if not tables:
@@ -103,7 +103,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         return self._reload_with_temporary_task(context, task, tables)
 
     def _tables(self) -> list[TableRef]:
-        from airflow_neon_dms.tables import parse_tables
+        from airflow_neon_dms.dms.table_names import parse_tables
 
         value: Any = self.tables
         if isinstance(value, str) and value.strip().startswith("["):
@@ -115,7 +115,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_running(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.settings import TargetTablePrepMode, prep_mode
+        from airflow_neon_dms.dms.task_settings import TargetTablePrepMode, prep_mode
         from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
 
         settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
@@ -184,8 +184,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_with_temporary_task(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_SETTLING
-        from airflow_neon_dms.reload_plan import (
+        from airflow_neon_dms.dms.states import TASK_SETTLING
+        from airflow_neon_dms.dms.reload_plan import (
             temporary_task_identifier,
             temporary_task_mappings,
             temporary_task_settings,
@@ -263,7 +263,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self, context: Context, temp_arn: str, temp_id: str, tables: list[TableRef]
     ) -> dict[str, Any]:
         """Start the temporary task (once per DAG run), wait for it, check and delete it."""
-        from airflow_neon_dms.dms_states import Outcome, StartType, classify_task
+        from airflow_neon_dms.dms.states import Outcome, StartType, classify_task
         from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
 
         try:
@@ -373,7 +373,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         temp_id: str | None,
         rows: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        from airflow_neon_dms.validation_report import ValidationReport
+        from airflow_neon_dms.dms.validation_report import ValidationReport
 
         report = ValidationReport.from_statistics(rows)
         self.log.info("Reloaded tables:\n%s", report.render())

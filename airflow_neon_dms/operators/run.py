@@ -13,10 +13,10 @@ from airflow.sdk import Context
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 if TYPE_CHECKING:
-    from airflow_neon_dms.dms_states import StartType, TaskOutcome
+    from airflow_neon_dms.dms.states import StartType, TaskOutcome
 
 #: StartReplicationTaskType of a first run (``StartType.START_REPLICATION``).
 START_REPLICATION = "start-replication"
@@ -52,7 +52,7 @@ def check_startable_event(event: dict[str, Any] | None, task_arn: str, settle_ti
 
 def failure_text(message: str, task: dict[str, Any] | None = None) -> str:
     """The failure message with a Neon hint when DMS's LastFailureMessage calls for one."""
-    from airflow_neon_dms.failure_hints import neon_hint
+    from airflow_neon_dms.dms.failure_hints import neon_hint
 
     hint = neon_hint(" ".join([message, str((task or {}).get("LastFailureMessage") or "")]))
     return f"{message} Hint: {hint}" if hint else message
@@ -104,7 +104,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_SETTLING
+        from airflow_neon_dms.dms.states import TASK_SETTLING
 
         start_type = self._start_type()
         task = self.hook.describe_task(self.replication_task_arn)
@@ -121,7 +121,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         return self._start_and_wait(context, start_type)
 
     def _start_type(self) -> StartType:
-        from airflow_neon_dms.dms_states import StartType
+        from airflow_neon_dms.dms.states import StartType
 
         try:
             return StartType(self.start_type)
@@ -155,7 +155,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         return self._start_and_wait(context, start_type)
 
     def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, classify_task, task_summary
+        from airflow_neon_dms.dms.states import Outcome, classify_task, task_summary
         from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
 
         started, task = self.hook.start_task(
@@ -191,7 +191,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, started: bool = True
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, TaskOutcome
+        from airflow_neon_dms.dms.states import Outcome, TaskOutcome
 
         if not event or event.get("status") not in EVENT_STATUSES:
             raise DmsResourceError(
@@ -209,7 +209,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         )
 
     def _finish(self, verdict: TaskOutcome, task: dict[str, Any], started: bool) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, task_summary
+        from airflow_neon_dms.dms.states import Outcome, task_summary
 
         if verdict.outcome == Outcome.SUCCESS:
             self.log.info("%s", verdict.message)

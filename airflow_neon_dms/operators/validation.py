@@ -15,7 +15,7 @@ from airflow_neon_dms.exceptions import (
 )
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.events import EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.dms.wait_events import EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 #: XCom key of the failed tables, in the ``[{"schema", "table"}]`` form the reload operator takes.
 FAILED_TABLES_KEY = "failed_tables"
@@ -61,7 +61,7 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_FAILED
+        from airflow_neon_dms.dms.states import TASK_FAILED
         from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
 
         task = self.hook.describe_task(self.replication_task_arn)
@@ -120,7 +120,7 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         )
 
     def _report(self, context: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        from airflow_neon_dms.validation_report import ValidationReport
+        from airflow_neon_dms.dms.validation_report import ValidationReport
 
         report = ValidationReport.from_statistics(rows)
         self.log.info("Validation of %s:\n%s", self.replication_task_arn, report.render())

@@ -14,7 +14,7 @@ from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedE
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
 from airflow_neon_dms.operators.run import failure_text
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS
+from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS
 
 if TYPE_CHECKING:
     from airflow_neon_dms.hooks.dms import NeonDmsHook
@@ -73,7 +73,7 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool:
-        from airflow_neon_dms.dms_states import Outcome, classify_task
+        from airflow_neon_dms.dms.states import Outcome, classify_task
 
         task = self.hook.describe_task(self.replication_task_arn)
         verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)

@@ -11,7 +11,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import BotoCoreError, ClientError
 
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.events import (
+from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
     EVENT_STATUSES,

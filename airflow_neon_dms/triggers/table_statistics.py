@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_neon_dms.dms_states import table_is_pending
+from airflow_neon_dms.dms.states import table_is_pending
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.tables import TableRef, parse_tables
+from airflow_neon_dms.dms.table_names import TableRef, parse_tables
 from airflow_neon_dms.triggers.base import EVENT_SUCCESS, DmsPollTrigger
 
 

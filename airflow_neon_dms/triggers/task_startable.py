@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_neon_dms.dms_states import Outcome, classify_startable
+from airflow_neon_dms.dms.states import Outcome, classify_startable
 from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, DmsPollTrigger
 

@@ -32,7 +32,7 @@ import pendulum
 import psycopg
 from airflow.sdk import DAG, task
 
-from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
 from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, SourceEndpointOperator
 from airflow_neon_dms.operators.reload import DmsReloadTablesOperator

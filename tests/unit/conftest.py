@@ -207,8 +207,8 @@ def migrated_task(
         migration_type: str = "full-load-and-cdc", prep_mode: str = "TRUNCATE_BEFORE_LOAD"
     ) -> MigratedTask:
         from airflow_neon_dms.hooks.dms import NeonDmsHook
-        from airflow_neon_dms.mappings import TableMappings
-        from airflow_neon_dms.settings import TaskSettings
+        from airflow_neon_dms.dms.mappings import TableMappings
+        from airflow_neon_dms.dms.task_settings import TaskSettings
 
         source_db, target_db = make_pg_database(), make_pg_database()
         for database in (source_db, target_db):
@@ -309,8 +309,8 @@ def started_task_factory(
 
     def make(migration_type: str) -> str:
         from airflow_neon_dms.hooks.dms import NeonDmsHook
-        from airflow_neon_dms.mappings import TableMappings
-        from airflow_neon_dms.settings import TaskSettings
+        from airflow_neon_dms.dms.mappings import TableMappings
+        from airflow_neon_dms.dms.task_settings import TaskSettings
 
         hook = NeonDmsHook(aws_conn_id=aws_conn)
         arn, _ = hook.ensure_task(

@@ -11,8 +11,8 @@ import pytest
 
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
 from airflow_neon_dms.hooks.dms import NeonDmsHook, batches, endpoint_differences
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.settings import TaskSettings
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 
 SOURCE = {
     "EndpointType": "source",

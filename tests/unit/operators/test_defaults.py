@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import inspect
 
-from airflow_neon_dms.dms_states import MigrationType, StartType
-from airflow_neon_dms.mappings import WildcardSchemaPolicy
+from airflow_neon_dms.dms.states import MigrationType, StartType
+from airflow_neon_dms.dms.mappings import WildcardSchemaPolicy
 from airflow_neon_dms.operators.run import DmsStartTaskOperator
 from airflow_neon_dms.operators.task import DmsCreateTaskOperator
 

@@ -11,14 +11,14 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_neon_dms.exceptions import NeonConfigError, ReplicationTaskFailedError
-from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.reload import (
     METHOD_RELOAD_TABLES,
     METHOD_TEMPORARY_TASK,
     DmsReloadTablesOperator,
 )
-from airflow_neon_dms.reload_plan import temporary_task_identifier
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
 from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
 

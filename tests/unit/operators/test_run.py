@@ -12,9 +12,9 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.run import DmsStartTaskOperator
-from airflow_neon_dms.settings import TaskSettings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
 
 

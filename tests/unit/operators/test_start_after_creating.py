@@ -18,12 +18,12 @@ from botocore.exceptions import ClientError
 
 from airflow_neon_dms.exceptions import DmsResourceError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.reload import METHOD_TEMPORARY_TASK, DmsReloadTablesOperator
 from airflow_neon_dms.operators.run import DmsStartTaskOperator
-from airflow_neon_dms.reload_plan import temporary_task_identifier
-from airflow_neon_dms.settings import TaskSettings
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
+from airflow_neon_dms.dms.task_settings import TaskSettings
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
 from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
 from tests.unit.conftest import DmsServer

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.task import DmsCreateTaskOperator
-from airflow_neon_dms.settings import TaskSettings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 
 
 def _tasks(dms: Any, name: str) -> list[dict[str, Any]]:

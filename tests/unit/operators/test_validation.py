@@ -15,7 +15,7 @@ from airflow_neon_dms.exceptions import (
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.mappings import TableMappings
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.validation import FAILED_TABLES_KEY, DmsValidationOperator
 from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.settings import TaskSettings
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.triggers.base import DmsPollTrigger
 from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
 from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_neon_dms.dms_states import VALIDATION_UNCHECKED, ValidationState, table_failure_reason
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.states import VALIDATION_UNCHECKED, ValidationState, table_failure_reason
+from airflow_neon_dms.dms.table_names import TableRef
 
 
 def _int(value: Any) -> int:

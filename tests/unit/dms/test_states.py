@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_neon_dms.dms_states import (
+from airflow_neon_dms.dms.states import (
     Outcome,
     classify_connection,
     classify_startable,
