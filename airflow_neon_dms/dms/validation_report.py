@@ -117,6 +117,6 @@ class ValidationReport:
         listed = ", ".join(f"{t.ref} ({t.failure})" for t in self.failed)
         return (
             f"Replication task {task}: {len(self.failed)} table(s) failed validation or loading: "
-            f"{listed}. Reload them with DmsReloadTablesOperator (the list is in XCom key "
+            f"{listed}. Reload them with NeonDmsReloadTablesOperator (the list is in XCom key "
             "'failed_tables'), and check the task's CloudWatch log for the cause."
         )

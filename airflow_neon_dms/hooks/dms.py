@@ -253,7 +253,7 @@ class NeonDmsHook(DmsHook):
             tasks = []
         if not tasks:
             raise DmsResourceError(
-                f"Replication task {task_arn} does not exist. Create it first (DmsCreateTaskOperator)."
+                f"Replication task {task_arn} does not exist. Create it first (NeonDmsCreateTaskOperator)."
             )
         return dict(tasks[0])
 

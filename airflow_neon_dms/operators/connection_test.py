@@ -9,12 +9,12 @@ from typing import Any
 from airflow.sdk import Context
 
 from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError
-from airflow_neon_dms.links.dms import DmsEndpointLink
+from airflow_neon_dms.links.dms import NeonDmsEndpointLink
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 
-class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Run DMS TestConnection from a replication instance to an endpoint and wait for the result.
 
@@ -30,7 +30,7 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
     """
 
     template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_instance_arn", "endpoint_arn")
-    operator_extra_links = (DmsEndpointLink(),)
+    operator_extra_links = (NeonDmsEndpointLink(),)
 
     def __init__(
         self,
@@ -49,15 +49,15 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
 
     def execute(self, context: Context) -> str:
         from airflow_neon_dms.dms.states import Outcome, classify_connection
-        from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
+        from airflow_neon_dms.triggers.connection_test import NeonDmsConnectionTestTrigger
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn)
         if endpoint is None:
             raise DmsResourceError(
                 f"Endpoint {self.endpoint_arn} does not exist. Create it first (NeonTargetEndpointOperator "
-                "or SourceEndpointOperator) and pass its ARN."
+                "or NeonDmsSourceEndpointOperator) and pass its ARN."
             )
-        DmsEndpointLink.persist(
+        NeonDmsEndpointLink.persist(
             context=context,
             operator=self,
             region_name=self.hook.conn_region_name,
@@ -76,7 +76,7 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         outcome = classify_connection(connection)
         if outcome == Outcome.WAITING and self.deferrable:
             self.defer(
-                trigger=DmsConnectionTestTrigger(
+                trigger=NeonDmsConnectionTestTrigger(
                     endpoint_arn=self.endpoint_arn,
                     replication_instance_arn=self.replication_instance_arn,
                     deadline=deadline,

@@ -30,7 +30,7 @@ METHOD_RELOAD_TABLES = "reload-tables"
 METHOD_TEMPORARY_TASK = "temporary-task"
 
 
-class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Reload the given tables and wait until each is loaded and validated again.
 
@@ -116,7 +116,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
         from airflow_neon_dms.dms.task_settings import TargetTablePrepMode, prep_mode
-        from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
+        from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger, pending_tables
 
         settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
         if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
@@ -128,7 +128,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         since = requested_at if self.reload_option == "data-reload" else None
         if self.deferrable:
             self.defer(
-                trigger=DmsTableStatisticsTrigger(
+                trigger=NeonDmsTableStatisticsTrigger(
                     replication_task_arn=self.replication_task_arn,
                     tables=[t.as_dict() for t in tables],
                     expect_tables=True,
@@ -190,7 +190,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             temporary_task_mappings,
             temporary_task_settings,
         )
-        from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
+        from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
         if self.reload_option != "data-reload":
             raise NeonConfigError(
@@ -216,7 +216,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             if self.deferrable and status in TASK_SETTLING:
                 self.log.info("Temporary reload task %s is %s; waiting in the triggerer", temp_id, status)
                 self.defer(
-                    trigger=DmsTaskStartableTrigger(
+                    trigger=NeonDmsTaskStartableTrigger(
                         replication_task_arn=temp_arn,
                         deadline=time.time() + self.settle_timeout,
                         waiter_delay=min(self.waiter_delay, 10),
@@ -264,7 +264,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     ) -> dict[str, Any]:
         """Start the temporary task (once per DAG run), wait for it, check and delete it."""
         from airflow_neon_dms.dms.states import Outcome, StartType, classify_task
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
         try:
             _, temp_task = self.hook.start_task(
@@ -278,7 +278,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             deadline = self._deadline()
             if verdict.outcome == Outcome.WAITING and self.deferrable:
                 self.defer(
-                    trigger=DmsTaskCompletionTrigger(
+                    trigger=NeonDmsTaskCompletionTrigger(
                         replication_task_arn=temp_arn,
                         deadline=deadline,
                         waiter_delay=self.waiter_delay,

@@ -32,7 +32,7 @@ def dag_run_started(context: Context) -> datetime | None:
 
 
 def check_startable_event(event: dict[str, Any] | None, task_arn: str, settle_timeout: float) -> None:
-    """Raise unless ``event`` (from DmsTaskStartableTrigger) says the task can be started."""
+    """Raise unless ``event`` (from NeonDmsTaskStartableTrigger) says the task can be started."""
     if not event or event.get("status") not in EVENT_STATUSES:
         raise DmsResourceError(
             f"Replication task {task_arn} wait to become startable ended with an invalid event: {event!r}"
@@ -40,7 +40,7 @@ def check_startable_event(event: dict[str, Any] | None, task_arn: str, settle_ti
     if event["status"] == EVENT_SUCCESS:
         return
     if event["status"] == EVENT_FAILED:
-        raise DmsResourceError(f"{event['message']} Create the task again (DmsCreateTaskOperator).")
+        raise DmsResourceError(f"{event['message']} Create the task again (NeonDmsCreateTaskOperator).")
     if event["status"] == EVENT_TIMEOUT:
         raise DmsResourceError(
             f"Replication task {task_arn} did not become startable within {settle_timeout:.0f} s "
@@ -58,7 +58,7 @@ def failure_text(message: str, task: dict[str, Any] | None = None) -> str:
     return f"{message} Hint: {hint}" if hint else message
 
 
-class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Start a replication task and wait for its run to finish.
 
@@ -131,7 +131,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
             ) from None
 
     def _defer_until_startable(self, task: dict[str, Any]) -> None:
-        from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
+        from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
         self.log.info(
             "Replication task %s is %s; waiting in the triggerer until it can be started",
@@ -139,7 +139,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
             task.get("Status"),
         )
         self.defer(
-            trigger=DmsTaskStartableTrigger(
+            trigger=NeonDmsTaskStartableTrigger(
                 replication_task_arn=self.replication_task_arn,
                 deadline=time.time() + self.settle_timeout,
                 waiter_delay=min(self.waiter_delay, 10),
@@ -156,7 +156,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
 
     def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
         from airflow_neon_dms.dms.states import Outcome, classify_task, task_summary
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
         started, task = self.hook.start_task(
             self.replication_task_arn,
@@ -171,7 +171,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         deadline = self._deadline()
         if verdict.outcome == Outcome.WAITING and self.deferrable:
             self.defer(
-                trigger=DmsTaskCompletionTrigger(
+                trigger=NeonDmsTaskCompletionTrigger(
                     replication_task_arn=self.replication_task_arn,
                     wait_for_cdc_stop=self.wait_for_cdc_stop,
                     deadline=deadline,

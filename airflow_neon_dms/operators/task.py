@@ -25,7 +25,7 @@ FULL_LOAD = "full-load"
 WILDCARD_SCHEMA_ERROR = "error"
 
 
-class DmsCreateTaskOperator(NeonDmsBaseOperator):
+class NeonDmsCreateTaskOperator(NeonDmsBaseOperator):
     """
     Create the replication task, or reuse the one with the same identifier (modifying its mappings
     or settings when they differ and the task is not running). Returns the task ARN.

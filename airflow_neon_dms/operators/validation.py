@@ -21,7 +21,7 @@ from airflow_neon_dms.dms.wait_events import EVENT_STATUSES, EVENT_SUCCESS, EVEN
 FAILED_TABLES_KEY = "failed_tables"
 
 
-class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Check a replication task's per-table load and validation results.
 
@@ -62,7 +62,7 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_neon_dms.dms.states import TASK_FAILED
-        from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
+        from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
         task = self.hook.describe_task(self.replication_task_arn)
         persist_task_links(
@@ -83,7 +83,7 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         pending = _still_pending(rows)
         if pending and self.deferrable:
             self.defer(
-                trigger=DmsTableStatisticsTrigger(
+                trigger=NeonDmsTableStatisticsTrigger(
                     replication_task_arn=self.replication_task_arn,
                     deadline=deadline,
                     waiter_delay=self.waiter_delay,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 
-class DmsTaskCompletedSensor(BaseSensorOperator):
+class NeonDmsTaskCompletedSensor(BaseSensorOperator):
     """
     Wait until a replication task's run succeeds: ``stopped`` with a non-error stop reason, or (for
     CDC) running with the full load complete. Fails with StopReason and LastFailureMessage on
@@ -88,10 +88,10 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
             return
         if self.poke(context):
             return
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
         self.defer(
-            trigger=DmsTaskCompletionTrigger(
+            trigger=NeonDmsTaskCompletionTrigger(
                 replication_task_arn=self.replication_task_arn,
                 wait_for_cdc_stop=self.wait_for_cdc_stop,
                 deadline=time.time() + float(self.timeout),

@@ -25,11 +25,11 @@ __all__ = [
     "EVENT_STATUSES",
     "EVENT_SUCCESS",
     "EVENT_TIMEOUT",
-    "DmsPollTrigger",
+    "NeonDmsPollTrigger",
 ]
 
 
-class DmsPollTrigger(BaseTrigger):
+class NeonDmsPollTrigger(BaseTrigger):
     """
     Base of the DMS triggers: calls :meth:`poll` every ``waiter_delay`` seconds until it returns
     an event, the ``deadline`` (epoch seconds) passes, or DMS answers with an error.

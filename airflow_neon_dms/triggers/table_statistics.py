@@ -8,10 +8,10 @@ from typing import Any
 from airflow_neon_dms.dms.states import table_is_pending
 from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.dms.table_names import TableRef, parse_tables
-from airflow_neon_dms.triggers.base import EVENT_SUCCESS, DmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_SUCCESS, NeonDmsPollTrigger
 
 
-class DmsTableStatisticsTrigger(DmsPollTrigger):
+class NeonDmsTableStatisticsTrigger(NeonDmsPollTrigger):
     """
     Waits while any table (or any of ``tables``) is loading, reloading or pending validation.
 
