@@ -23,7 +23,7 @@ from airflow.sdk import DAG, Param, task
 from airflow_neon_dms.callbacks import log_failed_step
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
-from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, NeonDmsSourceEndpointOperator
+from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
 from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
 from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
 from airflow_neon_dms.operators.schema_preflight import NeonSchemaPreflightOperator
@@ -76,8 +76,8 @@ with DAG(
     @task(multiple_outputs=True)
     def plan(params: dict[str, Any]) -> dict[str, Any]:
         """Check the Params, find the replication instance, and build the table mapping once."""
-        from airflow_neon_dms.hooks.dms import NeonDmsHook
         from airflow_neon_dms.dms.mappings import TableMappings
+        from airflow_neon_dms.hooks.dms import NeonDmsHook
 
         instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
             params.get("replication_instance_arn") or ""

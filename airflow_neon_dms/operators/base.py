@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,15 @@ AWS_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "verify")
 def default_deferrable() -> bool:
     """``[operators] default_deferrable`` from the Airflow configuration (False when unset)."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def dag_run_started(context: Mapping[str, Any]) -> datetime | None:
+    """When the current DAG run started (aware UTC); a task started after it belongs to this run."""
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None)
+    if not isinstance(started, datetime):
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
 class NeonDmsBaseOperator(BaseOperator):

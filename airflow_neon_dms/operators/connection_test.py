@@ -8,10 +8,10 @@ from typing import Any
 
 from airflow.sdk import Context
 
+from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError
 from airflow_neon_dms.links.dms import NeonDmsEndpointLink
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 
 class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
@@ -92,35 +92,31 @@ class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         if outcome == Outcome.SUCCESS:
             return self._succeeded()
         if outcome == Outcome.FAILED:
-            self._fail(str((connection or {}).get("LastFailureMessage") or (connection or {}).get("Status")))
+            raise self._failure(
+                str((connection or {}).get("LastFailureMessage") or (connection or {}).get("Status"))
+            )
         raise DmsResourceError(
             f"Connection test to endpoint {self.endpoint_arn} did not finish within {self.max_wait:.0f} s. "
             "Check that the replication instance is available, or raise max_wait."
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        if not event or event.get("status") not in EVENT_STATUSES:
-            raise DmsResourceError(
-                f"Connection test of {self.endpoint_arn} ended with an invalid event: {event!r}"
-            )
-        if event["status"] == EVENT_SUCCESS:
-            return self._succeeded()
-        if event["status"] == EVENT_FAILED:
-            self._fail(str(event.get("message", "")))
-        if event["status"] == EVENT_TIMEOUT:
-            raise DmsResourceError(
+        check_event(
+            event,
+            f"Connection test of {self.endpoint_arn}",
+            failed=self._failure,
+            timed_out=lambda detail: DmsResourceError(
                 f"Connection test to endpoint {self.endpoint_arn} did not finish within "
-                f"{self.max_wait:.0f} s: {event.get('message')}. Raise max_wait or check the instance."
-            )
-        raise DmsResourceError(
-            f"Connection test to endpoint {self.endpoint_arn} could not be read: {event['message']}"
+                f"{self.max_wait:.0f} s: {detail}. Raise max_wait or check the instance."
+            ),
         )
+        return self._succeeded()
 
     def _succeeded(self) -> str:
         self.log.info("Connection test to endpoint %s succeeded", self.endpoint_arn)
         return self.endpoint_arn
 
-    def _fail(self, failure_message: str) -> None:
+    def _failure(self, failure_message: str) -> ConnectionTestFailedError:
         from airflow_neon_dms.dms.failure_hints import neon_hint
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn) or {}
@@ -134,4 +130,4 @@ class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         )
         if hint:
             message += f" Hint: {hint}"
-        raise ConnectionTestFailedError(message)
+        return ConnectionTestFailedError(message)

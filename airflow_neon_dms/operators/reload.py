@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
+from airflow_neon_dms.dms.wait_events import check_event, check_startable_event
 from airflow_neon_dms.exceptions import (
     DmsResourceError,
     NeonConfigError,
@@ -16,9 +17,12 @@ from airflow_neon_dms.exceptions import (
     TableValidationFailedError,
 )
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
-from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.operators.run import dag_run_started
-from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.operators.base import (
+    AWS_TEMPLATE_FIELDS,
+    NeonDmsBaseOperator,
+    WaitMixin,
+    dag_run_started,
+)
 
 if TYPE_CHECKING:
     from airflow_neon_dms.dms.table_names import TableRef
@@ -115,8 +119,9 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_running(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
+        from airflow_neon_dms.dms.states import pending_tables
         from airflow_neon_dms.dms.task_settings import TargetTablePrepMode, prep_mode
-        from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger, pending_tables
+        from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
         settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
         if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
@@ -184,12 +189,12 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_with_temporary_task(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import TASK_SETTLING
         from airflow_neon_dms.dms.reload_plan import (
             temporary_task_identifier,
             temporary_task_mappings,
             temporary_task_settings,
         )
+        from airflow_neon_dms.dms.states import TASK_SETTLING
         from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
         if self.reload_option != "data-reload":
@@ -239,8 +244,6 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         temporary_task_identifier: str = "",
     ) -> dict[str, Any]:
         """Resume once the temporary task can start: start it and wait for the reload."""
-        from airflow_neon_dms.operators.run import check_startable_event
-
         tables = self._tables()
         # The event names the temporary task too: runners that drop the deferral kwargs still work.
         arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
@@ -345,18 +348,12 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     # Shared -----------------------------------------------------------------------------------
 
     def _check_event(self, event: dict[str, Any] | None) -> None:
-        if not event or event.get("status") not in EVENT_STATUSES:
-            raise DmsResourceError(
-                f"Reload wait for {self.replication_task_arn} ended with an invalid event: {event!r}"
-            )
-        if event["status"] == EVENT_SUCCESS:
-            return
-        if event["status"] == EVENT_FAILED:
-            raise ReplicationTaskFailedError(f"Reload of tables failed: {event['message']}")
-        if event["status"] == EVENT_TIMEOUT:
-            raise DmsResourceError(self._timeout_text(str(event["message"])))
-        raise DmsResourceError(
-            f"Reload of {self.replication_task_arn} could not be followed: {event['message']}"
+        check_event(
+            event,
+            f"Reload of {self.replication_task_arn}",
+            wait="reload wait",
+            failed=lambda message: ReplicationTaskFailedError(f"Reload of tables failed: {message}"),
+            timed_out=lambda message: DmsResourceError(self._timeout_text(message)),
         )
 
     def _timeout_text(self, detail: str) -> str:

@@ -15,8 +15,8 @@ from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOper
 from airflow_neon_dms.operators.endpoint import DEFAULT_TAGS
 
 if TYPE_CHECKING:
-    from airflow_neon_dms.dms.states import MigrationType
     from airflow_neon_dms.dms.mappings import TableMappings, WildcardSchemaPolicy
+    from airflow_neon_dms.dms.states import MigrationType
     from airflow_neon_dms.dms.task_settings import TaskSettings
 
 # The mapping and settings builders load in execute(): a DAG file parses without them.
@@ -89,8 +89,8 @@ class NeonDmsCreateTaskOperator(NeonDmsBaseOperator):
         self.create_kwargs = create_kwargs
 
     def execute(self, context: Context) -> str:
-        from airflow_neon_dms.dms.states import MigrationType
         from airflow_neon_dms.dms.mappings import table_mappings_json
+        from airflow_neon_dms.dms.states import MigrationType
         from airflow_neon_dms.dms.task_settings import parse_task_settings
 
         try:

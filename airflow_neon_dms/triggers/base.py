@@ -10,7 +10,6 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import BotoCoreError, ClientError
 
-from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
@@ -18,6 +17,7 @@ from airflow_neon_dms.dms.wait_events import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
 )
+from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 __all__ = [
     "EVENT_ERROR",

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.dms.mapping_match import select_tables
+from airflow_neon_dms.exceptions import NeonConfigError
 
 TABLES = [
     ("public", "orders"),

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.dms.mappings import (
     SelectionRule,
     TableMappings,
@@ -15,6 +14,7 @@ from airflow_neon_dms.dms.mappings import (
     table_mappings_json,
 )
 from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.exceptions import NeonConfigError
 
 
 def test_include_with_exclude_builds_dms_rules() -> None:

@@ -146,7 +146,9 @@ def test_missing_endpoint_is_named(
 
 def test_bad_wait_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="waiter_delay"):
-        NeonDmsTestConnectionOperator(task_id="t", replication_instance_arn="a", endpoint_arn="b", waiter_delay=0)
+        NeonDmsTestConnectionOperator(
+            task_id="t", replication_instance_arn="a", endpoint_arn="b", waiter_delay=0
+        )
 
 
 ENDPOINT_ID = "ep-unit-neon-7"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import inspect
 
-from airflow_neon_dms.dms.states import MigrationType, StartType
 from airflow_neon_dms.dms.mappings import WildcardSchemaPolicy
+from airflow_neon_dms.dms.states import MigrationType, StartType
 from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
 from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 
@@ -19,7 +19,8 @@ def test_string_defaults_are_the_enum_values() -> None:
     assert StartType(_default(NeonDmsStartTaskOperator, "start_type")) is StartType.START_REPLICATION
     assert MigrationType(_default(NeonDmsCreateTaskOperator, "migration_type")) is MigrationType.FULL_LOAD
     assert (
-        WildcardSchemaPolicy(_default(NeonDmsCreateTaskOperator, "wildcard_schema")) is WildcardSchemaPolicy.ERROR
+        WildcardSchemaPolicy(_default(NeonDmsCreateTaskOperator, "wildcard_schema"))
+        is WildcardSchemaPolicy.ERROR
     )
 
 

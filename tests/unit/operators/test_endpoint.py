@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk.log import _secrets_masker
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, NeonDmsSourceEndpointOperator
+from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
 
 NEON_PASSWORD = "Np4ss-w0rd-x7"
 

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_neon_dms.exceptions import NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
+from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.exceptions import NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.operators.reload import (
     METHOD_RELOAD_TABLES,
     METHOD_TEMPORARY_TASK,
     NeonDmsReloadTablesOperator,
 )
-from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
-from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
@@ -53,7 +53,9 @@ def _task_ids(dms: Any) -> set[str]:
 
 
 def test_template_fields() -> None:
-    assert {"replication_task_arn", "tables", "neon_conn_id"} <= set(NeonDmsReloadTablesOperator.template_fields)
+    assert {"replication_task_arn", "tables", "neon_conn_id"} <= set(
+        NeonDmsReloadTablesOperator.template_fields
+    )
     assert NeonDmsReloadTablesOperator.template_fields_renderers["tables"] == "json"
 
 

@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
-from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
 
@@ -50,7 +50,9 @@ def _op(arn: str, **kwargs: Any) -> NeonDmsStartTaskOperator:
 
 
 def test_template_fields() -> None:
-    assert {"replication_task_arn", "start_type", "aws_conn_id"} <= set(NeonDmsStartTaskOperator.template_fields)
+    assert {"replication_task_arn", "start_type", "aws_conn_id"} <= set(
+        NeonDmsStartTaskOperator.template_fields
+    )
 
 
 def test_full_load_runs_to_finished_and_rows_arrive(

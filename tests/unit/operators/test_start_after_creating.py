@@ -16,14 +16,14 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 from botocore.exceptions import ClientError
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
+from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import DmsResourceError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.reload import METHOD_TEMPORARY_TASK, NeonDmsReloadTablesOperator
 from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
-from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
-from airflow_neon_dms.dms.task_settings import TaskSettings
-from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 from tests.unit.conftest import DmsServer

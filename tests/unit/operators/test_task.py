@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.dms.mappings import TableMappings
-from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 from airflow_neon_dms.dms.task_settings import TaskSettings
+from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 
 
 def _tasks(dms: Any, name: str) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.exceptions import (
     DmsResourceError,
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.operators.validation import FAILED_TABLES_KEY, NeonDmsValidationOperator
 from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.dms.task_settings import TaskSettings
-from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.triggers.base import NeonDmsPollTrigger
 from airflow_neon_dms.triggers.connection_test import NeonDmsConnectionTestTrigger
-from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger, pending_tables
+from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
@@ -60,7 +59,9 @@ async def _events(trigger: NeonDmsPollTrigger) -> list[dict[str, Any]]:
 @pytest.mark.asyncio
 async def test_task_trigger_success_for_cdc_task(started_task_factory: Callable[[str], str]) -> None:
     arn = started_task_factory("full-load-and-cdc")
-    trigger = NeonDmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1)
+    trigger = NeonDmsTaskCompletionTrigger(
+        replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1
+    )
     [event] = await _events(trigger)
     assert event["status"] == "success"
     assert event["replication_task_arn"] == arn
@@ -118,23 +119,6 @@ async def test_api_error_becomes_an_error_event(aws_conn: str) -> None:
     [event] = await _events(trigger)
     assert event["status"] == "error"
     assert "DMS call failed" in event["message"]
-
-
-def test_pending_tables_counts_missing_and_stale_tables() -> None:
-    from datetime import datetime, timezone
-
-    done = {
-        "SchemaName": "public",
-        "TableName": "a",
-        "TableState": "Table completed",
-        "ValidationState": "Validated",
-        "FullLoadEndTime": datetime(2020, 1, 1, tzinfo=timezone.utc),
-    }
-    assert pending_tables([done]) == []
-    assert pending_tables([done], [TableRef("public", "a"), TableRef("public", "b")]) == [
-        TableRef("public", "b")
-    ]
-    assert pending_tables([done], None, reloaded_since=time.time()) == [TableRef("public", "a")]
 
 
 @pytest.mark.asyncio
