@@ -14,6 +14,8 @@ from airflow.sdk import BaseOperator
 from airflow_neon_dms.exceptions import NeonConfigError
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 AWS_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "verify")
@@ -76,6 +78,23 @@ class NeonDmsBaseOperator(BaseOperator):
         from airflow_neon_dms.hooks.dms import NeonDmsHook
 
         return NeonDmsHook(**self.aws_kwargs)
+
+    def describe_task_with_links(
+        self, context: Context, task_arn: str, *, with_settings: bool = False
+    ) -> dict[str, Any]:
+        """Describe the replication task and store its console links on this task instance."""
+        from airflow_neon_dms.links.dms import persist_task_links
+
+        task = self.hook.describe_task(task_arn, with_settings=with_settings)
+        persist_task_links(
+            context,
+            self,
+            region_name=self.hook.conn_region_name,
+            partition=self.hook.conn_partition,
+            task=task,
+            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
+        )
+        return task
 
 
 class WaitMixin:

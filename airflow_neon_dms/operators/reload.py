@@ -16,7 +16,7 @@ from airflow_neon_dms.exceptions import (
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
     NeonDmsBaseOperator,
@@ -93,15 +93,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         if not tables:
             self.log.info("No tables to reload")
             return self._result(METHOD_RELOAD_TABLES, tables, 0, None, None)
-        task = self.hook.describe_task(self.replication_task_arn, with_settings=True)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
-        )
+        task = self.describe_task_with_links(context, self.replication_task_arn, with_settings=True)
         if str(task.get("Status")) in TASK_ACTIVE:
             return self._reload_running(context, task, tables)
         return self._reload_with_temporary_task(context, task, tables)

@@ -18,7 +18,7 @@ from airflow_neon_dms.dms.wait_events import (
     event_status,
 )
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
     NeonDmsBaseOperator,
@@ -82,15 +82,7 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         from airflow_neon_dms.dms.states import TASK_SETTLING
 
         start_type = self._start_type()
-        task = self.hook.describe_task(self.replication_task_arn)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
-        )
+        task = self.describe_task_with_links(context, self.replication_task_arn)
         if self.deferrable and str(task.get("Status", "")) in TASK_SETTLING:
             self._defer_until_startable(task)
         return self._start_and_wait(context, start_type)

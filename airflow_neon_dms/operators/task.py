@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Context
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator
 from airflow_neon_dms.operators.endpoint import DEFAULT_TAGS
 
@@ -119,14 +119,6 @@ class NeonDmsCreateTaskOperator(NeonDmsBaseOperator):
             tags={**DEFAULT_TAGS, **dict(self.tags or {})},
             extra=self.create_kwargs,
         )
-        task = self.hook.describe_task(arn)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(self.replication_instance_arn),
-        )
+        self.describe_task_with_links(context, arn)
         self.log.info("Replication task %s %s: %s", self.replication_task_identifier, action, arn)
         return arn

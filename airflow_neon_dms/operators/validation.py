@@ -14,7 +14,7 @@ from airflow_neon_dms.exceptions import (
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 
 #: XCom key of the failed tables, in the ``[{"schema", "table"}]`` form the reload operator takes.
@@ -64,15 +64,7 @@ class NeonDmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         from airflow_neon_dms.dms.states import TASK_FAILED
         from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
-        task = self.hook.describe_task(self.replication_task_arn)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
-        )
+        task = self.describe_task_with_links(context, self.replication_task_arn)
         if str(task.get("Status")) in TASK_FAILED:
             raise ReplicationTaskFailedError(
                 f"Replication task {task.get('ReplicationTaskIdentifier')} is {task.get('Status')}: "
