@@ -70,10 +70,10 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
         "extra-links": [
-            "airflow_neon_dms.links.dms.DmsEndpointLink",
-            "airflow_neon_dms.links.dms.DmsTaskLink",
-            "airflow_neon_dms.links.dms.DmsTableStatisticsLink",
-            "airflow_neon_dms.links.dms.DmsTaskLogsLink",
+            "airflow_neon_dms.links.dms.NeonDmsEndpointLink",
+            "airflow_neon_dms.links.dms.NeonDmsTaskLink",
+            "airflow_neon_dms.links.dms.NeonDmsTableStatisticsLink",
+            "airflow_neon_dms.links.dms.NeonDmsTaskLogsLink",
         ],
         "connection-types": [
             {

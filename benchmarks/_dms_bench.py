@@ -20,9 +20,9 @@ import boto3
 import psycopg
 from psycopg import sql
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.local.server import LocalDms
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.settings import TaskSettings
 
 AWS_CONN_ID = "aws_bench"
 

@@ -1,7 +1,7 @@
 """ReloadTables calls to reload 35 failed tables of a running task.
 
 DMS accepts at most 10 tables a ReloadTables call, so 4 calls is the minimum for 35 tables.
-Measured: one run of DmsReloadTablesOperator on the local DMS emulator (a running
+Measured: one run of NeonDmsReloadTablesOperator on the local DMS emulator (a running
 full-load-and-cdc task). Baseline: one call per table, as a loop over the failed tables makes
 (amazon's DmsReloadTablesOperator sends one call with every table, which DMS refuses past 10).
 Prints both counts and their ratio.
@@ -14,7 +14,7 @@ from typing import Any
 
 from _dms_bench import AWS_CONN_ID, count_calls, loaded_task
 
-from airflow_neon_dms.operators.reload import DmsReloadTablesOperator
+from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
 
 TABLES = 40
 FAILED = 35
@@ -28,7 +28,7 @@ class _TI:
 def main() -> int:
     with loaded_task(TABLES, "full-load-and-cdc") as task:
         failed = [{"schema": "public", "table": f"t{i:04d}"} for i in range(FAILED)]
-        op = DmsReloadTablesOperator(
+        op = NeonDmsReloadTablesOperator(
             task_id="reload",
             replication_task_arn=task.arn,
             tables=failed,

@@ -1,7 +1,7 @@
 """DescribeTableStatistics calls per validation poll of a 2,000-table task.
 
 DMS returns at most 500 table statistics a call, so 4 calls is the minimum for 2,000 tables.
-Measured: one run of DmsValidationOperator over a loaded task on the local DMS emulator.
+Measured: one run of NeonDmsValidationOperator over a loaded task on the local DMS emulator.
 Baseline: the same paging loop with DMS's default page size (100), as a caller that leaves
 MaxRecords out makes. Prints both counts and their ratio.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from _dms_bench import AWS_CONN_ID, count_calls, loaded_task
 
-from airflow_neon_dms.operators.validation import DmsValidationOperator
+from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
 TABLES = 2000
 
@@ -26,7 +26,7 @@ class _TI:
 
 def main() -> int:
     with loaded_task(TABLES, "full-load") as task:
-        op = DmsValidationOperator(
+        op = NeonDmsValidationOperator(
             task_id="validate", replication_task_arn=task.arn, aws_conn_id=AWS_CONN_ID, deferrable=False
         )
         calls = count_calls(op.hook, "DescribeTableStatistics")

@@ -21,15 +21,15 @@ from typing import Any
 from airflow.sdk import DAG, Param, task
 
 from airflow_neon_dms.callbacks import log_failed_step
-from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
+from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
-from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, SourceEndpointOperator
-from airflow_neon_dms.operators.reload import DmsReloadTablesOperator
-from airflow_neon_dms.operators.run import DmsStartTaskOperator
+from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
+from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
+from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
 from airflow_neon_dms.operators.schema_preflight import NeonSchemaPreflightOperator
 from airflow_neon_dms.operators.sequences import NeonSequenceSyncOperator
-from airflow_neon_dms.operators.task import DmsCreateTaskOperator
-from airflow_neon_dms.operators.validation import DmsValidationOperator
+from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
+from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
 SOURCE_CONN_ID = "dms_source"
 NEON_CONN_ID = "neon_target"
@@ -76,8 +76,8 @@ with DAG(
     @task(multiple_outputs=True)
     def plan(params: dict[str, Any]) -> dict[str, Any]:
         """Check the Params, find the replication instance, and build the table mapping once."""
+        from airflow_neon_dms.dms.mappings import TableMappings
         from airflow_neon_dms.hooks.dms import NeonDmsHook
-        from airflow_neon_dms.mappings import TableMappings
 
         instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
             params.get("replication_instance_arn") or ""
@@ -100,7 +100,7 @@ with DAG(
     # [END preflight]
 
     # [START endpoints]
-    source_endpoint = SourceEndpointOperator(
+    source_endpoint = NeonDmsSourceEndpointOperator(
         task_id="source_endpoint",
         endpoint_identifier="{{ params.endpoint_prefix }}-source",
         source_conn_id=SOURCE_CONN_ID,
@@ -114,7 +114,7 @@ with DAG(
         aws_conn_id=AWS_CONN_ID,
         **AWS_RETRIES,
     )
-    test_source = DmsTestConnectionOperator(
+    test_source = NeonDmsTestConnectionOperator(
         task_id="test_source_connection",
         replication_instance_arn=instance_arn,
         endpoint_arn=source_endpoint.output,
@@ -122,7 +122,7 @@ with DAG(
         waiter_delay=POLL_SECONDS,
         **AWS_RETRIES,
     )
-    test_neon = DmsTestConnectionOperator(
+    test_neon = NeonDmsTestConnectionOperator(
         task_id="test_neon_connection",
         replication_instance_arn=instance_arn,
         endpoint_arn=neon_endpoint.output,
@@ -133,7 +133,7 @@ with DAG(
     # [END endpoints]
 
     # [START replication_task]
-    create_task = DmsCreateTaskOperator(
+    create_task = NeonDmsCreateTaskOperator(
         task_id="create_replication_task",
         replication_task_identifier="{{ params.task_identifier }}",
         source_endpoint_arn=source_endpoint.output,
@@ -145,7 +145,7 @@ with DAG(
         aws_conn_id=AWS_CONN_ID,
         **AWS_RETRIES,
     )
-    full_load = DmsStartTaskOperator(
+    full_load = NeonDmsStartTaskOperator(
         task_id="run_full_load",
         replication_task_arn=create_task.output,
         aws_conn_id=AWS_CONN_ID,
@@ -155,7 +155,7 @@ with DAG(
     # [END replication_task]
 
     # [START validate_and_reload]
-    validation = DmsValidationOperator(
+    validation = NeonDmsValidationOperator(
         task_id="check_validation",
         replication_task_arn=create_task.output,
         fail_on_failed_tables=False,
@@ -169,7 +169,7 @@ with DAG(
         """Reload only when DMS reported failed tables."""
         return "reload_failed_tables" if report["failed_tables"] else "data_diff"
 
-    reload_tables = DmsReloadTablesOperator(
+    reload_tables = NeonDmsReloadTablesOperator(
         task_id="reload_failed_tables",
         replication_task_arn=create_task.output,
         tables=validation.output["failed_tables"],

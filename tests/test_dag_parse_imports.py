@@ -28,11 +28,11 @@ RUN_TIME_ONLY = (
     "airflow_neon_dms.diff",
     "airflow_neon_dms.schema",
     "airflow_neon_dms.triggers.base",
-    "airflow_neon_dms.dms_states",
-    "airflow_neon_dms.mappings",
-    "airflow_neon_dms.settings",
-    "airflow_neon_dms.validation_report",
-    "airflow_neon_dms.reload_plan",
+    "airflow_neon_dms.dms.states",
+    "airflow_neon_dms.dms.mappings",
+    "airflow_neon_dms.dms.task_settings",
+    "airflow_neon_dms.dms.validation_report",
+    "airflow_neon_dms.dms.reload_plan",
     "airflow_neon_dms.sequences",
 )
 

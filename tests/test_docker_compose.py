@@ -134,9 +134,9 @@ def test_connections_reach_services_in_the_stack(services: dict[str, dict[str, A
 
 
 def test_demo_tables_match_what_the_dag_selects(services: dict[str, dict[str, Any]]) -> None:
+    from airflow_neon_dms.dms.mapping_match import select_tables
+    from airflow_neon_dms.dms.mappings import TableMappings
     from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SOURCE_DDL
-    from airflow_neon_dms.mappings import TableMappings
-    from airflow_neon_dms.mappings_match import select_tables
 
     env = services["airflow-scheduler"]["environment"]
     exclude = env["NEON_DMS_EXCLUDE_TABLES"].split(",")

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 
 from airflow_neon_dms.diff.redact import dsn_password, redact
+from airflow_neon_dms.dms.failure_hints import neon_hint
 from airflow_neon_dms.exceptions import DatabaseConnectionError, NeonConfigError
-from airflow_neon_dms.failure_hints import neon_hint
 from airflow_neon_dms.schema.model import Engine
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")

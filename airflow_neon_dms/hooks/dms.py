@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.providers.amazon.aws.hooks.dms import DmsHook
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from airflow_neon_dms.dms_states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
+from airflow_neon_dms.dms.paging import MarkerPages
+from airflow_neon_dms.dms.states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
-from airflow_neon_dms.tables import TableRef
 
 #: DescribeTableStatistics accepts 20..500 records a page; the maximum makes the fewest calls.
 TABLE_STATISTICS_PAGE_SIZE = 500
@@ -24,10 +25,34 @@ RELOAD_BATCH_SIZE = 10
 COMPARED_ENDPOINT_FIELDS = ("EngineName", "ServerName", "Port", "DatabaseName", "Username", "SslMode")
 #: Task fields that CreateReplicationTask sets and DescribeReplicationTasks shows back.
 COMPARED_TASK_FIELDS = ("SourceEndpointArn", "TargetEndpointArn", "ReplicationInstanceArn", "MigrationType")
+#: The error code of a Describe*/Delete* call on something that does not exist.
+NOT_FOUND = "ResourceNotFoundFault"
+
+T = TypeVar("T")
 
 
 def _error_code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _or_none(call: Callable[..., T], **kwargs: Any) -> T | None:
+    """``call(**kwargs)``, or None when DMS answers ResourceNotFoundFault (the thing is gone)."""
+    try:
+        return call(**kwargs)
+    except ClientError as err:
+        if _error_code(err) == NOT_FOUND:
+            return None
+        raise
+
+
+async def _or_none_async(call: Awaitable[T]) -> T | None:
+    """The awaited ``call``, or None when DMS answers ResourceNotFoundFault."""
+    try:
+        return await call
+    except ClientError as err:
+        if _error_code(err) == NOT_FOUND:
+            return None
+        raise
 
 
 def endpoint_differences(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
@@ -75,13 +100,10 @@ class NeonDmsHook(DmsHook):
 
     def find_endpoint(self, identifier: str) -> dict[str, Any] | None:
         """The endpoint named ``identifier``, or None."""
-        try:
-            found = self.conn.describe_endpoints(Filters=[{"Name": "endpoint-id", "Values": [identifier]}])
-        except ClientError as err:
-            if _error_code(err) == "ResourceNotFoundFault":
-                return None
-            raise
-        for endpoint in found.get("Endpoints", []):
+        found = _or_none(
+            self.conn.describe_endpoints, Filters=[{"Name": "endpoint-id", "Values": [identifier]}]
+        )
+        for endpoint in (found or {}).get("Endpoints", []):
             if endpoint.get("EndpointIdentifier", "").lower() == identifier.lower():
                 return dict(endpoint)
         return None
@@ -132,13 +154,10 @@ class NeonDmsHook(DmsHook):
 
     def describe_endpoint(self, endpoint_arn: str) -> dict[str, Any] | None:
         """The endpoint with this ARN, or None."""
-        try:
-            found = self.conn.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": [endpoint_arn]}])
-        except ClientError as err:
-            if _error_code(err) == "ResourceNotFoundFault":
-                return None
-            raise
-        endpoints = [e for e in found.get("Endpoints", []) if e.get("EndpointArn") == endpoint_arn]
+        found = _or_none(
+            self.conn.describe_endpoints, Filters=[{"Name": "endpoint-arn", "Values": [endpoint_arn]}]
+        )
+        endpoints = [e for e in (found or {}).get("Endpoints", []) if e.get("EndpointArn") == endpoint_arn]
         return dict(endpoints[0]) if endpoints else None
 
     def resolve_replication_instance_arn(self, instance: str) -> str:
@@ -151,15 +170,11 @@ class NeonDmsHook(DmsHook):
             )
         if value.startswith("arn:"):
             return value
-        try:
-            found = self.conn.describe_replication_instances(
-                Filters=[{"Name": "replication-instance-id", "Values": [value]}]
-            )
-        except ClientError as err:
-            if _error_code(err) != "ResourceNotFoundFault":
-                raise
-            found = {}
-        for item in found.get("ReplicationInstances", []):
+        found = _or_none(
+            self.conn.describe_replication_instances,
+            Filters=[{"Name": "replication-instance-id", "Values": [value]}],
+        )
+        for item in (found or {}).get("ReplicationInstances", []):
             if item.get("ReplicationInstanceIdentifier") == value:
                 return str(item["ReplicationInstanceArn"])
         raise NeonConfigError(
@@ -169,15 +184,11 @@ class NeonDmsHook(DmsHook):
 
     def replication_instance_id(self, replication_instance_arn: str) -> str | None:
         """The identifier (name) of a replication instance, which names its CloudWatch log group."""
-        try:
-            found = self.conn.describe_replication_instances(
-                Filters=[{"Name": "replication-instance-arn", "Values": [replication_instance_arn]}]
-            )
-        except ClientError as err:
-            if _error_code(err) == "ResourceNotFoundFault":
-                return None
-            raise
-        for instance in found.get("ReplicationInstances", []):
+        found = _or_none(
+            self.conn.describe_replication_instances,
+            Filters=[{"Name": "replication-instance-arn", "Values": [replication_instance_arn]}],
+        )
+        for instance in (found or {}).get("ReplicationInstances", []):
             if instance.get("ReplicationInstanceArn") == replication_instance_arn:
                 return str(instance.get("ReplicationInstanceIdentifier"))
         return None
@@ -200,75 +211,63 @@ class NeonDmsHook(DmsHook):
 
     def describe_connection(self, replication_instance_arn: str, endpoint_arn: str) -> dict[str, Any] | None:
         """The latest connection test result for an instance and endpoint, or None."""
-        try:
-            response = self.conn.describe_connections(
-                Filters=connection_filters(replication_instance_arn, endpoint_arn)
-            )
-        except ClientError as err:
-            if _error_code(err) == "ResourceNotFoundFault":
-                return None
-            raise
-        return pick_connection(response.get("Connections", []), replication_instance_arn, endpoint_arn)
+        response = _or_none(
+            self.conn.describe_connections, Filters=connection_filters(replication_instance_arn, endpoint_arn)
+        )
+        return pick_connection(
+            (response or {}).get("Connections", []), replication_instance_arn, endpoint_arn
+        )
 
     async def describe_connection_async(
         self, replication_instance_arn: str, endpoint_arn: str
     ) -> dict[str, Any] | None:
         """Async :meth:`describe_connection` for triggers."""
         async with await self.get_async_conn() as client:
-            try:
-                response = await client.describe_connections(
+            response = await _or_none_async(
+                client.describe_connections(
                     Filters=connection_filters(replication_instance_arn, endpoint_arn)
                 )
-            except ClientError as err:
-                if _error_code(err) == "ResourceNotFoundFault":
-                    return None
-                raise
-        return pick_connection(response.get("Connections", []), replication_instance_arn, endpoint_arn)
+            )
+        return pick_connection(
+            (response or {}).get("Connections", []), replication_instance_arn, endpoint_arn
+        )
 
     # Tasks -----------------------------------------------------------------------------------
 
     def find_task(self, identifier: str, *, with_settings: bool = False) -> dict[str, Any] | None:
         """The replication task named ``identifier``, or None."""
-        try:
-            _, tasks = self.describe_replication_tasks(
-                Filters=[{"Name": "replication-task-id", "Values": [identifier]}],
-                WithoutSettings=not with_settings,
-            )
-        except ClientError as err:
-            if _error_code(err) == "ResourceNotFoundFault":
-                return None
-            raise
-        for task in tasks:
+        found = _or_none(
+            self.describe_replication_tasks,
+            Filters=[{"Name": "replication-task-id", "Values": [identifier]}],
+            WithoutSettings=not with_settings,
+        )
+        for task in found[1] if found else []:
             if task.get("ReplicationTaskIdentifier", "").lower() == identifier.lower():
                 return dict(task)
         return None
 
     def describe_task(self, task_arn: str, *, with_settings: bool = False) -> dict[str, Any]:
         """The replication task with this ARN; raises when it does not exist."""
-        try:
-            tasks = self.find_replication_tasks_by_arn(task_arn, without_settings=not with_settings)
-        except ClientError as err:
-            if _error_code(err) != "ResourceNotFoundFault":
-                raise
-            tasks = []
+        tasks = _or_none(
+            self.find_replication_tasks_by_arn,
+            replication_task_arn=task_arn,
+            without_settings=not with_settings,
+        )
         if not tasks:
             raise DmsResourceError(
-                f"Replication task {task_arn} does not exist. Create it first (DmsCreateTaskOperator)."
+                f"Replication task {task_arn} does not exist. Create it first (NeonDmsCreateTaskOperator)."
             )
         return dict(tasks[0])
 
     async def describe_task_async(self, task_arn: str) -> dict[str, Any] | None:
         """Async describe of one task for triggers; None when it does not exist."""
         async with await self.get_async_conn() as client:
-            try:
-                response = await client.describe_replication_tasks(
+            response = await _or_none_async(
+                client.describe_replication_tasks(
                     Filters=[{"Name": "replication-task-arn", "Values": [task_arn]}], WithoutSettings=True
                 )
-            except ClientError as err:
-                if _error_code(err) == "ResourceNotFoundFault":
-                    return None
-                raise
-        tasks = response.get("ReplicationTasks", [])
+            )
+        tasks = (response or {}).get("ReplicationTasks", [])
         return dict(tasks[0]) if tasks else None
 
     def ensure_task(
@@ -409,11 +408,7 @@ class NeonDmsHook(DmsHook):
                 task = self.describe_task(task_arn)
             except DmsResourceError:
                 return
-        try:
-            self.conn.delete_replication_task(ReplicationTaskArn=task_arn)
-        except ClientError as err:
-            if _error_code(err) != "ResourceNotFoundFault":
-                raise
+        _or_none(self.conn.delete_replication_task, ReplicationTaskArn=task_arn)
 
     # Table statistics and reloads ------------------------------------------------------------
 
@@ -421,42 +416,20 @@ class NeonDmsHook(DmsHook):
         self, task_arn: str, tables: Iterable[TableRef] | None = None
     ) -> list[dict[str, Any]]:
         """Every table's statistics, paged at the maximum page size (500)."""
-        rows: list[dict[str, Any]] = []
-        marker: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "ReplicationTaskArn": task_arn,
-                "MaxRecords": TABLE_STATISTICS_PAGE_SIZE,
-            }
-            if marker:
-                kwargs["Marker"] = marker
-            response = self.conn.describe_table_statistics(**kwargs)
-            rows.extend(response.get("TableStatistics", []))
-            marker = response.get("Marker")
-            if not marker:
-                break
-        return select_tables(rows, tables)
+        pages = _statistics_pages(task_arn)
+        while (kwargs := pages.next_request()) is not None:
+            pages.add(self.conn.describe_table_statistics(**kwargs))
+        return select_tables(pages.records, tables)
 
     async def table_statistics_async(
         self, task_arn: str, tables: Iterable[TableRef] | None = None
     ) -> list[dict[str, Any]]:
         """Async :meth:`table_statistics` for triggers."""
-        rows: list[dict[str, Any]] = []
-        marker: str | None = None
+        pages = _statistics_pages(task_arn)
         async with await self.get_async_conn() as client:
-            while True:
-                kwargs: dict[str, Any] = {
-                    "ReplicationTaskArn": task_arn,
-                    "MaxRecords": TABLE_STATISTICS_PAGE_SIZE,
-                }
-                if marker:
-                    kwargs["Marker"] = marker
-                response = await client.describe_table_statistics(**kwargs)
-                rows.extend(response.get("TableStatistics", []))
-                marker = response.get("Marker")
-                if not marker:
-                    break
-        return select_tables(rows, tables)
+            while (kwargs := pages.next_request()) is not None:
+                pages.add(await client.describe_table_statistics(**kwargs))
+        return select_tables(pages.records, tables)
 
     def reload_tables(
         self, task_arn: str, tables: Sequence[TableRef], reload_option: str = "data-reload"
@@ -474,6 +447,10 @@ class NeonDmsHook(DmsHook):
             )
             calls += 1
         return calls
+
+
+def _statistics_pages(task_arn: str) -> MarkerPages:
+    return MarkerPages("TableStatistics", ReplicationTaskArn=task_arn, MaxRecords=TABLE_STATISTICS_PAGE_SIZE)
 
 
 def connection_filters(replication_instance_arn: str, endpoint_arn: str) -> list[dict[str, Any]]:

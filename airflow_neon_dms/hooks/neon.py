@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 from airflow.sdk import BaseHook
 
+from airflow_neon_dms.dms.failure_hints import neon_hint
 from airflow_neon_dms.exceptions import DatabaseConnectionError, WrongConnectionTypeError
-from airflow_neon_dms.failure_hints import neon_hint
 from airflow_neon_dms.masking import mask
 from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host
 

@@ -10,7 +10,7 @@ from airflow.providers.amazon.aws.links.logs import CloudWatchEventsLink
 DMS_CONSOLE = BASE_AWS_CONSOLE_LINK + "/dms/v2/home?region={region_name}"
 
 
-class DmsEndpointLink(BaseAwsLink):
+class NeonDmsEndpointLink(BaseAwsLink):
     """Link to a DMS endpoint in the AWS console."""
 
     name = "DMS endpoint"
@@ -18,7 +18,7 @@ class DmsEndpointLink(BaseAwsLink):
     format_str = DMS_CONSOLE + "#endpointDetails/{endpoint_id}"
 
 
-class DmsTaskLink(BaseAwsLink):
+class NeonDmsTaskLink(BaseAwsLink):
     """Link to a DMS replication task in the AWS console."""
 
     name = "DMS task"
@@ -26,7 +26,7 @@ class DmsTaskLink(BaseAwsLink):
     format_str = DMS_CONSOLE + "#taskDetails/{task_id}"
 
 
-class DmsTableStatisticsLink(BaseAwsLink):
+class NeonDmsTableStatisticsLink(BaseAwsLink):
     """Link to a replication task's table statistics tab in the AWS console."""
 
     name = "DMS table statistics"
@@ -34,7 +34,7 @@ class DmsTableStatisticsLink(BaseAwsLink):
     format_str = DMS_CONSOLE + "#taskDetails/{task_id}?tab=table-statistics"
 
 
-class DmsTaskLogsLink(CloudWatchEventsLink):
+class NeonDmsTaskLogsLink(CloudWatchEventsLink):
     """Link to a replication task's CloudWatch log stream (``dms-tasks-<instance>``/``dms-task-<id>``)."""
 
     name = "DMS task logs"
@@ -66,14 +66,14 @@ def persist_task_links(
         "aws_partition": partition,
     }
     task_id = str(task.get("ReplicationTaskIdentifier", ""))
-    DmsTaskLink.persist(**common, task_id=task_id)
-    DmsTableStatisticsLink.persist(**common, task_id=task_id)
+    NeonDmsTaskLink.persist(**common, task_id=task_id)
+    NeonDmsTableStatisticsLink.persist(**common, task_id=task_id)
     if instance_id:
-        DmsTaskLogsLink.persist(
+        NeonDmsTaskLogsLink.persist(
             **common,
             awslogs_region=region_name,
             **task_log_location(str(task.get("ReplicationTaskArn", "")), instance_id),
         )
 
 
-OPERATOR_LINKS_FOR_TASK = (DmsTaskLink(), DmsTableStatisticsLink(), DmsTaskLogsLink())
+OPERATOR_LINKS_FOR_TASK = (NeonDmsTaskLink(), NeonDmsTableStatisticsLink(), NeonDmsTaskLogsLink())

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from airflow_neon_dms.dms.mapping_match import name_matches, pattern_regex
 from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.local.faults import InvalidParameterValueException
-from airflow_neon_dms.mappings_match import name_matches, pattern_regex
 
 KNOWN_RULE_TYPES = ("selection", "transformation", "table-settings", "post-processing")
 SELECTION_ACTIONS = ("include", "exclude", "explicit")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from airflow.sdk import BaseOperator
 from airflow_neon_dms.exceptions import NeonConfigError
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 AWS_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "verify")
@@ -21,6 +24,15 @@ AWS_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "verify")
 def default_deferrable() -> bool:
     """``[operators] default_deferrable`` from the Airflow configuration (False when unset)."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def dag_run_started(context: Mapping[str, Any]) -> datetime | None:
+    """When the current DAG run started (aware UTC); a task started after it belongs to this run."""
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None)
+    if not isinstance(started, datetime):
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
 class NeonDmsBaseOperator(BaseOperator):
@@ -66,6 +78,23 @@ class NeonDmsBaseOperator(BaseOperator):
         from airflow_neon_dms.hooks.dms import NeonDmsHook
 
         return NeonDmsHook(**self.aws_kwargs)
+
+    def describe_task_with_links(
+        self, context: Context, task_arn: str, *, with_settings: bool = False
+    ) -> dict[str, Any]:
+        """Describe the replication task and store its console links on this task instance."""
+        from airflow_neon_dms.links.dms import persist_task_links
+
+        task = self.hook.describe_task(task_arn, with_settings=with_settings)
+        persist_task_links(
+            context,
+            self,
+            region_name=self.hook.conn_region_name,
+            partition=self.hook.conn_partition,
+            task=task,
+            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
+        )
+        return task
 
 
 class WaitMixin:

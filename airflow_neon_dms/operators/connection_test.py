@@ -8,13 +8,13 @@ from typing import Any
 
 from airflow.sdk import Context
 
+from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError
-from airflow_neon_dms.links.dms import DmsEndpointLink
+from airflow_neon_dms.links.dms import NeonDmsEndpointLink
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 
-class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Run DMS TestConnection from a replication instance to an endpoint and wait for the result.
 
@@ -30,7 +30,7 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
     """
 
     template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_instance_arn", "endpoint_arn")
-    operator_extra_links = (DmsEndpointLink(),)
+    operator_extra_links = (NeonDmsEndpointLink(),)
 
     def __init__(
         self,
@@ -48,16 +48,16 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> str:
-        from airflow_neon_dms.dms_states import Outcome, classify_connection
-        from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
+        from airflow_neon_dms.dms.states import Outcome, classify_connection
+        from airflow_neon_dms.triggers.connection_test import NeonDmsConnectionTestTrigger
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn)
         if endpoint is None:
             raise DmsResourceError(
                 f"Endpoint {self.endpoint_arn} does not exist. Create it first (NeonTargetEndpointOperator "
-                "or SourceEndpointOperator) and pass its ARN."
+                "or NeonDmsSourceEndpointOperator) and pass its ARN."
             )
-        DmsEndpointLink.persist(
+        NeonDmsEndpointLink.persist(
             context=context,
             operator=self,
             region_name=self.hook.conn_region_name,
@@ -76,7 +76,7 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         outcome = classify_connection(connection)
         if outcome == Outcome.WAITING and self.deferrable:
             self.defer(
-                trigger=DmsConnectionTestTrigger(
+                trigger=NeonDmsConnectionTestTrigger(
                     endpoint_arn=self.endpoint_arn,
                     replication_instance_arn=self.replication_instance_arn,
                     deadline=deadline,
@@ -92,36 +92,32 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         if outcome == Outcome.SUCCESS:
             return self._succeeded()
         if outcome == Outcome.FAILED:
-            self._fail(str((connection or {}).get("LastFailureMessage") or (connection or {}).get("Status")))
+            raise self._failure(
+                str((connection or {}).get("LastFailureMessage") or (connection or {}).get("Status"))
+            )
         raise DmsResourceError(
             f"Connection test to endpoint {self.endpoint_arn} did not finish within {self.max_wait:.0f} s. "
             "Check that the replication instance is available, or raise max_wait."
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        if not event or event.get("status") not in EVENT_STATUSES:
-            raise DmsResourceError(
-                f"Connection test of {self.endpoint_arn} ended with an invalid event: {event!r}"
-            )
-        if event["status"] == EVENT_SUCCESS:
-            return self._succeeded()
-        if event["status"] == EVENT_FAILED:
-            self._fail(str(event.get("message", "")))
-        if event["status"] == EVENT_TIMEOUT:
-            raise DmsResourceError(
+        check_event(
+            event,
+            f"Connection test of {self.endpoint_arn}",
+            failed=self._failure,
+            timed_out=lambda detail: DmsResourceError(
                 f"Connection test to endpoint {self.endpoint_arn} did not finish within "
-                f"{self.max_wait:.0f} s: {event.get('message')}. Raise max_wait or check the instance."
-            )
-        raise DmsResourceError(
-            f"Connection test to endpoint {self.endpoint_arn} could not be read: {event['message']}"
+                f"{self.max_wait:.0f} s: {detail}. Raise max_wait or check the instance."
+            ),
         )
+        return self._succeeded()
 
     def _succeeded(self) -> str:
         self.log.info("Connection test to endpoint %s succeeded", self.endpoint_arn)
         return self.endpoint_arn
 
-    def _fail(self, failure_message: str) -> None:
-        from airflow_neon_dms.failure_hints import neon_hint
+    def _failure(self, failure_message: str) -> ConnectionTestFailedError:
+        from airflow_neon_dms.dms.failure_hints import neon_hint
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn) or {}
         is_neon_target = str(endpoint.get("EndpointType", "")).lower() == "target" and str(
@@ -134,4 +130,4 @@ class DmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         )
         if hint:
             message += f" Hint: {hint}"
-        raise ConnectionTestFailedError(message)
+        return ConnectionTestFailedError(message)

@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import BaseHook, Context
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.links.dms import DmsEndpointLink
+from airflow_neon_dms.links.dms import NeonDmsEndpointLink
 from airflow_neon_dms.masking import mask
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator
 
@@ -28,7 +28,7 @@ ENGINE_BY_CONN_TYPE: dict[str, str] = {
 
 
 class _EndpointOperator(NeonDmsBaseOperator):
-    operator_extra_links = (DmsEndpointLink(),)
+    operator_extra_links = (NeonDmsEndpointLink(),)
 
     def __init__(
         self,
@@ -54,7 +54,7 @@ class _EndpointOperator(NeonDmsBaseOperator):
         arn, action = self.hook.ensure_endpoint(
             self.endpoint_identifier, settings, tags, refresh_password=self.refresh_password
         )
-        DmsEndpointLink.persist(
+        NeonDmsEndpointLink.persist(
             context=context,
             operator=self,
             region_name=self.hook.conn_region_name,
@@ -109,7 +109,7 @@ class NeonTargetEndpointOperator(_EndpointOperator):
         return NeonHook(neon_conn_id=self.neon_conn_id).dms_target_settings()
 
 
-class SourceEndpointOperator(_EndpointOperator):
+class NeonDmsSourceEndpointOperator(_EndpointOperator):
     """
     Create (or reuse) a DMS source endpoint from an Airflow connection and/or explicit settings.
 

@@ -9,19 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
+from airflow_neon_dms.dms.wait_events import check_event, check_startable_event
 from airflow_neon_dms.exceptions import (
     DmsResourceError,
     NeonConfigError,
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
-from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.operators.run import dag_run_started
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
+from airflow_neon_dms.operators.base import (
+    AWS_TEMPLATE_FIELDS,
+    NeonDmsBaseOperator,
+    WaitMixin,
+    dag_run_started,
+)
 
 if TYPE_CHECKING:
-    from airflow_neon_dms.tables import TableRef
+    from airflow_neon_dms.dms.table_names import TableRef
 
 # DMS states, the reload plan, the triggers and the report load in the methods that use them: a
 # DAG file that uses this operator parses without them.
@@ -30,7 +34,7 @@ METHOD_RELOAD_TABLES = "reload-tables"
 METHOD_TEMPORARY_TASK = "temporary-task"
 
 
-class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Reload the given tables and wait until each is loaded and validated again.
 
@@ -83,27 +87,19 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     # Entry ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_ACTIVE
+        from airflow_neon_dms.dms.states import TASK_ACTIVE
 
         tables = self._tables()
         if not tables:
             self.log.info("No tables to reload")
             return self._result(METHOD_RELOAD_TABLES, tables, 0, None, None)
-        task = self.hook.describe_task(self.replication_task_arn, with_settings=True)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
-        )
+        task = self.describe_task_with_links(context, self.replication_task_arn, with_settings=True)
         if str(task.get("Status")) in TASK_ACTIVE:
             return self._reload_running(context, task, tables)
         return self._reload_with_temporary_task(context, task, tables)
 
     def _tables(self) -> list[TableRef]:
-        from airflow_neon_dms.tables import parse_tables
+        from airflow_neon_dms.dms.table_names import parse_tables
 
         value: Any = self.tables
         if isinstance(value, str) and value.strip().startswith("["):
@@ -115,8 +111,9 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_running(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.settings import TargetTablePrepMode, prep_mode
-        from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
+        from airflow_neon_dms.dms.states import pending_tables
+        from airflow_neon_dms.dms.task_settings import TargetTablePrepMode, prep_mode
+        from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
         settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
         if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
@@ -128,7 +125,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         since = requested_at if self.reload_option == "data-reload" else None
         if self.deferrable:
             self.defer(
-                trigger=DmsTableStatisticsTrigger(
+                trigger=NeonDmsTableStatisticsTrigger(
                     replication_task_arn=self.replication_task_arn,
                     tables=[t.as_dict() for t in tables],
                     expect_tables=True,
@@ -184,13 +181,13 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_with_temporary_task(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_SETTLING
-        from airflow_neon_dms.reload_plan import (
+        from airflow_neon_dms.dms.reload_plan import (
             temporary_task_identifier,
             temporary_task_mappings,
             temporary_task_settings,
         )
-        from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
+        from airflow_neon_dms.dms.states import TASK_SETTLING
+        from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
         if self.reload_option != "data-reload":
             raise NeonConfigError(
@@ -216,7 +213,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             if self.deferrable and status in TASK_SETTLING:
                 self.log.info("Temporary reload task %s is %s; waiting in the triggerer", temp_id, status)
                 self.defer(
-                    trigger=DmsTaskStartableTrigger(
+                    trigger=NeonDmsTaskStartableTrigger(
                         replication_task_arn=temp_arn,
                         deadline=time.time() + self.settle_timeout,
                         waiter_delay=min(self.waiter_delay, 10),
@@ -239,8 +236,6 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         temporary_task_identifier: str = "",
     ) -> dict[str, Any]:
         """Resume once the temporary task can start: start it and wait for the reload."""
-        from airflow_neon_dms.operators.run import check_startable_event
-
         tables = self._tables()
         # The event names the temporary task too: runners that drop the deferral kwargs still work.
         arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
@@ -263,8 +258,8 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self, context: Context, temp_arn: str, temp_id: str, tables: list[TableRef]
     ) -> dict[str, Any]:
         """Start the temporary task (once per DAG run), wait for it, check and delete it."""
-        from airflow_neon_dms.dms_states import Outcome, StartType, classify_task
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.dms.states import Outcome, StartType, classify_task
+        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
         try:
             _, temp_task = self.hook.start_task(
@@ -278,7 +273,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             deadline = self._deadline()
             if verdict.outcome == Outcome.WAITING and self.deferrable:
                 self.defer(
-                    trigger=DmsTaskCompletionTrigger(
+                    trigger=NeonDmsTaskCompletionTrigger(
                         replication_task_arn=temp_arn,
                         deadline=deadline,
                         waiter_delay=self.waiter_delay,
@@ -345,18 +340,12 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     # Shared -----------------------------------------------------------------------------------
 
     def _check_event(self, event: dict[str, Any] | None) -> None:
-        if not event or event.get("status") not in EVENT_STATUSES:
-            raise DmsResourceError(
-                f"Reload wait for {self.replication_task_arn} ended with an invalid event: {event!r}"
-            )
-        if event["status"] == EVENT_SUCCESS:
-            return
-        if event["status"] == EVENT_FAILED:
-            raise ReplicationTaskFailedError(f"Reload of tables failed: {event['message']}")
-        if event["status"] == EVENT_TIMEOUT:
-            raise DmsResourceError(self._timeout_text(str(event["message"])))
-        raise DmsResourceError(
-            f"Reload of {self.replication_task_arn} could not be followed: {event['message']}"
+        check_event(
+            event,
+            f"Reload of {self.replication_task_arn}",
+            wait="reload wait",
+            failed=lambda message: ReplicationTaskFailedError(f"Reload of tables failed: {message}"),
+            timed_out=lambda message: DmsResourceError(self._timeout_text(message)),
         )
 
     def _timeout_text(self, detail: str) -> str:
@@ -373,7 +362,7 @@ class DmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         temp_id: str | None,
         rows: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        from airflow_neon_dms.validation_report import ValidationReport
+        from airflow_neon_dms.dms.validation_report import ValidationReport
 
         report = ValidationReport.from_statistics(rows)
         self.log.info("Reloaded tables:\n%s", report.render())

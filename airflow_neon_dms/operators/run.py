@@ -4,61 +4,36 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
+from airflow_neon_dms.dms.failure_hints import failure_text
+from airflow_neon_dms.dms.wait_events import (
+    EVENT_FAILED,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    check_startable_event,
+    event_status,
+)
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
-from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
+from airflow_neon_dms.operators.base import (
+    AWS_TEMPLATE_FIELDS,
+    NeonDmsBaseOperator,
+    WaitMixin,
+    dag_run_started,
+)
 
 if TYPE_CHECKING:
-    from airflow_neon_dms.dms_states import StartType, TaskOutcome
+    from airflow_neon_dms.dms.states import StartType, TaskOutcome
 
 #: StartReplicationTaskType of a first run (``StartType.START_REPLICATION``).
 START_REPLICATION = "start-replication"
 
 
-def dag_run_started(context: Context) -> datetime | None:
-    """When the current DAG run started (aware UTC); a task started after it belongs to this run."""
-    dag_run = context.get("dag_run")
-    started = getattr(dag_run, "start_date", None)
-    if not isinstance(started, datetime):
-        return None
-    return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
-
-
-def check_startable_event(event: dict[str, Any] | None, task_arn: str, settle_timeout: float) -> None:
-    """Raise unless ``event`` (from DmsTaskStartableTrigger) says the task can be started."""
-    if not event or event.get("status") not in EVENT_STATUSES:
-        raise DmsResourceError(
-            f"Replication task {task_arn} wait to become startable ended with an invalid event: {event!r}"
-        )
-    if event["status"] == EVENT_SUCCESS:
-        return
-    if event["status"] == EVENT_FAILED:
-        raise DmsResourceError(f"{event['message']} Create the task again (DmsCreateTaskOperator).")
-    if event["status"] == EVENT_TIMEOUT:
-        raise DmsResourceError(
-            f"Replication task {task_arn} did not become startable within {settle_timeout:.0f} s "
-            f"({event['message']}). Raise settle_timeout, or check the task in the DMS console; "
-            "clearing this task waits again."
-        )
-    raise DmsResourceError(f"Replication task {task_arn} could not be read: {event['message']}")
-
-
-def failure_text(message: str, task: dict[str, Any] | None = None) -> str:
-    """The failure message with a Neon hint when DMS's LastFailureMessage calls for one."""
-    from airflow_neon_dms.failure_hints import neon_hint
-
-    hint = neon_hint(" ".join([message, str((task or {}).get("LastFailureMessage") or "")]))
-    return f"{message} Hint: {hint}" if hint else message
-
-
-class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Start a replication task and wait for its run to finish.
 
@@ -104,24 +79,16 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_SETTLING
+        from airflow_neon_dms.dms.states import TASK_SETTLING
 
         start_type = self._start_type()
-        task = self.hook.describe_task(self.replication_task_arn)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
-        )
+        task = self.describe_task_with_links(context, self.replication_task_arn)
         if self.deferrable and str(task.get("Status", "")) in TASK_SETTLING:
             self._defer_until_startable(task)
         return self._start_and_wait(context, start_type)
 
     def _start_type(self) -> StartType:
-        from airflow_neon_dms.dms_states import StartType
+        from airflow_neon_dms.dms.states import StartType
 
         try:
             return StartType(self.start_type)
@@ -131,7 +98,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
             ) from None
 
     def _defer_until_startable(self, task: dict[str, Any]) -> None:
-        from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
+        from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
         self.log.info(
             "Replication task %s is %s; waiting in the triggerer until it can be started",
@@ -139,7 +106,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
             task.get("Status"),
         )
         self.defer(
-            trigger=DmsTaskStartableTrigger(
+            trigger=NeonDmsTaskStartableTrigger(
                 replication_task_arn=self.replication_task_arn,
                 deadline=time.time() + self.settle_timeout,
                 waiter_delay=min(self.waiter_delay, 10),
@@ -155,8 +122,8 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         return self._start_and_wait(context, start_type)
 
     def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, classify_task, task_summary
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.dms.states import Outcome, classify_task, task_summary
+        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
         started, task = self.hook.start_task(
             self.replication_task_arn,
@@ -171,7 +138,7 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         deadline = self._deadline()
         if verdict.outcome == Outcome.WAITING and self.deferrable:
             self.defer(
-                trigger=DmsTaskCompletionTrigger(
+                trigger=NeonDmsTaskCompletionTrigger(
                     replication_task_arn=self.replication_task_arn,
                     wait_for_cdc_stop=self.wait_for_cdc_stop,
                     deadline=deadline,
@@ -191,25 +158,23 @@ class DmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, started: bool = True
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, TaskOutcome
+        from airflow_neon_dms.dms.states import Outcome, TaskOutcome
 
-        if not event or event.get("status") not in EVENT_STATUSES:
+        status, message = event_status(event, f"Replication task {self.replication_task_arn}")
+        outcome = {
+            EVENT_SUCCESS: Outcome.SUCCESS,
+            EVENT_FAILED: Outcome.FAILED,
+            EVENT_TIMEOUT: Outcome.WAITING,
+        }
+        if status not in outcome:
             raise DmsResourceError(
-                f"Replication task {self.replication_task_arn} wait ended with an invalid event: {event!r}"
+                f"Replication task {self.replication_task_arn} could not be read: {message}"
             )
         task = self.hook.describe_task(self.replication_task_arn)
-        if event["status"] == EVENT_SUCCESS:
-            return self._finish(TaskOutcome(Outcome.SUCCESS, str(event["message"])), task, started)
-        if event["status"] == EVENT_FAILED:
-            return self._finish(TaskOutcome(Outcome.FAILED, str(event["message"])), task, started)
-        if event["status"] == EVENT_TIMEOUT:
-            return self._finish(TaskOutcome(Outcome.WAITING, str(event["message"])), task, started)
-        raise DmsResourceError(
-            f"Replication task {self.replication_task_arn} could not be read: {event['message']}"
-        )
+        return self._finish(TaskOutcome(outcome[status], message), task, started)
 
     def _finish(self, verdict: TaskOutcome, task: dict[str, Any], started: bool) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import Outcome, task_summary
+        from airflow_neon_dms.dms.states import Outcome, task_summary
 
         if verdict.outcome == Outcome.SUCCESS:
             self.log.info("%s", verdict.message)

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Context
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator
 from airflow_neon_dms.operators.endpoint import DEFAULT_TAGS
 
 if TYPE_CHECKING:
-    from airflow_neon_dms.dms_states import MigrationType
-    from airflow_neon_dms.mappings import TableMappings, WildcardSchemaPolicy
-    from airflow_neon_dms.settings import TaskSettings
+    from airflow_neon_dms.dms.mappings import TableMappings, WildcardSchemaPolicy
+    from airflow_neon_dms.dms.states import MigrationType
+    from airflow_neon_dms.dms.task_settings import TaskSettings
 
 # The mapping and settings builders load in execute(): a DAG file parses without them.
 #: ``MigrationType.FULL_LOAD`` and ``WildcardSchemaPolicy.ERROR``, the defaults.
@@ -25,7 +25,7 @@ FULL_LOAD = "full-load"
 WILDCARD_SCHEMA_ERROR = "error"
 
 
-class DmsCreateTaskOperator(NeonDmsBaseOperator):
+class NeonDmsCreateTaskOperator(NeonDmsBaseOperator):
     """
     Create the replication task, or reuse the one with the same identifier (modifying its mappings
     or settings when they differ and the task is not running). Returns the task ARN.
@@ -89,9 +89,9 @@ class DmsCreateTaskOperator(NeonDmsBaseOperator):
         self.create_kwargs = create_kwargs
 
     def execute(self, context: Context) -> str:
-        from airflow_neon_dms.dms_states import MigrationType
-        from airflow_neon_dms.mappings import table_mappings_json
-        from airflow_neon_dms.settings import parse_task_settings
+        from airflow_neon_dms.dms.mappings import table_mappings_json
+        from airflow_neon_dms.dms.states import MigrationType
+        from airflow_neon_dms.dms.task_settings import parse_task_settings
 
         try:
             migration_type = MigrationType(self.migration_type).value
@@ -119,14 +119,6 @@ class DmsCreateTaskOperator(NeonDmsBaseOperator):
             tags={**DEFAULT_TAGS, **dict(self.tags or {})},
             extra=self.create_kwargs,
         )
-        task = self.hook.describe_task(arn)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(self.replication_instance_arn),
-        )
+        self.describe_task_with_links(context, arn)
         self.log.info("Replication task %s %s: %s", self.replication_task_identifier, action, arn)
         return arn

@@ -8,20 +8,20 @@ from typing import Any
 
 from airflow.sdk import Context
 
+from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import (
     DmsResourceError,
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, persist_task_links
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
-from airflow_neon_dms.triggers.events import EVENT_STATUSES, EVENT_SUCCESS, EVENT_TIMEOUT
 
 #: XCom key of the failed tables, in the ``[{"schema", "table"}]`` form the reload operator takes.
 FAILED_TABLES_KEY = "failed_tables"
 
 
-class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
     """
     Check a replication task's per-table load and validation results.
 
@@ -61,18 +61,10 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms_states import TASK_FAILED
-        from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
+        from airflow_neon_dms.dms.states import TASK_FAILED
+        from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
-        task = self.hook.describe_task(self.replication_task_arn)
-        persist_task_links(
-            context,
-            self,
-            region_name=self.hook.conn_region_name,
-            partition=self.hook.conn_partition,
-            task=task,
-            instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
-        )
+        task = self.describe_task_with_links(context, self.replication_task_arn)
         if str(task.get("Status")) in TASK_FAILED:
             raise ReplicationTaskFailedError(
                 f"Replication task {task.get('ReplicationTaskIdentifier')} is {task.get('Status')}: "
@@ -83,7 +75,7 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         pending = _still_pending(rows)
         if pending and self.deferrable:
             self.defer(
-                trigger=DmsTableStatisticsTrigger(
+                trigger=NeonDmsTableStatisticsTrigger(
                     replication_task_arn=self.replication_task_arn,
                     deadline=deadline,
                     waiter_delay=self.waiter_delay,
@@ -97,30 +89,26 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
             rows = self.hook.table_statistics(self.replication_task_arn)
             pending = _still_pending(rows)
         if pending:
-            self._timed_out(f"{len(pending)} table(s) still pending, e.g. {', '.join(pending[:5])}")
+            raise self._timeout_error(f"{len(pending)} table(s) still pending, e.g. {', '.join(pending[:5])}")
         return self._report(context, rows)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        if not event or event.get("status") not in EVENT_STATUSES:
-            raise DmsResourceError(
-                f"Validation wait for {self.replication_task_arn} ended with an invalid event: {event!r}"
-            )
-        if event["status"] == EVENT_TIMEOUT:
-            self._timed_out(str(event["message"]))
-        if event["status"] != EVENT_SUCCESS:
-            raise DmsResourceError(
-                f"Table statistics of {self.replication_task_arn} could not be read: {event['message']}"
-            )
+        check_event(
+            event,
+            f"Table statistics of {self.replication_task_arn}",
+            wait="validation wait",
+            timed_out=self._timeout_error,
+        )
         return self._report(context, self.hook.table_statistics(self.replication_task_arn))
 
-    def _timed_out(self, detail: str) -> None:
-        raise DmsResourceError(
+    def _timeout_error(self, detail: str) -> DmsResourceError:
+        return DmsResourceError(
             f"Validation of replication task {self.replication_task_arn} did not settle within "
             f"{self.max_wait:.0f} s: {detail}. Raise max_wait, or check the task's CloudWatch log."
         )
 
     def _report(self, context: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        from airflow_neon_dms.validation_report import ValidationReport
+        from airflow_neon_dms.dms.validation_report import ValidationReport
 
         report = ValidationReport.from_statistics(rows)
         self.log.info("Validation of %s:\n%s", self.replication_task_arn, report.render())
@@ -150,7 +138,7 @@ class DmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
 
 def _still_pending(rows: list[dict[str, Any]]) -> list[str]:
     """Tables still loading or validating; no statistics at all means the task has not begun."""
-    from airflow_neon_dms.triggers.table_statistics import pending_tables
+    from airflow_neon_dms.dms.states import pending_tables
 
     if not rows:
         return ["no table statistics yet"]

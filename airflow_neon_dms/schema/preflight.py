@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_neon_dms.mappings_match import MYSQL_SYSTEM_SCHEMAS, select_tables, target_name
+from airflow_neon_dms.dms.mapping_match import MYSQL_SYSTEM_SCHEMAS, select_tables, target_name
 from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
 from airflow_neon_dms.schema.compare import Problem, compare_table
 from airflow_neon_dms.schema.model import Engine, TableInfo

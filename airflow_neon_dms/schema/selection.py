@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_neon_dms.mappings_match import MYSQL_SYSTEM_SCHEMAS, select_tables, target_name
+from airflow_neon_dms.dms.mapping_match import MYSQL_SYSTEM_SCHEMAS, select_tables, target_name
 from airflow_neon_dms.schema import catalog_mysql, catalog_postgres
 
 

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context
 
+from airflow_neon_dms.dms.failure_hints import failure_text
+from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
-from airflow_neon_dms.operators.run import failure_text
-from airflow_neon_dms.triggers.events import EVENT_FAILED, EVENT_STATUSES, EVENT_SUCCESS
 
 if TYPE_CHECKING:
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 
-class DmsTaskCompletedSensor(BaseSensorOperator):
+class NeonDmsTaskCompletedSensor(BaseSensorOperator):
     """
     Wait until a replication task's run succeeds: ``stopped`` with a non-error stop reason, or (for
     CDC) running with the full load complete. Fails with StopReason and LastFailureMessage on
@@ -73,7 +73,7 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool:
-        from airflow_neon_dms.dms_states import Outcome, classify_task
+        from airflow_neon_dms.dms.states import Outcome, classify_task
 
         task = self.hook.describe_task(self.replication_task_arn)
         verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
@@ -88,10 +88,10 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
             return
         if self.poke(context):
             return
-        from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
         self.defer(
-            trigger=DmsTaskCompletionTrigger(
+            trigger=NeonDmsTaskCompletionTrigger(
                 replication_task_arn=self.replication_task_arn,
                 wait_for_cdc_stop=self.wait_for_cdc_stop,
                 deadline=time.time() + float(self.timeout),
@@ -106,15 +106,12 @@ class DmsTaskCompletedSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
-        if not event or event.get("status") not in EVENT_STATUSES:
-            raise DmsResourceError(
-                f"Replication task {self.replication_task_arn} wait ended with an invalid event: {event!r}"
-            )
-        if event["status"] == EVENT_SUCCESS:
-            self.log.info("%s", event["message"])
-            return
-        if event["status"] == EVENT_FAILED:
-            raise ReplicationTaskFailedError(failure_text(str(event["message"])))
-        raise DmsResourceError(
-            f"Replication task {self.replication_task_arn} wait ended ({event['status']}): {event['message']}"
+        message = check_event(
+            event,
+            f"Replication task {self.replication_task_arn}",
+            failed=lambda failure: ReplicationTaskFailedError(failure_text(failure)),
+            timed_out=lambda detail: DmsResourceError(
+                f"Replication task {self.replication_task_arn} wait ended (timeout): {detail}"
+            ),
         )
+        self.log.info("%s", message)

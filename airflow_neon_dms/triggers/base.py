@@ -10,14 +10,14 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import BotoCoreError, ClientError
 
-from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.events import (
+from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
     EVENT_STATUSES,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
 )
+from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 __all__ = [
     "EVENT_ERROR",
@@ -25,11 +25,11 @@ __all__ = [
     "EVENT_STATUSES",
     "EVENT_SUCCESS",
     "EVENT_TIMEOUT",
-    "DmsPollTrigger",
+    "NeonDmsPollTrigger",
 ]
 
 
-class DmsPollTrigger(BaseTrigger):
+class NeonDmsPollTrigger(BaseTrigger):
     """
     Base of the DMS triggers: calls :meth:`poll` every ``waiter_delay`` seconds until it returns
     an event, the ``deadline`` (epoch seconds) passes, or DMS answers with an error.

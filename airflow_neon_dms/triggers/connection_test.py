@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_neon_dms.dms_states import Outcome, classify_connection
+from airflow_neon_dms.dms.states import Outcome, classify_connection
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, DmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
-class DmsConnectionTestTrigger(DmsPollTrigger):
+class NeonDmsConnectionTestTrigger(NeonDmsPollTrigger):
     """Waits until the connection test from ``replication_instance_arn`` to ``endpoint_arn`` ends."""
 
     id_key = "endpoint_arn"

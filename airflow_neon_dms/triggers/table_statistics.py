@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from airflow_neon_dms.dms_states import table_is_pending
+from airflow_neon_dms.dms.states import pending_tables
+from airflow_neon_dms.dms.table_names import parse_tables
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.tables import TableRef, parse_tables
-from airflow_neon_dms.triggers.base import EVENT_SUCCESS, DmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_SUCCESS, NeonDmsPollTrigger
 
 
-class DmsTableStatisticsTrigger(DmsPollTrigger):
+class NeonDmsTableStatisticsTrigger(NeonDmsPollTrigger):
     """
     Waits while any table (or any of ``tables``) is loading, reloading or pending validation.
 
@@ -55,29 +54,3 @@ class DmsTableStatisticsTrigger(DmsPollTrigger):
         if pending:
             return None
         return EVENT_SUCCESS, f"All {len(rows)} table(s) of {self.replication_task_arn} have settled."
-
-
-def pending_tables(
-    rows: list[dict[str, Any]], expected: list[TableRef] | None = None, reloaded_since: float | None = None
-) -> list[TableRef]:
-    """Tables still loading or validating, expected tables with no statistics yet, and (with
-    ``reloaded_since``, epoch seconds) tables whose last full load ended before the reload request.
-    """
-    pending = [
-        TableRef.from_statistics(row)
-        for row in rows
-        if table_is_pending(row) or _loaded_before(row, reloaded_since)
-    ]
-    if expected:
-        seen = {TableRef.from_statistics(row) for row in rows}
-        pending += [t for t in expected if t not in seen]
-    return pending
-
-
-def _loaded_before(row: dict[str, Any], since: float | None) -> bool:
-    ended = row.get("FullLoadEndTime")
-    if since is None or not isinstance(ended, datetime):
-        return False
-    if ended.tzinfo is None:
-        ended = ended.replace(tzinfo=timezone.utc)
-    return ended.timestamp() < since

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_neon_dms.dms_states import Outcome, classify_task
+from airflow_neon_dms.dms.states import Outcome, classify_task
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, DmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
-class DmsTaskCompletionTrigger(DmsPollTrigger):
+class NeonDmsTaskCompletionTrigger(NeonDmsPollTrigger):
     """Waits until ``replication_task_arn`` succeeds or fails, as :func:`classify_task` judges it."""
 
     id_key = "replication_task_arn"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_neon_dms.dms_states import Outcome, classify_startable
+from airflow_neon_dms.dms.states import Outcome, classify_startable
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, DmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
-class DmsTaskStartableTrigger(DmsPollTrigger):
+class NeonDmsTaskStartableTrigger(NeonDmsPollTrigger):
     """
     Waits until ``replication_task_arn`` leaves creating/modifying/moving/testing, so the
     operator can start it without polling from a worker (a new DMS task spends about a

@@ -32,31 +32,31 @@ import pendulum
 import psycopg
 from airflow.sdk import DAG, task
 
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
-from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, SourceEndpointOperator
-from airflow_neon_dms.operators.reload import DmsReloadTablesOperator
-from airflow_neon_dms.operators.run import DmsStartTaskOperator
-from airflow_neon_dms.operators.task import DmsCreateTaskOperator
-from airflow_neon_dms.operators.validation import DmsValidationOperator
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
+from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, NeonDmsSourceEndpointOperator
+from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
+from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
+from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
+from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
 INSTANCE = os.environ["TEST_REPLICATION_INSTANCE_ARN"]
 WAIT = {"deferrable": True, "waiter_delay": 0.5, "max_wait": 300}
 
 with DAG("neon_dms_operators_test", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
-    source = SourceEndpointOperator(
+    source = NeonDmsSourceEndpointOperator(
         task_id="source_endpoint", endpoint_identifier="dag-source", source_conn_id="src"
     )
     neon = NeonTargetEndpointOperator(
         task_id="neon_endpoint", endpoint_identifier="dag-neon", neon_conn_id="neon"
     )
-    test_source = DmsTestConnectionOperator(
+    test_source = NeonDmsTestConnectionOperator(
         task_id="test_source", replication_instance_arn=INSTANCE, endpoint_arn=source.output, **WAIT
     )
-    test_neon = DmsTestConnectionOperator(
+    test_neon = NeonDmsTestConnectionOperator(
         task_id="test_neon", replication_instance_arn=INSTANCE, endpoint_arn=neon.output, **WAIT
     )
-    create = DmsCreateTaskOperator(
+    create = NeonDmsCreateTaskOperator(
         task_id="create_task",
         replication_task_identifier="dag-task",
         source_endpoint_arn=source.output,
@@ -64,8 +64,8 @@ with DAG("neon_dms_operators_test", schedule=None, start_date=pendulum.datetime(
         replication_instance_arn=INSTANCE,
         table_mappings=TableMappings.include("public"),
     )
-    run = DmsStartTaskOperator(task_id="run_full_load", replication_task_arn=create.output, **WAIT)
-    validate = DmsValidationOperator(task_id="validate", replication_task_arn=create.output, **WAIT)
+    run = NeonDmsStartTaskOperator(task_id="run_full_load", replication_task_arn=create.output, **WAIT)
+    validate = NeonDmsValidationOperator(task_id="validate", replication_task_arn=create.output, **WAIT)
 
     @task
     def damage_target() -> None:
@@ -73,7 +73,7 @@ with DAG("neon_dms_operators_test", schedule=None, start_date=pendulum.datetime(
             conn.execute("UPDATE items SET name = 'tampered' WHERE id = 3")
             conn.execute("DELETE FROM items WHERE id = 4")
 
-    reload = DmsReloadTablesOperator(
+    reload = NeonDmsReloadTablesOperator(
         task_id="reload", replication_task_arn=create.output, tables=["public.items"], **WAIT
     )
     [test_source, test_neon] >> create >> run >> validate >> damage_target() >> reload

@@ -206,9 +206,9 @@ def migrated_task(
     def make(
         migration_type: str = "full-load-and-cdc", prep_mode: str = "TRUNCATE_BEFORE_LOAD"
     ) -> MigratedTask:
+        from airflow_neon_dms.dms.mappings import TableMappings
+        from airflow_neon_dms.dms.task_settings import TaskSettings
         from airflow_neon_dms.hooks.dms import NeonDmsHook
-        from airflow_neon_dms.mappings import TableMappings
-        from airflow_neon_dms.settings import TaskSettings
 
         source_db, target_db = make_pg_database(), make_pg_database()
         for database in (source_db, target_db):
@@ -308,9 +308,9 @@ def started_task_factory(
     """Factory: a started replication task of the given migration type, stopped after the test."""
 
     def make(migration_type: str) -> str:
+        from airflow_neon_dms.dms.mappings import TableMappings
+        from airflow_neon_dms.dms.task_settings import TaskSettings
         from airflow_neon_dms.hooks.dms import NeonDmsHook
-        from airflow_neon_dms.mappings import TableMappings
-        from airflow_neon_dms.settings import TaskSettings
 
         hook = NeonDmsHook(aws_conn_id=aws_conn)
         arn, _ = hook.ensure_task(

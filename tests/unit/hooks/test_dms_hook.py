@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
 from airflow_neon_dms.hooks.dms import NeonDmsHook, batches, endpoint_differences
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.settings import TaskSettings
 
 SOURCE = {
     "EndpointType": "source",

@@ -1,4 +1,4 @@
-"""DmsTestConnectionOperator: TestConnection, the wait, deferral and the failure text."""
+"""NeonDmsTestConnectionOperator: TestConnection, the wait, deferral and the failure text."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError
 from airflow_neon_dms.neon import NEON_MISSING_ENDPOINT_MESSAGE
-from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
-from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
+from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
+from airflow_neon_dms.triggers.connection_test import NeonDmsConnectionTestTrigger
 
 
 @pytest.fixture
@@ -20,8 +20,8 @@ def target_endpoint_arn(endpoint_pair: Any) -> str:
     return str(endpoint_pair.target_arn)
 
 
-def _op(instance: str, endpoint: str, **kwargs: Any) -> DmsTestConnectionOperator:
-    return DmsTestConnectionOperator(
+def _op(instance: str, endpoint: str, **kwargs: Any) -> NeonDmsTestConnectionOperator:
+    return NeonDmsTestConnectionOperator(
         task_id="test_target",
         replication_instance_arn=instance,
         endpoint_arn=endpoint,
@@ -33,7 +33,7 @@ def _op(instance: str, endpoint: str, **kwargs: Any) -> DmsTestConnectionOperato
 
 def test_template_fields() -> None:
     assert {"replication_instance_arn", "endpoint_arn", "aws_conn_id"} <= set(
-        DmsTestConnectionOperator.template_fields
+        NeonDmsTestConnectionOperator.template_fields
     )
 
 
@@ -70,10 +70,10 @@ def test_deferrable_defers_with_a_serialisable_trigger(
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context_factory())
     trigger = deferred.value.trigger
-    assert isinstance(trigger, DmsConnectionTestTrigger)
+    assert isinstance(trigger, NeonDmsConnectionTestTrigger)
     assert deferred.value.method_name == "execute_complete"
     classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_neon_dms.triggers.connection_test.DmsConnectionTestTrigger"
+    assert classpath == "airflow_neon_dms.triggers.connection_test.NeonDmsConnectionTestTrigger"
     assert kwargs["endpoint_arn"] == target_endpoint_arn
     assert kwargs["replication_instance_arn"] == replication_instance_arn
     assert kwargs["aws_conn_id"] == "aws_default"
@@ -146,7 +146,9 @@ def test_missing_endpoint_is_named(
 
 def test_bad_wait_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="waiter_delay"):
-        DmsTestConnectionOperator(task_id="t", replication_instance_arn="a", endpoint_arn="b", waiter_delay=0)
+        NeonDmsTestConnectionOperator(
+            task_id="t", replication_instance_arn="a", endpoint_arn="b", waiter_delay=0
+        )
 
 
 ENDPOINT_ID = "ep-unit-neon-7"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import inspect
 
-from airflow_neon_dms.dms_states import MigrationType, StartType
-from airflow_neon_dms.mappings import WildcardSchemaPolicy
-from airflow_neon_dms.operators.run import DmsStartTaskOperator
-from airflow_neon_dms.operators.task import DmsCreateTaskOperator
+from airflow_neon_dms.dms.mappings import WildcardSchemaPolicy
+from airflow_neon_dms.dms.states import MigrationType, StartType
+from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
+from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 
 
 def _default(cls: type, name: str) -> object:
@@ -16,18 +16,19 @@ def _default(cls: type, name: str) -> object:
 
 
 def test_string_defaults_are_the_enum_values() -> None:
-    assert StartType(_default(DmsStartTaskOperator, "start_type")) is StartType.START_REPLICATION
-    assert MigrationType(_default(DmsCreateTaskOperator, "migration_type")) is MigrationType.FULL_LOAD
+    assert StartType(_default(NeonDmsStartTaskOperator, "start_type")) is StartType.START_REPLICATION
+    assert MigrationType(_default(NeonDmsCreateTaskOperator, "migration_type")) is MigrationType.FULL_LOAD
     assert (
-        WildcardSchemaPolicy(_default(DmsCreateTaskOperator, "wildcard_schema")) is WildcardSchemaPolicy.ERROR
+        WildcardSchemaPolicy(_default(NeonDmsCreateTaskOperator, "wildcard_schema"))
+        is WildcardSchemaPolicy.ERROR
     )
 
 
 def test_enum_arguments_are_stored_as_their_values() -> None:
-    start = DmsStartTaskOperator(
+    start = NeonDmsStartTaskOperator(
         task_id="start", replication_task_arn="arn:task", start_type=StartType.RELOAD_TARGET
     )
-    create = DmsCreateTaskOperator(
+    create = NeonDmsCreateTaskOperator(
         task_id="create",
         replication_task_identifier="t",
         source_endpoint_arn="arn:s",

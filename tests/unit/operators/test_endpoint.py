@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk.log import _secrets_masker
 
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.operators.endpoint import NeonTargetEndpointOperator, SourceEndpointOperator
+from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
 
 NEON_PASSWORD = "Np4ss-w0rd-x7"
 
@@ -65,7 +65,7 @@ def test_template_fields() -> None:
         "aws_conn_id",
         "region_name",
     } <= set(NeonTargetEndpointOperator.template_fields)
-    assert {"source_conn_id", "engine_name", "ssl_mode"} <= set(SourceEndpointOperator.template_fields)
+    assert {"source_conn_id", "engine_name", "ssl_mode"} <= set(NeonDmsSourceEndpointOperator.template_fields)
 
 
 def test_neon_target_endpoint_uses_direct_host_and_tls(
@@ -118,7 +118,7 @@ def test_source_endpoint_from_connection(
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
     name = unique_id("src")
-    op = SourceEndpointOperator(
+    op = NeonDmsSourceEndpointOperator(
         task_id="source",
         endpoint_identifier=name,
         source_conn_id=source_conn,
@@ -138,7 +138,7 @@ def test_source_endpoint_unknown_connection_type(
     aws_conn: str, monkeypatch: pytest.MonkeyPatch, context_factory: Callable[..., dict[str, Any]]
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_ODD", json.dumps({"conn_type": "http", "host": "x"}))
-    op = SourceEndpointOperator(task_id="s", endpoint_identifier="odd", source_conn_id="odd")
+    op = NeonDmsSourceEndpointOperator(task_id="s", endpoint_identifier="odd", source_conn_id="odd")
     with pytest.raises(NeonConfigError, match="Connection 'odd' has type 'http'.*engine_name"):
         op.execute(context_factory())
 
@@ -146,7 +146,7 @@ def test_source_endpoint_unknown_connection_type(
 def test_source_endpoint_without_connection_or_engine(
     aws_conn: str, context_factory: Callable[..., dict[str, Any]]
 ) -> None:
-    op = SourceEndpointOperator(task_id="s", endpoint_identifier="nothing")
+    op = NeonDmsSourceEndpointOperator(task_id="s", endpoint_identifier="nothing")
     with pytest.raises(NeonConfigError, match="Source endpoint nothing has no EngineName"):
         op.execute(context_factory())
 
@@ -160,7 +160,7 @@ def test_mysql_source_endpoint_from_a_connection_passes_a_real_connection_test(
     unique_id: Callable[[str], str],
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
-    from airflow_neon_dms.operators.connection_test import DmsTestConnectionOperator
+    from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_MYSQL_SOURCE",
@@ -175,10 +175,10 @@ def test_mysql_source_endpoint_from_a_connection_passes_a_real_connection_test(
             }
         ),
     )
-    arn = SourceEndpointOperator(
+    arn = NeonDmsSourceEndpointOperator(
         task_id="source", endpoint_identifier=unique_id("mysql"), source_conn_id="mysql_source"
     ).execute(context_factory())
-    tested = DmsTestConnectionOperator(
+    tested = NeonDmsTestConnectionOperator(
         task_id="test_source",
         replication_instance_arn=replication_instance_arn,
         endpoint_arn=arn,

@@ -1,4 +1,4 @@
-"""DmsReloadTablesOperator on the local DMS emulator: running tasks, stopped tasks, no duplicates."""
+"""NeonDmsReloadTablesOperator on the local DMS emulator: running tasks, stopped tasks, no duplicates."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import NeonConfigError, ReplicationTaskFailedError
-from airflow_neon_dms.mappings import TableMappings
 from airflow_neon_dms.operators.reload import (
     METHOD_RELOAD_TABLES,
     METHOD_TEMPORARY_TASK,
-    DmsReloadTablesOperator,
+    NeonDmsReloadTablesOperator,
 )
-from airflow_neon_dms.reload_plan import temporary_task_identifier
-from airflow_neon_dms.tables import TableRef
-from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
+from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
 #: Damage to the target copy of t1: a changed row, a lost row and a row the source never had.
 DAMAGE = (
@@ -30,11 +30,11 @@ DAMAGE = (
 )
 
 
-def _op(arn: str, tables: Any, **kwargs: Any) -> DmsReloadTablesOperator:
+def _op(arn: str, tables: Any, **kwargs: Any) -> NeonDmsReloadTablesOperator:
     kwargs.setdefault("waiter_delay", 0.2)
     kwargs.setdefault("max_wait", 60)
     kwargs.setdefault("settle_timeout", 30)
-    return DmsReloadTablesOperator(task_id="reload", replication_task_arn=arn, tables=tables, **kwargs)
+    return NeonDmsReloadTablesOperator(task_id="reload", replication_task_arn=arn, tables=tables, **kwargs)
 
 
 def _damage(run_sql: Callable[[str, str], None], database: str) -> None:
@@ -53,8 +53,10 @@ def _task_ids(dms: Any) -> set[str]:
 
 
 def test_template_fields() -> None:
-    assert {"replication_task_arn", "tables", "neon_conn_id"} <= set(DmsReloadTablesOperator.template_fields)
-    assert DmsReloadTablesOperator.template_fields_renderers["tables"] == "json"
+    assert {"replication_task_arn", "tables", "neon_conn_id"} <= set(
+        NeonDmsReloadTablesOperator.template_fields
+    )
+    assert NeonDmsReloadTablesOperator.template_fields_renderers["tables"] == "json"
 
 
 def test_empty_list_does_nothing(context_factory: Callable[..., dict[str, Any]]) -> None:
@@ -130,7 +132,7 @@ def test_running_task_defers_with_the_tables_and_completes(
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context_factory())
     trigger = deferred.value.trigger
-    assert isinstance(trigger, DmsTableStatisticsTrigger)
+    assert isinstance(trigger, NeonDmsTableStatisticsTrigger)
     assert deferred.value.method_name == "execute_complete_reload"
     assert deferred.value.kwargs == {"reload_calls": 1}
     fields = trigger.serialize()[1]
@@ -175,7 +177,7 @@ def test_stopped_task_deferred_path_cleans_up(
         result = op.execute(context_factory())
     except TaskDeferred as deferred:
         trigger = deferred.trigger
-        assert isinstance(trigger, DmsTaskCompletionTrigger)
+        assert isinstance(trigger, NeonDmsTaskCompletionTrigger)
         assert deferred.method_name == "execute_complete_temporary"
         assert deferred.kwargs is not None
         assert deferred.kwargs["temporary_task_identifier"] in _task_ids(dms)

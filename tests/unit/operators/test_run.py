@@ -1,4 +1,4 @@
-"""DmsStartTaskOperator: idempotent start, the wait, deferral and the verdicts, on real databases."""
+"""NeonDmsStartTaskOperator: idempotent start, the wait, deferral and the verdicts, on real databases."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import psycopg
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.operators.run import DmsStartTaskOperator
-from airflow_neon_dms.settings import TaskSettings
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
+from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
 
 @pytest.fixture
@@ -42,15 +42,17 @@ def make_task(
     return make
 
 
-def _op(arn: str, **kwargs: Any) -> DmsStartTaskOperator:
+def _op(arn: str, **kwargs: Any) -> NeonDmsStartTaskOperator:
     kwargs.setdefault("waiter_delay", 0.2)
     kwargs.setdefault("settle_timeout", 30)
     kwargs.setdefault("max_wait", 120)
-    return DmsStartTaskOperator(task_id="start", replication_task_arn=arn, **kwargs)
+    return NeonDmsStartTaskOperator(task_id="start", replication_task_arn=arn, **kwargs)
 
 
 def test_template_fields() -> None:
-    assert {"replication_task_arn", "start_type", "aws_conn_id"} <= set(DmsStartTaskOperator.template_fields)
+    assert {"replication_task_arn", "start_type", "aws_conn_id"} <= set(
+        NeonDmsStartTaskOperator.template_fields
+    )
 
 
 def test_full_load_runs_to_finished_and_rows_arrive(
@@ -89,7 +91,7 @@ def test_deferred_path_returns_what_the_sync_path_returns(
         sync_like = op.execute(context_factory())  # finished before the first check: no deferral
     except TaskDeferred as deferred:
         trigger = deferred.trigger
-        assert isinstance(trigger, DmsTaskCompletionTrigger)
+        assert isinstance(trigger, NeonDmsTaskCompletionTrigger)
 
         async def first_event() -> dict[str, Any]:
             async for event in trigger.run():
@@ -134,7 +136,7 @@ def test_defers_while_running_and_a_retry_does_not_start_again(
     context = context_factory()
     with pytest.raises(TaskDeferred) as first:
         _op(arn, deferrable=True, wait_for_cdc_stop=True).execute(context)
-    assert isinstance(first.value.trigger, DmsTaskCompletionTrigger)
+    assert isinstance(first.value.trigger, NeonDmsTaskCompletionTrigger)
     assert first.value.method_name == "execute_complete"
     assert first.value.kwargs == {"started": True}
     kwargs = first.value.trigger.serialize()[1]

@@ -16,16 +16,16 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 from botocore.exceptions import ClientError
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
+from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import DmsResourceError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.operators.reload import METHOD_TEMPORARY_TASK, DmsReloadTablesOperator
-from airflow_neon_dms.operators.run import DmsStartTaskOperator
-from airflow_neon_dms.reload_plan import temporary_task_identifier
-from airflow_neon_dms.settings import TaskSettings
-from airflow_neon_dms.tables import TableRef
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
-from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
+from airflow_neon_dms.operators.reload import METHOD_TEMPORARY_TASK, NeonDmsReloadTablesOperator
+from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
+from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
+from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 from tests.unit.conftest import DmsServer
 
 #: How long a new task stays ``creating`` on this module's DMS: long enough that the operator
@@ -90,11 +90,11 @@ async def _first_event(trigger: Any) -> dict[str, Any]:
     raise AssertionError("the trigger yielded no event")
 
 
-def _start_op(arn: str, **kwargs: Any) -> DmsStartTaskOperator:
+def _start_op(arn: str, **kwargs: Any) -> NeonDmsStartTaskOperator:
     kwargs.setdefault("waiter_delay", 0.2)
     kwargs.setdefault("settle_timeout", 60)
     kwargs.setdefault("max_wait", 120)
-    return DmsStartTaskOperator(task_id="start", replication_task_arn=arn, **kwargs)
+    return NeonDmsStartTaskOperator(task_id="start", replication_task_arn=arn, **kwargs)
 
 
 def test_the_emulator_refuses_to_start_a_creating_task(creating_task: Callable[..., str], dms: Any) -> None:
@@ -118,7 +118,7 @@ def test_defers_while_creating_then_starts_and_loads(
     with pytest.raises(TaskDeferred) as settle:
         op.execute(context)
     trigger = settle.value.trigger
-    assert isinstance(trigger, DmsTaskStartableTrigger)
+    assert isinstance(trigger, NeonDmsTaskStartableTrigger)
     assert settle.value.method_name == "execute_startable"
     assert trigger.serialize()[1]["replication_task_arn"] == arn
     assert trigger.deadline > time.time()
@@ -136,7 +136,7 @@ def test_defers_while_creating_then_starts_and_loads(
     # Resumed as Airflow's dag.test() does: the event only, no deferral kwargs.
     with pytest.raises(TaskDeferred) as run:
         op.execute_startable(context_factory(context["dag_run"].start_date), event)
-    assert isinstance(run.value.trigger, DmsTaskCompletionTrigger)
+    assert isinstance(run.value.trigger, NeonDmsTaskCompletionTrigger)
     assert run.value.method_name == "execute_complete"
     assert run.value.kwargs == {"started": True}
     done = asyncio.run(_first_event(run.value.trigger))
@@ -242,7 +242,7 @@ def test_reload_defers_until_the_temporary_task_is_startable(
     task = migrated_task("full-load")
     run_sql(task.target_db, "UPDATE t1 SET v = 'tampered' WHERE id = 7")
     temp_id = temporary_task_identifier(task.identifier, [TableRef("public", "t1")])
-    op = DmsReloadTablesOperator(
+    op = NeonDmsReloadTablesOperator(
         task_id="reload",
         replication_task_arn=task.arn,
         tables=["public.t1"],
@@ -255,7 +255,7 @@ def test_reload_defers_until_the_temporary_task_is_startable(
     with pytest.raises(TaskDeferred) as settle:
         op.execute(context)
     trigger = settle.value.trigger
-    assert isinstance(trigger, DmsTaskStartableTrigger)
+    assert isinstance(trigger, NeonDmsTaskStartableTrigger)
     assert settle.value.method_name == "execute_temporary_startable"
     [temp] = [
         t
@@ -270,7 +270,7 @@ def test_reload_defers_until_the_temporary_task_is_startable(
     # Resumed without the deferral kwargs (as dag.test() does): the event names the temporary task.
     with pytest.raises(TaskDeferred) as run:
         op.execute_temporary_startable(context_factory(context["dag_run"].start_date), event)
-    assert isinstance(run.value.trigger, DmsTaskCompletionTrigger)
+    assert isinstance(run.value.trigger, NeonDmsTaskCompletionTrigger)
     done = asyncio.run(_first_event(run.value.trigger))
     result = op.execute_complete_temporary(context_factory(), done)
     assert result["method"] == METHOD_TEMPORARY_TASK
@@ -286,7 +286,7 @@ def test_reload_failed_settle_deletes_the_temporary_task(
 ) -> None:
     task = migrated_task("full-load")
     temp_id = temporary_task_identifier(task.identifier, [TableRef("public", "t0")])
-    op = DmsReloadTablesOperator(
+    op = NeonDmsReloadTablesOperator(
         task_id="reload",
         replication_task_arn=task.arn,
         tables=["public.t0"],

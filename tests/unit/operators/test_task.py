@@ -1,4 +1,4 @@
-"""DmsCreateTaskOperator: builders or raw JSON in, an idempotent task out."""
+"""NeonDmsCreateTaskOperator: builders or raw JSON in, an idempotent task out."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.operators.task import DmsCreateTaskOperator
-from airflow_neon_dms.settings import TaskSettings
+from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 
 
 def _tasks(dms: Any, name: str) -> list[dict[str, Any]]:
@@ -20,9 +20,9 @@ def _tasks(dms: Any, name: str) -> list[dict[str, Any]]:
     ]
 
 
-def _op(name: str, pair: Any, instance: str, **kwargs: Any) -> DmsCreateTaskOperator:
+def _op(name: str, pair: Any, instance: str, **kwargs: Any) -> NeonDmsCreateTaskOperator:
     kwargs.setdefault("table_mappings", TableMappings.include("public", exclude=["tmp_%"]))
-    return DmsCreateTaskOperator(
+    return NeonDmsCreateTaskOperator(
         task_id="create_task",
         replication_task_identifier=name,
         source_endpoint_arn=pair.source_arn,
@@ -33,14 +33,14 @@ def _op(name: str, pair: Any, instance: str, **kwargs: Any) -> DmsCreateTaskOper
 
 
 def test_template_fields_and_renderers() -> None:
-    fields = set(DmsCreateTaskOperator.template_fields)
+    fields = set(NeonDmsCreateTaskOperator.template_fields)
     assert {
         "replication_task_identifier",
         "table_mappings",
         "task_settings",
         "replication_instance_arn",
     } <= fields
-    assert DmsCreateTaskOperator.template_fields_renderers["table_mappings"] == "json"
+    assert NeonDmsCreateTaskOperator.template_fields_renderers["table_mappings"] == "json"
 
 
 def test_creates_task_from_builders_and_reuses_it_on_retry(

@@ -1,4 +1,4 @@
-"""DmsValidationOperator on the local DMS emulator: report, XCom, failures, deferral."""
+"""NeonDmsValidationOperator on the local DMS emulator: report, XCom, failures, deferral."""
 
 from __future__ import annotations
 
@@ -10,20 +10,20 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.exceptions import (
     DmsResourceError,
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.operators.validation import FAILED_TABLES_KEY, DmsValidationOperator
-from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger
+from airflow_neon_dms.operators.validation import FAILED_TABLES_KEY, NeonDmsValidationOperator
+from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
 
-def _op(arn: str, **kwargs: Any) -> DmsValidationOperator:
+def _op(arn: str, **kwargs: Any) -> NeonDmsValidationOperator:
     kwargs.setdefault("waiter_delay", 0.2)
     kwargs.setdefault("max_wait", 60)
-    return DmsValidationOperator(task_id="validate", replication_task_arn=arn, **kwargs)
+    return NeonDmsValidationOperator(task_id="validate", replication_task_arn=arn, **kwargs)
 
 
 TAMPER = {
@@ -42,7 +42,7 @@ def _mismatch(dms: Any, task: Any, run_sql: Callable[[str, str], None], table: s
 
 
 def test_template_fields() -> None:
-    assert {"replication_task_arn", "aws_conn_id"} <= set(DmsValidationOperator.template_fields)
+    assert {"replication_task_arn", "aws_conn_id"} <= set(NeonDmsValidationOperator.template_fields)
 
 
 def test_all_validated_reports_every_table(
@@ -121,7 +121,7 @@ def test_defers_until_the_task_lists_its_tables(
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context_factory())
     trigger = deferred.value.trigger
-    assert isinstance(trigger, DmsTableStatisticsTrigger)
+    assert isinstance(trigger, NeonDmsTableStatisticsTrigger)
     assert deferred.value.method_name == "execute_complete"
     assert trigger.serialize()[1]["replication_task_arn"] == arn
     trigger.deadline = time.time() - 1  # the wait's time is up: the next poll ends it
@@ -140,7 +140,7 @@ def test_deferred_completion_reports_like_the_sync_path(
 ) -> None:
     task = migrated_task()
     _mismatch(dms, task, run_sql)
-    trigger = DmsTableStatisticsTrigger(
+    trigger = NeonDmsTableStatisticsTrigger(
         replication_task_arn=task.arn, deadline=time.time() + 60, waiter_delay=0.2
     )
     event = asyncio.run(_first_event(trigger))
@@ -155,7 +155,7 @@ def test_deferred_completion_reports_like_the_sync_path(
     assert context["ti"].xcom[FAILED_TABLES_KEY] == [{"schema": "public", "table": "t1"}]
 
 
-async def _first_event(trigger: DmsTableStatisticsTrigger) -> dict[str, Any]:
+async def _first_event(trigger: NeonDmsTableStatisticsTrigger) -> dict[str, Any]:
     async for event in trigger.run():
         return dict(event.payload)
     raise AssertionError("the trigger yielded no event")

@@ -1,4 +1,4 @@
-"""DmsTaskCompletedSensor: StopReason-aware pokes and the deferrable path."""
+"""NeonDmsTaskCompletedSensor: StopReason-aware pokes and the deferrable path."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
-from airflow_neon_dms.sensors.task import DmsTaskCompletedSensor
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
+from airflow_neon_dms.sensors.task import NeonDmsTaskCompletedSensor
+from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
 
 def test_cdc_task_with_full_load_done_pokes_true(
     started_task_factory: Callable[[str], str], context_factory: Callable[..., dict[str, Any]]
 ) -> None:
-    sensor = DmsTaskCompletedSensor(
+    sensor = NeonDmsTaskCompletedSensor(
         task_id="wait", replication_task_arn=started_task_factory("full-load-and-cdc")
     )
     # False while the full load runs, then True once it is complete (bounded, no timing asserted).
@@ -34,7 +34,7 @@ def test_running_task_defers(
     started_task_factory: Callable[[str], str], context_factory: Callable[..., dict[str, Any]]
 ) -> None:
     arn = started_task_factory("full-load-and-cdc")
-    sensor = DmsTaskCompletedSensor(
+    sensor = NeonDmsTaskCompletedSensor(
         task_id="wait",
         replication_task_arn=arn,
         wait_for_cdc_stop=True,
@@ -45,13 +45,13 @@ def test_running_task_defers(
     assert sensor.poke(context_factory()) is False
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(context_factory())
-    assert isinstance(deferred.value.trigger, DmsTaskCompletionTrigger)
+    assert isinstance(deferred.value.trigger, NeonDmsTaskCompletionTrigger)
     assert deferred.value.method_name == "execute_complete"
     assert deferred.value.trigger.serialize()[1]["waiter_delay"] == 5.0
 
 
 def test_events(context_factory: Callable[..., dict[str, Any]]) -> None:
-    sensor = DmsTaskCompletedSensor(task_id="wait", replication_task_arn="arn:t")
+    sensor = NeonDmsTaskCompletedSensor(task_id="wait", replication_task_arn="arn:t")
     sensor.execute_complete(
         context_factory(), {"status": "success", "message": "ok", "replication_task_arn": "arn:t"}
     )

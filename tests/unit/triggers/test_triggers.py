@@ -8,28 +8,27 @@ from typing import Any
 
 import pytest
 
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.settings import TaskSettings
-from airflow_neon_dms.tables import TableRef
-from airflow_neon_dms.triggers.base import DmsPollTrigger
-from airflow_neon_dms.triggers.connection_test import DmsConnectionTestTrigger
-from airflow_neon_dms.triggers.table_statistics import DmsTableStatisticsTrigger, pending_tables
-from airflow_neon_dms.triggers.task import DmsTaskCompletionTrigger
-from airflow_neon_dms.triggers.task_startable import DmsTaskStartableTrigger
+from airflow_neon_dms.triggers.base import NeonDmsPollTrigger
+from airflow_neon_dms.triggers.connection_test import NeonDmsConnectionTestTrigger
+from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
+from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
+from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
 AWS = {"aws_conn_id": "aws_default", "region_name": "us-east-1", "verify": None, "botocore_config": None}
 NO_RETRIES = {"retries": {"max_attempts": 1, "mode": "standard"}}
 
-TRIGGERS: list[DmsPollTrigger] = [
-    DmsConnectionTestTrigger(
+TRIGGERS: list[NeonDmsPollTrigger] = [
+    NeonDmsConnectionTestTrigger(
         endpoint_arn="arn:e", replication_instance_arn="arn:r", deadline=1e10, waiter_delay=5, **AWS
     ),
-    DmsTaskCompletionTrigger(
+    NeonDmsTaskCompletionTrigger(
         replication_task_arn="arn:t", wait_for_cdc_stop=True, deadline=1e10, waiter_delay=5, **AWS
     ),
-    DmsTaskStartableTrigger(replication_task_arn="arn:t", deadline=1e10, waiter_delay=5, **AWS),
-    DmsTableStatisticsTrigger(
+    NeonDmsTaskStartableTrigger(replication_task_arn="arn:t", deadline=1e10, waiter_delay=5, **AWS),
+    NeonDmsTableStatisticsTrigger(
         replication_task_arn="arn:t",
         tables=[{"schema": "public", "table": "a"}],
         expect_tables=True,
@@ -42,7 +41,7 @@ TRIGGERS: list[DmsPollTrigger] = [
 
 
 @pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: type(t).__name__)
-def test_serialize_round_trip(trigger: DmsPollTrigger) -> None:
+def test_serialize_round_trip(trigger: NeonDmsPollTrigger) -> None:
     classpath, kwargs = trigger.serialize()
     module, _, name = classpath.rpartition(".")
     cls = getattr(__import__(module, fromlist=[name]), name)
@@ -53,14 +52,16 @@ def test_serialize_round_trip(trigger: DmsPollTrigger) -> None:
     )
 
 
-async def _events(trigger: DmsPollTrigger) -> list[dict[str, Any]]:
+async def _events(trigger: NeonDmsPollTrigger) -> list[dict[str, Any]]:
     return [event.payload async for event in trigger.run()]
 
 
 @pytest.mark.asyncio
 async def test_task_trigger_success_for_cdc_task(started_task_factory: Callable[[str], str]) -> None:
     arn = started_task_factory("full-load-and-cdc")
-    trigger = DmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1)
+    trigger = NeonDmsTaskCompletionTrigger(
+        replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1
+    )
     [event] = await _events(trigger)
     assert event["status"] == "success"
     assert event["replication_task_arn"] == arn
@@ -70,7 +71,7 @@ async def test_task_trigger_success_for_cdc_task(started_task_factory: Callable[
 @pytest.mark.asyncio
 async def test_task_trigger_times_out_at_its_deadline(started_task_factory: Callable[[str], str]) -> None:
     arn = started_task_factory("full-load-and-cdc")
-    trigger = DmsTaskCompletionTrigger(
+    trigger = NeonDmsTaskCompletionTrigger(
         replication_task_arn=arn, wait_for_cdc_stop=True, deadline=time.time() - 1, waiter_delay=0.1
     )
     [event] = await _events(trigger)
@@ -82,7 +83,7 @@ async def test_task_trigger_times_out_at_its_deadline(started_task_factory: Call
 async def test_task_trigger_fails_for_a_deleted_task(aws_conn: str) -> None:
     arn = "arn:aws:dms:us-east-1:123456789012:task:GONE"
     [event] = await _events(
-        DmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
+        NeonDmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
     )
     assert event == {
         "status": "failed",
@@ -96,7 +97,7 @@ async def test_connection_trigger_reports_success(
     aws_conn: str, dms: Any, endpoint_pair: Any, replication_instance_arn: str
 ) -> None:
     dms.test_connection(ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_pair.target_arn)
-    trigger = DmsConnectionTestTrigger(
+    trigger = NeonDmsConnectionTestTrigger(
         endpoint_arn=endpoint_pair.target_arn,
         replication_instance_arn=replication_instance_arn,
         deadline=time.time() + 30,
@@ -109,7 +110,7 @@ async def test_connection_trigger_reports_success(
 
 @pytest.mark.asyncio
 async def test_api_error_becomes_an_error_event(aws_conn: str) -> None:
-    trigger = DmsTableStatisticsTrigger(
+    trigger = NeonDmsTableStatisticsTrigger(
         replication_task_arn="arn:aws:dms:us-east-1:123456789012:task:X",
         deadline=time.time() + 5,
         waiter_delay=0.1,
@@ -118,23 +119,6 @@ async def test_api_error_becomes_an_error_event(aws_conn: str) -> None:
     [event] = await _events(trigger)
     assert event["status"] == "error"
     assert "DMS call failed" in event["message"]
-
-
-def test_pending_tables_counts_missing_and_stale_tables() -> None:
-    from datetime import datetime, timezone
-
-    done = {
-        "SchemaName": "public",
-        "TableName": "a",
-        "TableState": "Table completed",
-        "ValidationState": "Validated",
-        "FullLoadEndTime": datetime(2020, 1, 1, tzinfo=timezone.utc),
-    }
-    assert pending_tables([done]) == []
-    assert pending_tables([done], [TableRef("public", "a"), TableRef("public", "b")]) == [
-        TableRef("public", "b")
-    ]
-    assert pending_tables([done], None, reloaded_since=time.time()) == [TableRef("public", "a")]
 
 
 @pytest.mark.asyncio
@@ -154,7 +138,7 @@ async def test_startable_trigger_succeeds_at_once_for_a_ready_task(
         task_settings=TaskSettings().to_json(),
     )
     [event] = await _events(
-        DmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1)
+        NeonDmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 30, waiter_delay=0.1)
     )
     assert event["status"] == "success"
     assert event["replication_task_arn"] == arn
@@ -165,7 +149,7 @@ async def test_startable_trigger_succeeds_at_once_for_a_ready_task(
 async def test_startable_trigger_fails_for_a_missing_task(aws_conn: str) -> None:
     arn = "arn:aws:dms:us-east-1:123456789012:task:NEVER"
     [event] = await _events(
-        DmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
+        NeonDmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
     )
     assert event == {
         "status": "failed",

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
 
-from airflow_neon_dms.dms_states import (
+from airflow_neon_dms.dms.states import (
     Outcome,
     classify_connection,
     classify_startable,
     classify_task,
+    pending_tables,
     stop_reason_code,
     table_failure_reason,
     table_is_pending,
     task_summary,
 )
+from airflow_neon_dms.dms.table_names import TableRef
 
 
 def _task(
@@ -177,3 +180,20 @@ def test_classify_startable_waits_on_an_unknown_status_with_a_warning(
         verdict = classify_startable(_task("hibernating"))
     assert verdict.outcome == Outcome.WAITING
     assert "unknown status 'hibernating'" in caplog.text
+
+
+def test_pending_tables_counts_missing_and_stale_tables() -> None:
+    from datetime import datetime, timezone
+
+    done = {
+        "SchemaName": "public",
+        "TableName": "a",
+        "TableState": "Table completed",
+        "ValidationState": "Validated",
+        "FullLoadEndTime": datetime(2020, 1, 1, tzinfo=timezone.utc),
+    }
+    assert pending_tables([done]) == []
+    assert pending_tables([done], [TableRef("public", "a"), TableRef("public", "b")]) == [
+        TableRef("public", "b")
+    ]
+    assert pending_tables([done], None, reloaded_since=time.time()) == [TableRef("public", "a")]

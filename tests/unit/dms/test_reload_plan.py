@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from airflow_neon_dms.reload_plan import (
+from airflow_neon_dms.dms.reload_plan import (
     temporary_task_identifier,
     temporary_task_mappings,
     temporary_task_settings,
 )
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.table_names import TableRef
 
 TABLES = [TableRef("public", "b"), TableRef("public", "a")]
 

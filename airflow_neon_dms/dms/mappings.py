@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from airflow_neon_dms.dms.mapping_match import MYSQL_SYSTEM_SCHEMAS, name_matches
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.mappings_match import MYSQL_SYSTEM_SCHEMAS, name_matches
-from airflow_neon_dms.tables import TableRef
 
 #: Engines whose "schema" is a database, so a ``%`` schema also matches the system databases.
 MYSQL_ENGINES: frozenset[str] = frozenset({"mysql", "mariadb", "aurora", "aurora-mysql"})

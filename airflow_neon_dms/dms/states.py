@@ -7,10 +7,13 @@ DMS user guide's task status and table state pages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
+
+from airflow_neon_dms.dms.table_names import TableRef
 
 log = logging.getLogger(__name__)
 
@@ -331,3 +334,31 @@ def task_summary(task: Mapping[str, Any]) -> dict[str, Any]:
         "tables_loaded": stats.get("TablesLoaded"),
         "tables_errored": stats.get("TablesErrored"),
     }
+
+
+def pending_tables(
+    rows: Sequence[Mapping[str, Any]],
+    expected: Sequence[TableRef] | None = None,
+    reloaded_since: float | None = None,
+) -> list[TableRef]:
+    """Tables still loading or validating, expected tables with no statistics yet, and (with
+    ``reloaded_since``, epoch seconds) tables whose last full load ended before the reload request.
+    """
+    pending = [
+        TableRef.from_statistics(row)
+        for row in rows
+        if table_is_pending(row) or _loaded_before(row, reloaded_since)
+    ]
+    if expected:
+        seen = {TableRef.from_statistics(row) for row in rows}
+        pending += [t for t in expected if t not in seen]
+    return pending
+
+
+def _loaded_before(row: Mapping[str, Any], since: float | None) -> bool:
+    ended = row.get("FullLoadEndTime")
+    if since is None or not isinstance(ended, datetime):
+        return False
+    if ended.tzinfo is None:
+        ended = ended.replace(tzinfo=timezone.utc)
+    return ended.timestamp() < since

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from airflow_neon_dms.dms.mapping_match import select_tables
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.mappings_match import select_tables
 
 TABLES = [
     ("public", "orders"),
@@ -101,7 +101,7 @@ def test_bad_mappings_are_named(mapping: object, message: str) -> None:
 
 
 def test_target_name_applies_schema_and_table_transformations() -> None:
-    from airflow_neon_dms.mappings_match import target_name
+    from airflow_neon_dms.dms.mapping_match import target_name
 
     mapping = {
         "rules": [

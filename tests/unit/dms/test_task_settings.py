@@ -6,8 +6,13 @@ import json
 
 import pytest
 
+from airflow_neon_dms.dms.task_settings import (
+    TaskSettings,
+    parse_task_settings,
+    prep_mode,
+    validation_enabled,
+)
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.settings import TaskSettings, parse_task_settings, prep_mode, validation_enabled
 
 
 def test_defaults_follow_the_neon_guide() -> None:

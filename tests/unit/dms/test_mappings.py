@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.mappings import (
+from airflow_neon_dms.dms.mappings import (
     SelectionRule,
     TableMappings,
     WildcardSchemaWarning,
     selected_system_schemas,
     table_mappings_json,
 )
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.exceptions import NeonConfigError
 
 
 def test_include_with_exclude_builds_dms_rules() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_neon_dms.dms.table_names import TableRef, parse_tables
 from airflow_neon_dms.exceptions import NeonConfigError
-from airflow_neon_dms.tables import TableRef, parse_tables
 
 
 def test_both_forms_and_duplicates() -> None:

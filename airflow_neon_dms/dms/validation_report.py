@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airflow_neon_dms.dms_states import VALIDATION_UNCHECKED, ValidationState, table_failure_reason
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.states import VALIDATION_UNCHECKED, ValidationState, table_failure_reason
+from airflow_neon_dms.dms.table_names import TableRef
 
 
 def _int(value: Any) -> int:
@@ -117,6 +117,6 @@ class ValidationReport:
         listed = ", ".join(f"{t.ref} ({t.failure})" for t in self.failed)
         return (
             f"Replication task {task}: {len(self.failed)} table(s) failed validation or loading: "
-            f"{listed}. Reload them with DmsReloadTablesOperator (the list is in XCom key "
+            f"{listed}. Reload them with NeonDmsReloadTablesOperator (the list is in XCom key "
             "'failed_tables'), and check the task's CloudWatch log for the cause."
         )

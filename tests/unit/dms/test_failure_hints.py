@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_neon_dms.failure_hints import HINT_AUTH, HINT_ENDPOINT_ID, HINT_POOLER, HINT_TLS, neon_hint
+from airflow_neon_dms.dms.failure_hints import HINT_AUTH, HINT_ENDPOINT_ID, HINT_POOLER, HINT_TLS, neon_hint
 from airflow_neon_dms.neon import NEON_MISSING_ENDPOINT_MESSAGE
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 _ENDPOINT_ID_MARKERS = (
     "endpoint id is not specified",
@@ -46,3 +48,9 @@ def neon_hint(failure_message: str | None, server_name: str | None = None) -> st
     if any(marker in text for marker in _TLS_MARKERS):
         hints.append(HINT_TLS)
     return " ".join(hints) or None
+
+
+def failure_text(message: str, task: Mapping[str, Any] | None = None) -> str:
+    """``message`` with a Neon hint when it or the task's LastFailureMessage calls for one."""
+    hint = neon_hint(" ".join([message, str((task or {}).get("LastFailureMessage") or "")]))
+    return f"{message} Hint: {hint}" if hint else message

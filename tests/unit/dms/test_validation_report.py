@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_neon_dms.validation_report import ValidationReport
+from airflow_neon_dms.dms.validation_report import ValidationReport
 
 
 def _stats(table: str, table_state: str, validation: str, **extra: Any) -> dict[str, Any]:

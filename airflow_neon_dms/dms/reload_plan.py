@@ -8,9 +8,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_neon_dms.mappings import TableMappings
-from airflow_neon_dms.settings import TargetTablePrepMode
-from airflow_neon_dms.tables import TableRef
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.dms.task_settings import TargetTablePrepMode
 
 #: DMS limits a replication task identifier to 255 characters.
 MAX_TASK_IDENTIFIER = 255

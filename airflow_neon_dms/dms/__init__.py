@@ -1,0 +1,1 @@
+"""Pure AWS DMS rules: no Airflow import, so the hooks, operators, triggers and CLI share them."""

@@ -1,0 +1,51 @@
+"""The one check of a trigger event that every resumed operator and the sensor run."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_neon_dms.dms.wait_events import check_event, check_startable_event, event_status
+from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
+
+
+def _failed(message: str) -> Exception:
+    return ReplicationTaskFailedError(f"failed: {message}")
+
+
+def _timed_out(message: str) -> Exception:
+    return DmsResourceError(f"too slow: {message}")
+
+
+def test_success_returns_the_message() -> None:
+    assert check_event({"status": "success", "message": "done"}, "Task t", failed=_failed) == "done"
+
+
+@pytest.mark.parametrize("event", [None, {}, {"status": "finished", "message": "?"}])
+def test_an_invalid_event_names_the_subject(event: dict[str, str] | None) -> None:
+    with pytest.raises(DmsResourceError, match="Task t: the reload wait ended with an invalid event"):
+        check_event(event, "Task t", wait="reload wait")
+
+
+def test_failed_and_timeout_use_their_builders() -> None:
+    with pytest.raises(ReplicationTaskFailedError, match="failed: broken"):
+        check_event({"status": "failed", "message": "broken"}, "Task t", failed=_failed, timed_out=_timed_out)
+    with pytest.raises(DmsResourceError, match="too slow: 3 left"):
+        check_event(
+            {"status": "timeout", "message": "3 left"}, "Task t", failed=_failed, timed_out=_timed_out
+        )
+
+
+@pytest.mark.parametrize("status", ["error", "failed", "timeout"])
+def test_without_a_builder_the_event_cannot_be_read(status: str) -> None:
+    with pytest.raises(DmsResourceError, match="Task t could not be read: DMS call failed"):
+        check_event({"status": status, "message": "DMS call failed"}, "Task t")
+
+
+def test_event_status_returns_status_and_message() -> None:
+    assert event_status({"status": "timeout", "message": "late"}, "Task t") == ("timeout", "late")
+
+
+def test_startable_timeout_says_how_to_wait_longer() -> None:
+    with pytest.raises(DmsResourceError, match="did not become startable within 60 s .*Raise settle_timeout"):
+        check_startable_event({"status": "timeout", "message": "creating"}, "arn:t", 60)
+    check_startable_event({"status": "success", "message": "ready"}, "arn:t", 60)
