@@ -91,10 +91,7 @@ def main(argv: list[str]) -> int:
     for name, message in failures:
         print(f"  FAILED {name}: {message}")
     total = sum(counts.values())
-    print(
-        f"  {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped "
-        f"of {total}"
-    )
+    print(f"  {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped of {total}")
     return 0
 
 
