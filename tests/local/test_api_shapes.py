@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from airflow_neon_dms.local.api_shapes import ResponseShapeError, check_responses, response_errors
 from airflow_neon_dms.local.service import OPERATIONS
-from tests.local.support import INCLUDE_ALL_PUBLIC, unique
+from tests.local.support import INCLUDE_ALL_PUBLIC, refreshed_schemas, unique
 
 
 def test_checker_reports_unknown_members_and_wrong_types() -> None:
@@ -96,7 +96,18 @@ def test_every_operation_answers_in_botocore_shape(
     client.add_tags_to_resource(ResourceArn=task, Tags=[{"Key": "k", "Value": "v"}])
     client.list_tags_for_resource(ResourceArn=task)
     client.remove_tags_from_resource(ResourceArn=task, TagKeys=["k"])
+    client.describe_replication_instance_task_logs(ReplicationInstanceArn=instance)
     client.delete_replication_task(ReplicationTaskArn=task)
+    refreshed_schemas(client, source, instance)  # RefreshSchemas and DescribeRefreshSchemasStatus
+    client.describe_schemas(EndpointArn=source)
+    client.describe_endpoint_types()
+    client.describe_events()
+    client.describe_event_categories()
+    subscription = unique("sub")
+    client.create_event_subscription(SubscriptionName=subscription, SnsTopicArn="arn:aws:sns:us-east-1:1:t")
+    client.modify_event_subscription(SubscriptionName=subscription, Enabled=False)
+    client.describe_event_subscriptions()
+    client.delete_event_subscription(SubscriptionName=subscription)
     client.delete_endpoint(EndpointArn=source)
     client.delete_replication_instance(ReplicationInstanceArn=instance)
     assert seen == OPERATIONS
