@@ -3,8 +3,9 @@
 Categories and messages are those of the AWS DMS User Guide, "Working with Amazon SNS events and
 notifications in AWS Database Migration Service" (tables "AWS DMS event categories and event
 messages"); each message below carries its DMS event id. The API spells categories in lower case
-(the guide capitalises them in its tables; ``EventCategories`` in AWS's own CloudFormation,
-Terraform and Pulumi examples use "creation", "failure", ...).
+(the guide capitalises them in its tables; the AWS CLI's ``describe-event-categories`` example
+answers "creation", "state change", ...). Subscription fields follow the AWS CLI's
+``create-event-subscription`` and ``describe-event-subscriptions`` examples.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from typing import Any
 INSTANCE = "replication-instance"
 TASK = "replication-task"
 
-#: DescribeEventCategories: the categories of each source type (User Guide, as above).
+#: DescribeEventCategories: the categories of each source type, in the order of the AWS CLI's
+#: ``describe-event-categories`` example output (awscli/examples/dms/describe-event-categories.rst).
 EVENT_CATEGORIES: dict[str, tuple[str, ...]] = {
     INSTANCE: (
-        "configuration change",
-        "creation",
-        "deletion",
-        "maintenance",
         "low storage",
+        "configuration change",
+        "maintenance",
+        "deletion",
+        "creation",
         "failover",
         "failure",
     ),
-    TASK: ("state change", "failure", "configuration change", "deletion", "creation"),
+    TASK: ("configuration change", "state change", "deletion", "creation", "failure"),
 }
 
 
@@ -97,17 +99,21 @@ class EventSubscription:
     created: float = field(default_factory=time.time)
 
     def to_api(self, status: str = "active") -> dict[str, Any]:
+        millis = int(self.created * 1000) % 1000
         out: dict[str, Any] = {
             "CustomerAwsId": self.account_id,
             "CustSubscriptionId": self.name,
             "SnsTopicArn": self.sns_topic_arn,
             "Status": status,
-            # botocore models this one timestamp as a string; AWS sends the time as text.
-            "SubscriptionCreationTime": time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime(self.created)),
-            "EventCategoriesList": list(self.categories),
-            "SourceIdsList": list(self.source_ids),
+            # botocore models this one time as a string: AWS sends "2020-05-21 22:28:51.924".
+            "SubscriptionCreationTime": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.created))
+            + f".{millis:03d}",
             "Enabled": self.enabled,
         }
         if self.source_type:
             out["SourceType"] = self.source_type
+        if self.categories:
+            out["EventCategoriesList"] = list(self.categories)
+        if self.source_ids:
+            out["SourceIdsList"] = list(self.source_ids)
         return out

@@ -13,7 +13,7 @@ MySQL/MariaDB endpoint lists its server's databases without ``information_schema
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_neon_dms.local.api_params import DESCRIBE_MAX, Params, Result, paginate, required, with_marker
@@ -53,10 +53,11 @@ class SchemaRefresh:
     endpoint_arn: str
     instance_arn: str
     status: str = "refreshing"
+    #: When the refresh was asked for, then when it ended (the AWS CLI's refresh-schemas example
+    #: shows LastRefreshDate already in the ``refreshing`` answer).
     last_refresh: float | None = None
     failure: str = ""
     schemas: list[str] | None = None
-    started: float = field(default_factory=time.time)
 
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -87,7 +88,7 @@ class SchemaOperations(ServiceState):
                 f"The schemas of endpoint {endpoint.identifier} are being refreshed; wait for "
                 "DescribeRefreshSchemasStatus to show successful or failed."
             )
-        refresh = SchemaRefresh(endpoint.arn, instance.arn)
+        refresh = SchemaRefresh(endpoint.arn, instance.arn, last_refresh=time.time())
         if previous is not None:
             refresh.schemas = previous.schemas
         self.schema_refreshes[endpoint.arn] = refresh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import time
 from typing import Any
 
@@ -123,6 +124,8 @@ def test_event_subscription_lifecycle(dms_client: Any) -> None:
     assert created["CustSubscriptionId"] == name
     assert created["EventCategoriesList"] == ["failure", "state change"]
     assert created["SourceIdsList"] == ["orders"] and created["Enabled"] is True
+    assert created["Status"] == "creating"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", created["SubscriptionCreationTime"])
     with pytest.raises(ClientError) as err:
         dms_client.create_event_subscription(SubscriptionName=name, SnsTopicArn=topic)
     assert err.value.response["Error"]["Code"] == "ResourceAlreadyExistsFault"
