@@ -3,7 +3,6 @@ memory, and sent to CloudWatch Logs when the task's settings turn logging on; se
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -21,21 +20,21 @@ class TaskLogOperations(ServiceState):
         super().__init__(**kwargs)
         self.task_logs: dict[str, TaskLog] = {}
         self.cloudwatch_logs = LocalLogs(self.account_id)
-        self._log_lock = threading.Lock()
 
     def task_log(self, task: ReplicationTask, component: str, severity: str, text: str) -> None:
-        """Record one line of ``task``'s log (and send it to CloudWatch Logs when enabled)."""
-        now = time.time()
-        line = log_line(now, component, severity, text)
-        with self._log_lock:
-            self.task_logs.setdefault(task.arn, TaskLog()).lines.append((now, line))
-        if not logging_enabled(task.settings):
-            return
+        """Record one line of ``task``'s log (and send it to CloudWatch Logs when enabled).
+
+        Under the service lock, so a task thread's lines follow the start line that
+        StartReplicationTask writes before it releases the lock.
+        """
         with self.lock:
+            now = time.time()
+            line = log_line(now, component, severity, text)
+            self.task_logs.setdefault(task.arn, TaskLog()).lines.append((now, line))
             instance = self.instances.get(task.instance_arn)
-        if instance is not None:
-            group, stream = log_location(task.arn, instance.identifier)
-            self.cloudwatch_logs.put(task.arn.split(":")[3], group, stream, [(now, line)])
+            if instance is not None and logging_enabled(task.settings):
+                group, stream = log_location(task.arn, instance.identifier)
+                self.cloudwatch_logs.put(task.arn.split(":")[3], group, stream, [(now, line)])
 
     def describe_replication_instance_task_logs(self, params: Params) -> Result:
         instance = self._instance(required(params, "ReplicationInstanceArn"))

@@ -7,6 +7,7 @@ import re
 import time
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
 from botocore.exceptions import ClientError
@@ -56,7 +57,7 @@ def test_task_and_instance_lifecycle_events(dms: Any, pg_server: Any, pg_pair: t
     assert len(by_instance) == 9
 
 
-def test_failed_task_raises_a_failure_event(dms: Any, pg_server: Any) -> None:
+def test_failed_task_raises_a_failure_event(dms: Any, local_dms: Any, pg_server: Any) -> None:
     missing = {"Username": pg_server.user, "DatabaseName": unique("no_such_db").replace("-", "_")}
     source = dms.endpoint(
         "source", ServerName=pg_server.host, Port=pg_server.port, Password="unused", **missing
@@ -64,7 +65,7 @@ def test_failed_task_raises_a_failure_event(dms: Any, pg_server: Any) -> None:
     target = dms.endpoint(
         "target", ServerName=pg_server.host, Port=pg_server.port, Password="unused", **missing
     )
-    task_arn = dms.task(source, target)
+    task_arn = dms.task(source, target, settings={"Logging": {"EnableLogging": True}})
     dms.client.start_replication_task(
         ReplicationTaskArn=task_arn, StartReplicationTaskType="start-replication"
     )
@@ -77,6 +78,19 @@ def test_failed_task_raises_a_failure_event(dms: Any, pg_server: Any) -> None:
     assert _events(dms.client, SourceIdentifier=task_id, EventCategories=["failure"]) == [
         ("replication-task", "The replication task has failed.", ["failure"])
     ]
+    instance_id = dms.client.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-arn", "Values": [dms.instance_arn]}]
+    )["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
+    logs = boto3.client(
+        "logs", endpoint_url=local_dms.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    events = logs.get_log_events(
+        logGroupName=f"dms-tasks-{instance_id}", logStreamName=f"dms-task-{task_arn.rsplit(':', 1)[-1]}"
+    )["events"]
+    start, fatal = (e["message"].split("]", 1)[1] for e in events)  # the fatal error follows the start line
+    assert start == f"I:  Task '{task_id}' running full load only in fresh start mode"
+    assert fatal.startswith("E:  Cannot connect to the source endpoint") and "unused" not in fatal
 
 
 def test_event_time_window_and_bad_filters(dms: Any) -> None:
