@@ -41,6 +41,18 @@ def test_checker_reports_enum_nulls_and_error_codes() -> None:
     )
 
 
+def test_checker_knows_enum_values_aws_sends_beyond_botocores_model() -> None:
+    def events(source_type: str) -> str:
+        return json.dumps({"Events": [{"SourceType": source_type, "Message": "m"}]})
+
+    assert response_errors("DescribeEvents", 200, events("replication-task")) == []
+    assert response_errors("DescribeEvents", 200, events("replication-instance")) == []
+    assert any(
+        "'replication-bogus' is not one of" in e
+        for e in response_errors("DescribeEvents", 200, events("replication-bogus"))
+    )
+
+
 def test_every_operation_answers_in_botocore_shape(
     dms_client_factory: Any, local_dms: Any, pg_server: Any
 ) -> None:
