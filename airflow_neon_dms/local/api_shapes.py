@@ -33,6 +33,11 @@ COMMON_ERRORS = frozenset(
     }
 )
 
+#: Enum values AWS sends that botocore's model leaves out, by shape name. The DMS API reference
+#: (API_Event) gives Event.SourceType as "replication-instance | endpoint | replication-task";
+#: botocore's SourceType enum lists only the first.
+UNMODELLED_ENUM_VALUES = {"SourceType": frozenset({"replication-task", "endpoint"})}
+
 _service_model = None
 
 
@@ -85,7 +90,7 @@ def shape_errors(shape: Shape, value: Any, path: str = "$", *, strict: bool = Tr
     if kind == "string":
         if not isinstance(value, str):
             return [f"{path}: expected a string, got {type(value).__name__}"]
-        enum = getattr(shape, "enum", None) or []
+        enum = [*(getattr(shape, "enum", None) or []), *UNMODELLED_ENUM_VALUES.get(shape.name, ())]
         if strict and enum and value.lower() not in {e.lower() for e in enum}:
             return [f"{path}: {value!r} is not one of {enum}"]
         return []

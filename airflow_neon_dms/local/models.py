@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from airflow_neon_dms.local.databases import DatabaseAddress
 
@@ -102,6 +102,26 @@ class Endpoint:
         return out
 
 
+class ResourceObserver(Protocol):
+    """Told of every status change and task log line (events and task logs record them)."""
+
+    def status_changed(self, resource: Any, old: str, new: str) -> None: ...
+
+    def task_log(self, task: ReplicationTask, component: str, severity: str, text: str) -> None: ...
+
+
+class _Observed:
+    """Calls ``observer.status_changed`` whenever ``status`` changes, wherever it is set."""
+
+    observer: ResourceObserver | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        old = self.__dict__.get(name) if name == "status" else None
+        super().__setattr__(name, value)
+        if old is not None and old != value and self.observer is not None:
+            self.observer.status_changed(self, old, value)
+
+
 ENGINE_DISPLAY_NAMES = {
     "postgres": "PostgreSQL",
     "aurora-postgresql": "Amazon Aurora PostgreSQL",
@@ -112,7 +132,7 @@ ENGINE_DISPLAY_NAMES = {
 
 
 @dataclass
-class ReplicationInstance:
+class ReplicationInstance(_Observed):
     """A replication instance: the emulator process itself does the work, so it is always ready."""
 
     identifier: str
@@ -222,7 +242,7 @@ class TableStats:
 
 
 @dataclass
-class ReplicationTask:
+class ReplicationTask(_Observed):
     """A replication task, its statistics and the thread that runs it."""
 
     identifier: str
@@ -248,6 +268,11 @@ class ReplicationTask:
     tables: dict[tuple[str, str], TableStats] = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
+
+    def note(self, component: str, severity: str, text: str) -> None:
+        """One line of the task's log (``component`` e.g. TASK_MANAGER, ``severity`` I/W/E)."""
+        if self.observer is not None:
+            self.observer.task_log(self, component, severity, text)
 
     def settle(self) -> None:
         """``creating`` -> ``ready`` once ``ready_at`` has passed."""

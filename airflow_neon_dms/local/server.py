@@ -18,6 +18,7 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from airflow_neon_dms.local.cloudwatch_logs import with_logs
 from airflow_neon_dms.local.moto_dms import make_wsgi_app
 from airflow_neon_dms.local.neon_proxy import NeonProxy
 from airflow_neon_dms.local.service import DmsService
@@ -81,7 +82,8 @@ class LocalDms:
                 proxy = NeonProxy(target.endpoint_id, target.host, target.port).start()
                 self.proxies.append(proxy)
                 self.service.routes[(target.host.lower(), target.port)] = ("127.0.0.1", proxy.port)
-            self._server = make_server(self.host, self._port, make_wsgi_app(self.service), threaded=True)
+            app = with_logs(make_wsgi_app(self.service), self.service.cloudwatch_logs)
+            self._server = make_server(self.host, self._port, app, threaded=True)
         except BaseException:
             self.stop()
             raise

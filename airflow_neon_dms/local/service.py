@@ -3,15 +3,20 @@
 ``DmsService.call("CreateEndpoint", params)`` returns the response dict or raises a ``DmsFault``.
 No HTTP and no moto here (``moto_dms`` puts this behind moto's request handling); long work runs
 on task threads (``task_runner``), so every call returns at once. The operations live in one
-module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``.
+module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``,
+``event_operations``, ``task_log_operations``, ``schema_operations``, ``endpoint_types``.
 """
 
 from __future__ import annotations
 
 from airflow_neon_dms.local.api_params import Params, Result, snake_case
 from airflow_neon_dms.local.endpoint_operations import EndpointOperations
+from airflow_neon_dms.local.endpoint_types import EndpointTypeOperations
+from airflow_neon_dms.local.event_operations import EventOperations
 from airflow_neon_dms.local.faults import UnknownOperationException
 from airflow_neon_dms.local.instance_operations import InstanceOperations
+from airflow_neon_dms.local.schema_operations import SchemaOperations
+from airflow_neon_dms.local.task_log_operations import TaskLogOperations
 from airflow_neon_dms.local.task_operations import TaskOperations
 
 #: The DMS operations the emulator serves (everything else answers UnknownOperationException).
@@ -24,12 +29,28 @@ OPERATIONS = frozenset(
         "StopReplicationTask", "DeleteReplicationTask", "DescribeReplicationTasks",
         "DescribeTableStatistics", "ReloadTables",
         "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource",
+        "DescribeEvents", "DescribeEventCategories", "CreateEventSubscription",
+        "ModifyEventSubscription", "DeleteEventSubscription", "DescribeEventSubscriptions",
+        "DescribeReplicationInstanceTaskLogs", "DescribeEndpointTypes",
+        "RefreshSchemas", "DescribeRefreshSchemasStatus", "DescribeSchemas",
     }
 )  # fmt: skip
 
 
-class DmsService(EndpointOperations, InstanceOperations, TaskOperations):
-    """All state and operations of one local DMS (see ``ServiceState`` for the state)."""
+class DmsService(
+    EndpointOperations,
+    InstanceOperations,
+    TaskOperations,
+    EventOperations,
+    TaskLogOperations,
+    SchemaOperations,
+    EndpointTypeOperations,
+):
+    """All state and operations of one local DMS (see ``ServiceState`` for the state).
+
+    It observes its tasks and instances (``models.ResourceObserver``): ``EventOperations`` records
+    their events, ``TaskLogOperations`` their task log lines.
+    """
 
     def call(self, operation: str, params: Params) -> Result:
         """Run one API operation by its DMS name (e.g. ``DescribeEndpoints``)."""
@@ -41,4 +62,5 @@ class DmsService(EndpointOperations, InstanceOperations, TaskOperations):
         with self.lock:
             self.settle_tasks()
             result: Result = method(params)
+            self.after_call(operation, params, result)
         return result

@@ -22,6 +22,7 @@ from airflow_neon_dms.local.full_load import ensure_schemas, load_table
 from airflow_neon_dms.local.models import ReplicationTask, TableStats
 from airflow_neon_dms.local.sources import Cancelled, SourceReader, TableShape, open_source
 from airflow_neon_dms.local.table_mappings import TableMappings
+from airflow_neon_dms.local.task_logs import table_lines
 from airflow_neon_dms.local.task_settings import TaskSettings
 from airflow_neon_dms.local.validation import validate_table
 
@@ -49,6 +50,7 @@ class TaskJob:
 
     def _fail(self, message: str) -> None:
         message = mask(message, *self._secrets())
+        self.task.note("TASK_MANAGER", "E", message)
         with self.lock:
             task = self.task
             task.status = "failed"
@@ -148,6 +150,8 @@ class TaskJob:
             stats.end_time = None
             if self.settings.validation:
                 stats.validation_state = "Pending records"
+        table_id = list(task.tables).index(key) + 1
+        task.note(*table_lines("loading", *key, table_id))
 
         def progress(rows: int) -> None:
             with self.lock:
@@ -174,6 +178,7 @@ class TaskJob:
                         stats.end_time = stats.last_update = time.time()
                         stats.reloaded = stats.reloaded or reload
                     log.info("Table %s.%s loaded: %d rows", key[0], key[1], rows)
+                    task.note(*table_lines("loaded", *key, table_id, rows))
                     if self.settings.validation:
                         self._validate(source, target, key)
             finally:
@@ -192,6 +197,7 @@ class TaskJob:
                     stats.validation_state = "Table error"
                     stats.validation_details = message
             log.error("Table %s.%s failed to load: %s", key[0], key[1], message)
+            task.note(*table_lines("failed", *key, table_id, message))
 
     def _shape(self, source: SourceReader, key: tuple[str, str]) -> TableShape:
         """The source table's shape, aimed at the target name the transformation rules give."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -107,3 +108,16 @@ def new_dms(dms_client: Any) -> Dms:
         WaiterConfig={"Delay": 1, "MaxAttempts": 30},
     )
     return Dms(dms_client, arn)
+
+
+def refreshed_schemas(client: Any, endpoint_arn: str, instance_arn: str) -> dict[str, Any]:
+    """Run RefreshSchemas and wait until it is no longer ``refreshing``; returns its final status."""
+    client.refresh_schemas(EndpointArn=endpoint_arn, ReplicationInstanceArn=instance_arn)
+    for _ in range(300):
+        status = dict(
+            client.describe_refresh_schemas_status(EndpointArn=endpoint_arn)["RefreshSchemasStatus"]
+        )
+        if status["Status"] != "refreshing":
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"RefreshSchemas of {endpoint_arn} still refreshing")

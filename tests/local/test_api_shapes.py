@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from airflow_neon_dms.local.api_shapes import ResponseShapeError, check_responses, response_errors
 from airflow_neon_dms.local.service import OPERATIONS
-from tests.local.support import INCLUDE_ALL_PUBLIC, unique
+from tests.local.support import INCLUDE_ALL_PUBLIC, refreshed_schemas, unique
 
 
 def test_checker_reports_unknown_members_and_wrong_types() -> None:
@@ -38,6 +38,18 @@ def test_checker_reports_enum_nulls_and_error_codes() -> None:
             "ReloadTables", 400, json.dumps({"__type": "InvalidResourceStateFault", "message": "m"})
         )
         == []
+    )
+
+
+def test_checker_knows_enum_values_aws_sends_beyond_botocores_model() -> None:
+    def events(source_type: str) -> str:
+        return json.dumps({"Events": [{"SourceType": source_type, "Message": "m"}]})
+
+    assert response_errors("DescribeEvents", 200, events("replication-task")) == []
+    assert response_errors("DescribeEvents", 200, events("replication-instance")) == []
+    assert any(
+        "'replication-bogus' is not one of" in e
+        for e in response_errors("DescribeEvents", 200, events("replication-bogus"))
     )
 
 
@@ -96,7 +108,18 @@ def test_every_operation_answers_in_botocore_shape(
     client.add_tags_to_resource(ResourceArn=task, Tags=[{"Key": "k", "Value": "v"}])
     client.list_tags_for_resource(ResourceArn=task)
     client.remove_tags_from_resource(ResourceArn=task, TagKeys=["k"])
+    client.describe_replication_instance_task_logs(ReplicationInstanceArn=instance)
     client.delete_replication_task(ReplicationTaskArn=task)
+    refreshed_schemas(client, source, instance)  # RefreshSchemas and DescribeRefreshSchemasStatus
+    client.describe_schemas(EndpointArn=source)
+    client.describe_endpoint_types()
+    client.describe_events()
+    client.describe_event_categories()
+    subscription = unique("sub")
+    client.create_event_subscription(SubscriptionName=subscription, SnsTopicArn="arn:aws:sns:us-east-1:1:t")
+    client.modify_event_subscription(SubscriptionName=subscription, Enabled=False)
+    client.describe_event_subscriptions()
+    client.delete_event_subscription(SubscriptionName=subscription)
     client.delete_endpoint(EndpointArn=source)
     client.delete_replication_instance(ReplicationInstanceArn=instance)
     assert seen == OPERATIONS

@@ -7,6 +7,7 @@ import inspect
 import moto
 from moto.core.responses import BaseResponse
 
+from airflow_neon_dms.local.cloudwatch_logs import MOTO_LOGS_INTERNALS
 from airflow_neon_dms.local.moto_dms import MOTO_INTERNALS, MOTO_VERSION, EmulatorResponse
 from airflow_neon_dms.local.service import OPERATIONS
 
@@ -21,7 +22,7 @@ def test_moto_is_the_version_the_emulator_was_written_for() -> None:
 def test_every_moto_internal_still_exists() -> None:
     missing = [
         f"{getattr(owner, '__name__', owner)}.{name}"
-        for owner, name in MOTO_INTERNALS
+        for owner, name in (*MOTO_INTERNALS, *MOTO_LOGS_INTERNALS)
         if not hasattr(owner, name)
     ]
     assert missing == [], f"moto internals the emulator relies on are gone: {missing}"

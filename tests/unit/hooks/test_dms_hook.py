@@ -32,8 +32,8 @@ def hook(aws_conn: str) -> NeonDmsHook:
 
 
 def _endpoints(dms: Any, identifier: str) -> list[dict[str, Any]]:
-    found = dms.describe_endpoints()["Endpoints"]
-    return [e for e in found if e["EndpointIdentifier"] == identifier]
+    pages = dms.get_paginator("describe_endpoints").paginate()  # the session's emulator holds > 100
+    return [e for page in pages for e in page["Endpoints"] if e["EndpointIdentifier"] == identifier]
 
 
 def test_ensure_endpoint_creates_then_reuses(
