@@ -32,8 +32,9 @@ def hook(aws_conn: str) -> NeonDmsHook:
 
 
 def _endpoints(dms: Any, identifier: str) -> list[dict[str, Any]]:
-    found = dms.describe_endpoints()["Endpoints"]
-    return [e for e in found if e["EndpointIdentifier"] == identifier]
+    # Every page: the session's emulator holds more endpoints than one page (MaxRecords 100).
+    pages = dms.get_paginator("describe_endpoints").paginate()
+    return [e for page in pages for e in page["Endpoints"] if e["EndpointIdentifier"] == identifier]
 
 
 def test_ensure_endpoint_creates_then_reuses(
