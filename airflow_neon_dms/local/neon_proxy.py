@@ -165,7 +165,14 @@ def connect_backend(host: str, port: int, sslmode: str, timeout: float = 10) -> 
     address, RFC 6066), on ``N`` it goes on in plaintext (``prefer``) or raises ProxyError
     (``require``). Returns a blocking socket.
     """
-    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as err:
+        raise ProxyError(
+            f"The Neon proxy cannot reach its backend PostgreSQL {host}:{port}: {err.strerror or err}. "
+            "Check that the server runs and the --backend/--neon address is right.",
+            "08001",
+        ) from None
     try:
         if sslmode != "disable":
             sock.sendall(struct.pack("!II", 8, SSL_REQUEST))

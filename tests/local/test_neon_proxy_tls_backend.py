@@ -224,3 +224,12 @@ def test_neon_proxy_command_takes_backend_sslmode(tls_pg: TlsOnlyPostgres) -> No
     finally:
         output = _stop(process, signal.SIGTERM)
     assert "backend sslmode require" in ready + output
+
+
+def test_unreachable_backend_is_named_to_the_client() -> None:
+    closed_port = free_port()
+    with NeonProxy(ENDPOINT, "127.0.0.1", closed_port) as proxy:
+        with pytest.raises(
+            psycopg.OperationalError, match=f"cannot reach its backend PostgreSQL 127.0.0.1:{closed_port}"
+        ):
+            _through(proxy)
