@@ -112,8 +112,12 @@ def _pg_rows(
         sql.Identifier(table),
     )
     with conn.transaction(), conn.cursor(name="neon_dms_rows") as cur:
-        # Rows are read for validation: both sides in UTC, and dates Python cannot hold kept as text.
-        conn.execute("SELECT set_config('TimeZone', 'UTC', true)")
+        # Rows are read for validation: both sides with the same date/time output (UTC, ISO), and
+        # dates Python cannot hold kept as that text.
+        conn.execute(
+            "SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+            "set_config('IntervalStyle', 'postgres', true)"
+        )
         load_every_temporal_value(cur)
         cur.itersize = 10_000
         cur.execute(query)

@@ -111,14 +111,22 @@ def _finished(dms: Any, task: str) -> bool:
     return len(states) == len(TABLES) and all(s[0] in FINAL_VALIDATION_STATES for s in states.values())
 
 
-def _make_source(pg_server: Any, database: str) -> None:
-    with psycopg.connect(pg_server.dsn(database), autocommit=True) as conn:
+def _make_databases(pg_server: Any, source_db: str, target_db: str) -> None:
+    """The special tables in the source; the target's sessions print times and intervals otherwise."""
+    with psycopg.connect(pg_server.dsn(source_db), autocommit=True) as conn:
         conn.execute(PG_SCHEMA)
+    with psycopg.connect(pg_server.dsn(), autocommit=True) as conn:
+        for setting, value in (("TimeZone", "Asia/Kolkata"), ("IntervalStyle", "iso_8601")):
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                    sql.Identifier(target_db), sql.Identifier(setting), sql.Literal(value)
+                )
+            )
 
 
 def test_full_load_of_special_values_validates(dms: Any, pg_server: Any, pg_pair: tuple[str, str]) -> None:
     source_db, target_db = pg_pair
-    _make_source(pg_server, source_db)
+    _make_databases(pg_server, source_db, target_db)
     task = dms.task(
         dms.pg_endpoint("source", pg_server, source_db),
         dms.pg_endpoint("target", pg_server, target_db),
@@ -139,7 +147,7 @@ def test_full_load_of_special_values_validates(dms: Any, pg_server: Any, pg_pair
 def running_special_task(dms: Any, pg_server: Any, pg_pair: tuple[str, str]) -> Iterator[tuple[str, str]]:
     """A running full-load-and-cdc task over the special tables, loaded and validated: (arn, target db)."""
     source_db, target_db = pg_pair
-    _make_source(pg_server, source_db)
+    _make_databases(pg_server, source_db, target_db)
     task = dms.task(
         dms.pg_endpoint("source", pg_server, source_db),
         dms.pg_endpoint("target", pg_server, target_db),
