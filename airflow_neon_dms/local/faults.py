@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from airflow_neon_dms.exceptions import NeonDmsError
 
-
-class DmsFault(NeonDmsError):
+class DmsFault(Exception):
     """An error answered to the API caller as ``{"__type": code, "message": message}``."""
 
     code = "InternalFailure"

@@ -9,9 +9,19 @@ from typing import Any
 
 import psycopg
 
-from airflow_neon_dms.identifiers import mysql_identifier, mysql_qualified
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_mysql
 from airflow_neon_dms.local.sources import PROGRESS_EVERY, Cancelled, Column, TableShape
+
+
+def quote_name(name: str) -> str:
+    """A MySQL/MariaDB identifier in backticks, a backtick inside it doubled.
+
+    MySQL reference manual, "Schema Object Names": an identifier quote character inside a quoted
+    identifier is written twice; NUL (U+0000) is not permitted in identifiers.
+    """
+    if not name or "\0" in name:
+        raise ValueError(f"MySQL identifier {name!r} is empty or contains a NUL character")
+    return "`" + name.replace("`", "``") + "`"
 
 
 def mysql_to_postgres_type(data_type: str, column_type: str, precision: Any, scale: Any) -> str:
@@ -125,8 +135,8 @@ class MySqlSource:
         )
 
     def _select(self, shape: TableShape, columns: list[str]) -> str:
-        names = ", ".join(mysql_identifier(c) for c in columns)
-        return f"SELECT {names} FROM {mysql_qualified(shape.schema, shape.table)}"  # noqa: S608
+        names = ", ".join(quote_name(c) for c in columns)
+        return f"SELECT {names} FROM {quote_name(shape.schema)}.{quote_name(shape.table)}"  # noqa: S608
 
     def copy_into(
         self,

@@ -5,6 +5,11 @@ clients without TLS as Neon does, finds the endpoint id in the TLS SNI name, the
 startup parameter (``endpoint=<id>``) or the password (``endpoint=<id>$<password>``, or ``;``),
 answers Neon's own error when there is none, then logs in to the backend PostgreSQL with the real
 password (trust, cleartext, md5 or SCRAM-SHA-256 via ``scramp``) and pipes bytes both ways.
+
+The backend connection negotiates TLS as libpq's ``sslmode`` does (``backend_sslmode``: ``prefer``
+by default, ``require`` or ``disable``) and sends the backend's host name as SNI, so the proxy can
+front a TLS-only PostgreSQL or a real Neon endpoint. Like libpq's ``require``, it encrypts but does
+not verify the backend's certificate. Neon's rules come from ``local/neon_rules.py``.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from airflow_neon_dms.neon import (
-    ENDPOINT_OPTION_PREFIX,
-    NEON_MISSING_ENDPOINT_MESSAGE,
-    POOLER_SUFFIX,
-    split_endpoint_password,
-    validate_endpoint_id,
+from airflow_neon_dms.local.neon_rules import (
+    INSECURE_MESSAGE,
+    MISSING_ENDPOINT_MESSAGE,
+    check_endpoint_id,
+    endpoint_from_options,
+    endpoint_from_sni,
+    is_ip_address,
+    options_without_endpoint,
+    split_password,
 )
 
 log = logging.getLogger(__name__)
@@ -38,7 +46,10 @@ SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 PROTOCOL_3 = 196608
-INSECURE_MESSAGE = "connection is insecure (try using `sslmode=require`)"
+#: How the proxy connects to its backend, with libpq's meanings (PostgreSQL docs, "SSL Support",
+#: sslmode): disable = plaintext; prefer = TLS when the server offers it; require = TLS or fail.
+BACKEND_SSLMODES = ("disable", "prefer", "require")
+DEFAULT_BACKEND_SSLMODE = "prefer"
 
 
 class ProxyError(Exception):
@@ -85,26 +96,6 @@ def _read_message(sock: socket.socket) -> tuple[bytes, bytes]:
     return header[:1], _recv_exact(sock, length - 4)
 
 
-def endpoint_from_sni(server_name: str | None) -> str | None:
-    """The endpoint id in an SNI name: the first DNS label minus ``-pooler`` (None for IPs/bare names)."""
-    if not server_name or "." not in server_name:
-        return None
-    with contextlib.suppress(ValueError):
-        ipaddress.ip_address(server_name)
-        return None
-    first = server_name.split(".", 1)[0].lower()
-    return first[: -len(POOLER_SUFFIX)] if first.endswith(POOLER_SUFFIX) else first
-
-
-def endpoint_from_options(options: str) -> str | None:
-    """The endpoint id in the ``options`` startup parameter (``endpoint=<id>``), if any."""
-    for token in options.replace("%3D", "=").split():
-        for prefix in (ENDPOINT_OPTION_PREFIX, "--" + ENDPOINT_OPTION_PREFIX):
-            if token.startswith(prefix):
-                return token[len(prefix) :]
-    return None
-
-
 def make_self_signed_cert(directory: Path, host_names: list[str]) -> tuple[Path, Path]:
     """Write a self-signed certificate and key for ``host_names``; return their paths."""
     from cryptography import x509
@@ -146,11 +137,84 @@ def _remember_sni(sock: ssl.SSLSocket | ssl.SSLObject, name: str | None, _ctx: s
     sock.neon_sni = name  # type: ignore[union-attr]
 
 
+def check_backend_sslmode(value: str) -> str:
+    """Return ``value`` lower-cased when it is one of :data:`BACKEND_SSLMODES`; else raise ValueError."""
+    mode = (value or "").strip().lower()
+    if mode not in BACKEND_SSLMODES:
+        raise ValueError(
+            f"Backend sslmode {value!r} is not one of {', '.join(BACKEND_SSLMODES)}. Use prefer (TLS "
+            "when the backend offers it), require (TLS or fail; real Neon) or disable (plaintext)."
+        )
+    return mode
+
+
+def _backend_tls_context() -> ssl.SSLContext:
+    # libpq's sslmode=require/prefer: encrypt, but do not verify the certificate or the host name.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # Neon and PostgreSQL 12+ refuse older versions
+    return context
+
+
+def connect_backend(host: str, port: int, sslmode: str, timeout: float = 10) -> socket.socket:
+    """Open a connection to a PostgreSQL server, negotiating TLS as libpq's ``sslmode`` does.
+
+    With ``prefer`` or ``require`` it sends an SSLRequest (PostgreSQL docs, "Message Flow", SSL
+    Session Encryption); on ``S`` it starts TLS with ``host`` as the SNI name (none for an IP
+    address, RFC 6066), on ``N`` it goes on in plaintext (``prefer``) or raises ProxyError
+    (``require``). Returns a blocking socket.
+    """
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as err:
+        raise ProxyError(
+            f"The Neon proxy cannot reach its backend PostgreSQL {host}:{port}: {err.strerror or err}. "
+            "Check that the server runs and the --backend/--neon address is right.",
+            "08001",
+        ) from None
+    try:
+        if sslmode != "disable":
+            sock.sendall(struct.pack("!II", 8, SSL_REQUEST))
+            answer = _recv_exact(sock, 1)
+            if answer == b"S":
+                server_name = None if is_ip_address(host) else host
+                try:
+                    sock = _backend_tls_context().wrap_socket(sock, server_hostname=server_name)
+                except ssl.SSLError as err:
+                    raise ProxyError(
+                        f"The TLS handshake with the backend PostgreSQL {host}:{port} failed: "
+                        f"{err.reason or err}. Check that the backend speaks TLS 1.2 or later, or use "
+                        "--backend-sslmode disable for a server without TLS.",
+                        "08006",
+                    ) from None
+            elif answer != b"N":
+                raise ProxyError(
+                    f"The backend {host}:{port} answered the SSLRequest with {answer!r}, not S or N; "
+                    "is it a PostgreSQL server?",
+                    "08P01",
+                )
+            elif sslmode == "require":
+                raise ProxyError(
+                    f"The backend PostgreSQL {host}:{port} does not offer TLS, but the proxy's backend "
+                    "sslmode is require. Turn ssl on in the backend's postgresql.conf, or use "
+                    "--backend-sslmode prefer (or disable) for a local server without TLS.",
+                    "08006",
+                )
+        sock.settimeout(None)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
 class NeonProxy:
     """A Neon proxy stand-in in front of one PostgreSQL server; a context manager.
 
     ``NeonProxy("ep-local-123", "127.0.0.1", 5432)`` listens on 127.0.0.1 (a free port unless
     ``listen_port`` is given; read ``.port``) and serves endpoint ``ep-local-123`` only.
+    ``backend_sslmode`` (prefer, require, disable) says how it reaches the backend; with a host
+    name as ``backend_host`` it sends that name as SNI, as a real Neon endpoint needs.
     """
 
     def __init__(
@@ -160,10 +224,12 @@ class NeonProxy:
         backend_port: int,
         listen_host: str = "127.0.0.1",
         listen_port: int = 0,
+        backend_sslmode: str = DEFAULT_BACKEND_SSLMODE,
     ) -> None:
-        self.endpoint_id = validate_endpoint_id(endpoint_id)
+        self.endpoint_id = check_endpoint_id(endpoint_id)
         self.backend_host = backend_host
         self.backend_port = int(backend_port)
+        self.backend_sslmode = check_backend_sslmode(backend_sslmode)
         self.listen_host = listen_host
         self._listen_port = listen_port
         self._sock: socket.socket | None = None
@@ -197,12 +263,13 @@ class NeonProxy:
         self._thread = threading.Thread(target=self._accept_loop, name=f"neon-proxy-{self.port}", daemon=True)
         self._thread.start()
         log.info(
-            "Neon proxy for endpoint %s listening on %s:%s -> %s:%s",
+            "Neon proxy for endpoint %s listening on %s:%s -> %s:%s (backend sslmode %s)",
             self.endpoint_id,
             self.listen_host,
             self.port,
             self.backend_host,
             self.backend_port,
+            self.backend_sslmode,
         )
         return self
 
@@ -278,7 +345,7 @@ class NeonProxy:
             if code == CANCEL_REQUEST:
                 # The client holds the backend's own process id and key (BackendKeyData passed
                 # through untouched), so the request is forwarded as it is.
-                with socket.create_connection((self.backend_host, self.backend_port), timeout=10) as backend:
+                with self._connect_backend() as backend:
                     backend.sendall(struct.pack("!I", length) + body)
                 if isinstance(client, ssl.SSLSocket):
                     client.settimeout(2)
@@ -302,14 +369,13 @@ class NeonProxy:
         if kind != b"p":
             raise ProxyError("expected a password message", "08P01")
         password = payload.rstrip(b"\0").decode()
-        from_password, real_password = split_endpoint_password(password)
+        from_password, real_password = split_password(password)
         endpoint = endpoint or from_password
         if not endpoint:
-            raise ProxyError(NEON_MISSING_ENDPOINT_MESSAGE, "08004")
+            raise ProxyError(MISSING_ENDPOINT_MESSAGE, "08004")
         if endpoint != self.endpoint_id:
             raise ProxyError(mismatch_message(endpoint, self.endpoint_id), "08004")
-        backend = socket.create_connection((self.backend_host, self.backend_port), timeout=10)
-        backend.settimeout(None)
+        backend = self._connect_backend()
         try:
             self._backend_auth(client, backend, params, real_password)
         except BaseException:
@@ -322,9 +388,7 @@ class NeonProxy:
     ) -> None:
         user = params.get("user", "")
         startup = {k: v for k, v in params.items() if k != "options"}
-        rest = " ".join(
-            t for t in params.get("options", "").split() if not t.startswith(ENDPOINT_OPTION_PREFIX)
-        )
+        rest = options_without_endpoint(params.get("options", ""))
         if rest:
             startup["options"] = rest
         payload = struct.pack("!I", PROTOCOL_3)
@@ -365,12 +429,14 @@ class NeonProxy:
             else:
                 raise ProxyError(f"the backend asks for an authentication method ({code}) the proxy lacks")
 
+    def _connect_backend(self) -> socket.socket:
+        return connect_backend(self.backend_host, self.backend_port, self.backend_sslmode)
+
     def _pipe(self, client: socket.socket, backend: socket.socket) -> None:
         sockets: list[socket.socket] = [client, backend]
         while not self._stopping.is_set():
-            ready: list[socket.socket] = []
-            if isinstance(client, ssl.SSLSocket) and client.pending():
-                ready.append(client)
+            # TLS may hold decrypted bytes that select() cannot see; read those first.
+            ready: list[socket.socket] = [s for s in sockets if isinstance(s, ssl.SSLSocket) and s.pending()]
             if not ready:
                 ready = select.select(sockets, [], [], 0.5)[0]
             for sock in ready:

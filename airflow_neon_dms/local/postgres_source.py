@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from airflow_neon_dms.local.comparable_values import load_every_temporal_value
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
 from airflow_neon_dms.local.sources import (
     BINARY_COPY_TRAILER,
@@ -111,6 +112,13 @@ def _pg_rows(
         sql.Identifier(table),
     )
     with conn.transaction(), conn.cursor(name="neon_dms_rows") as cur:
+        # Rows are read for validation: both sides with the same date/time output (UTC, ISO), and
+        # dates Python cannot hold kept as that text.
+        conn.execute(
+            "SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+            "set_config('IntervalStyle', 'postgres', true)"
+        )
+        load_every_temporal_value(cur)
         cur.itersize = 10_000
         cur.execute(query)
         yield from cur

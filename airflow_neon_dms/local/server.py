@@ -20,30 +20,35 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from airflow_neon_dms.local.cloudwatch_logs import with_logs
 from airflow_neon_dms.local.moto_dms import make_wsgi_app
-from airflow_neon_dms.local.neon_proxy import NeonProxy
+from airflow_neon_dms.local.neon_proxy import DEFAULT_BACKEND_SSLMODE, NeonProxy, check_backend_sslmode
+from airflow_neon_dms.local.neon_rules import check_endpoint_id
 from airflow_neon_dms.local.service import DmsService
-from airflow_neon_dms.neon import validate_endpoint_id
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class NeonTarget:
-    """``ENDPOINT_ID@HOST:PORT``: the PostgreSQL server at HOST:PORT plays Neon endpoint ENDPOINT_ID."""
+    """``ENDPOINT_ID@HOST:PORT``: the PostgreSQL server at HOST:PORT plays Neon endpoint ENDPOINT_ID.
+
+    ``backend_sslmode`` is how the proxy reaches that server: prefer (TLS when it offers it),
+    require (TLS or fail, as for a real Neon endpoint) or disable.
+    """
 
     endpoint_id: str
     host: str
     port: int
+    backend_sslmode: str = DEFAULT_BACKEND_SSLMODE
 
     @classmethod
-    def parse(cls, text: str) -> NeonTarget:
+    def parse(cls, text: str, backend_sslmode: str = DEFAULT_BACKEND_SSLMODE) -> NeonTarget:
         endpoint_id, sep, address = text.partition("@")
         host, colon, port = address.rpartition(":")
         if not sep or not colon or not host or not port.isdigit():
             raise ValueError(
                 f"--neon {text!r} is not ENDPOINT_ID@HOST:PORT (e.g. ep-local-123@127.0.0.1:5432)"
             )
-        return cls(validate_endpoint_id(endpoint_id), host, int(port))
+        return cls(check_endpoint_id(endpoint_id), host, int(port), check_backend_sslmode(backend_sslmode))
 
 
 class LocalDms:
@@ -79,7 +84,9 @@ class LocalDms:
     def start(self) -> LocalDms:
         try:
             for target in self.neon_targets:
-                proxy = NeonProxy(target.endpoint_id, target.host, target.port).start()
+                proxy = NeonProxy(
+                    target.endpoint_id, target.host, target.port, backend_sslmode=target.backend_sslmode
+                ).start()
                 self.proxies.append(proxy)
                 self.service.routes[(target.host.lower(), target.port)] = ("127.0.0.1", proxy.port)
             app = with_logs(make_wsgi_app(self.service), self.service.cloudwatch_logs)

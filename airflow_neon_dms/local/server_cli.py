@@ -8,6 +8,7 @@ import logging
 import boto3
 
 from airflow_neon_dms.local.foreground import configure_logging, wait_for_stop_signal
+from airflow_neon_dms.local.neon_proxy import BACKEND_SSLMODES, DEFAULT_BACKEND_SSLMODE
 from airflow_neon_dms.local.server import LocalDms, NeonTarget
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="ENDPOINT_ID@HOST:PORT",
         help="treat the PostgreSQL server at HOST:PORT as Neon endpoint ENDPOINT_ID (repeatable)",
+    )
+    parser.add_argument(
+        "--backend-sslmode",
+        choices=BACKEND_SSLMODES,
+        default=DEFAULT_BACKEND_SSLMODE,
+        help="TLS from the Neon proxy to the --neon servers, as libpq's sslmode: prefer (the "
+        "default), require (TLS or fail; real Neon), disable",
     )
     parser.add_argument(
         "--replication-instance",
@@ -62,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     logging.getLogger("werkzeug").setLevel(args.log_level.upper())
     try:
-        targets = [NeonTarget.parse(text) for text in args.neon]
+        targets = [NeonTarget.parse(text, args.backend_sslmode) for text in args.neon]
     except ValueError as err:
         log.error("%s", err)
         return 2

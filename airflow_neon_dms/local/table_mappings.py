@@ -4,7 +4,8 @@ Selection rules decide *which* tables a task migrates (``%`` wildcards; include,
 explicit). Transformation rules on schemas and tables decide *where* they land (rename,
 convert-lowercase / -uppercase, add- / remove-prefix and -suffix). Column transformations are
 refused with a message that says so; ``table-settings`` rules are accepted and ignored. Nothing
-here touches a database.
+here touches a database. Name patterns are the emulator's own reading of the DMS user guide
+(``name_patterns.py``), not the provider's matcher.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from airflow_neon_dms.dms.mapping_match import name_matches, pattern_regex
-from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.local.faults import InvalidParameterValueException
+from airflow_neon_dms.local.name_patterns import name_matches, parse_name_pattern
 
 KNOWN_RULE_TYPES = ("selection", "transformation", "table-settings", "post-processing")
 SELECTION_ACTIONS = ("include", "exclude", "explicit")
@@ -29,7 +29,6 @@ TRANSFORMATION_ACTIONS = (
     "remove-suffix",
 )
 _ACTIONS_WITH_VALUE = frozenset({"rename", "add-prefix", "remove-prefix", "add-suffix", "remove-suffix"})
-#: Databases a MySQL ``%`` schema pattern also selects (DMS does not skip them).
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class SelectionRule:
     def matches(self, schema: str, table: str) -> bool:
         if self.action == "explicit":
             return schema == self.schema_pattern and table == self.table_pattern
-        return _like(self.schema_pattern, schema) and _like(self.table_pattern, table)
+        return name_matches(self.schema_pattern, schema) and name_matches(self.table_pattern, table)
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ class TransformationRule:
     value: str = ""
 
     def matches(self, schema: str, table: str) -> bool:
-        return _like(self.schema_pattern, schema) and (
-            self.target == "schema" or _like(self.table_pattern, table)
+        return name_matches(self.schema_pattern, schema) and (
+            self.target == "schema" or name_matches(self.table_pattern, table)
         )
 
     def apply(self, name: str) -> str:
@@ -106,10 +105,6 @@ class TableMappings:
     def select(self, tables: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Return the (schema, table) pairs the rules select, in the order given."""
         return [t for t in tables if self.selects(*t)]
-
-
-def _like(pattern: str, value: str) -> bool:
-    return name_matches(pattern, value)
 
 
 def _rule_error(rule_id: object, reason: str) -> InvalidParameterValueException:
@@ -175,8 +170,8 @@ def parse_table_mappings(text: str | None) -> TableMappings:
             raise _rule_error(rule_id, "object-locator needs non-empty schema-name and table-name strings.")
         for pattern in (schema, table):
             try:
-                pattern_regex(pattern)
-            except NeonConfigError as err:
+                parse_name_pattern(pattern)
+            except ValueError as err:
                 raise _rule_error(rule_id, str(err)) from None
         action = rule.get("rule-action")
         if action not in SELECTION_ACTIONS:
@@ -214,6 +209,11 @@ def _transformation(rule_id: str, rule: dict[str, object]) -> TransformationRule
     table = locator.get("table-name", "%")
     if target == "table" and (not isinstance(table, str) or not table):
         raise _rule_error(rule_id, "A table transformation needs object-locator table-name.")
+    for pattern in (str(locator["schema-name"]), str(table)):
+        try:
+            parse_name_pattern(pattern)
+        except ValueError as err:
+            raise _rule_error(rule_id, str(err)) from None
     value = rule.get("value", "")
     if action in _ACTIONS_WITH_VALUE and (not isinstance(value, str) or not value):
         raise _rule_error(rule_id, f"rule-action {action} needs a non-empty value.")

@@ -1,19 +1,22 @@
 """Row-by-row validation of a loaded table by primary key, as DMS data validation does.
 
-Both sides are streamed; the target side is kept as primary key -> row digest, so memory grows
-with the table's row count (fine for a local tool, not for a billion rows).
+Both sides are streamed; values are compared with the target's (PostgreSQL's) ``=`` semantics
+through :func:`~airflow_neon_dms.local.comparable_values.comparable` (NaN equals NaN, -0.0 equals
+0.0, ``infinity`` equals ``infinity``, arrays, ranges and JSON element by element). The target
+side is kept in memory as primary key -> row values and compared exactly (no hash digests, which
+can collide: ``hash(-1) == hash(-2)`` in CPython), so memory grows with the table (fine for a
+local tool, not for a billion rows).
 """
 
 from __future__ import annotations
 
-import datetime
-import json
+from collections.abc import Hashable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 
+from airflow_neon_dms.local.comparable_values import comparable
 from airflow_neon_dms.local.postgres_source import pg_rows
 from airflow_neon_dms.local.sources import SourceReader, TableShape
 
@@ -27,20 +30,8 @@ class ValidationResult:
     details: str = ""
 
 
-def _comparable(value: Any) -> Any:
-    if isinstance(value, memoryview | bytearray):
-        return bytes(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    if isinstance(value, Decimal):
-        return value.normalize() if value.is_finite() else str(value)
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return value.astimezone(datetime.timezone.utc)
-    return value
-
-
-def _digest(row: tuple[Any, ...]) -> int:
-    return hash(tuple(_comparable(v) for v in row))
+def _comparable_row(row: tuple[Any, ...]) -> tuple[Hashable, ...]:
+    return tuple(comparable(v) for v in row)
 
 
 def validate_table(
@@ -52,15 +43,15 @@ def validate_table(
     key_len = len(shape.primary_key)
     others = [c for c in shape.column_names if c not in shape.primary_key]
     columns = [*shape.primary_key, *others]
-    target_rows: dict[tuple[Any, ...], int] = {}
+    target_rows: dict[tuple[Hashable, ...], tuple[Hashable, ...]] = {}
     for row in pg_rows(target, *shape.target, columns):
-        key = tuple(_comparable(v) for v in row[:key_len])
-        target_rows[key] = _digest(row[key_len:])
+        values = _comparable_row(row)
+        target_rows[values[:key_len]] = values[key_len:]
     failed = 0
+    missing = object()
     for row in source.rows(shape, columns):
-        key = tuple(_comparable(v) for v in row[:key_len])
-        digest = target_rows.pop(key, None)
-        if digest is None or digest != _digest(row[key_len:]):
+        values = _comparable_row(row)
+        if target_rows.pop(values[:key_len], missing) != values[key_len:]:
             failed += 1
     failed += len(target_rows)  # rows only in the target
     if failed:

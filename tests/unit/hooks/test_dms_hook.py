@@ -32,7 +32,8 @@ def hook(aws_conn: str) -> NeonDmsHook:
 
 
 def _endpoints(dms: Any, identifier: str) -> list[dict[str, Any]]:
-    pages = dms.get_paginator("describe_endpoints").paginate()  # the session's emulator holds > 100
+    # Every page: the session's emulator holds more endpoints than one page (MaxRecords 100).
+    pages = dms.get_paginator("describe_endpoints").paginate()
     return [e for page in pages for e in page["Endpoints"] if e["EndpointIdentifier"] == identifier]
 
 

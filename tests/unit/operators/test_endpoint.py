@@ -53,7 +53,8 @@ def source_conn(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _endpoint(dms: Any, identifier: str) -> list[dict[str, Any]]:
-    pages = dms.get_paginator("describe_endpoints").paginate()  # the session's emulator holds > 100
+    # Every page: the session's emulator holds more endpoints than one page (MaxRecords 100).
+    pages = dms.get_paginator("describe_endpoints").paginate()
     return [e for page in pages for e in page["Endpoints"] if e["EndpointIdentifier"] == identifier]
 
 
