@@ -67,17 +67,18 @@ class InstanceOperations(ServiceState):
 
     def delete_replication_instance(self, params: Params) -> Result:
         instance = self._instance(required(params, "ReplicationInstanceArn"))
+        self._not_deleting("Replication instance", instance.identifier, instance.status)
         users = [t.identifier for t in self.tasks.values() if t.instance_arn == instance.arn]
         if users:
             raise InvalidResourceStateFault(
                 f"Replication instance {instance.identifier} is used by replication task(s) "
-                f"{', '.join(users)}; delete them first."
+                f"{', '.join(users)}; delete them first (and wait until they are gone)."
             )
-        del self.instances[instance.arn]
-        for key in [k for k in self.connections if k[0] == instance.arn]:
-            del self.connections[key]
-        self.tags.pop(instance.arn, None)
-        return {"ReplicationInstance": instance.to_api(status="deleting")}
+        instance.status = "deleting"
+        instance.state_until = self._deleted_at()
+        if instance.state_until is None:
+            self._forget_instance(instance)
+        return {"ReplicationInstance": instance.to_api()}
 
     def add_tags_to_resource(self, params: Params) -> Result:
         arn = required(params, "ResourceArn")

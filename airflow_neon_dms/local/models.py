@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_neon_dms.local.databases import DatabaseAddress
+from airflow_neon_dms.local.endpoint_rules import missing_to_connect
 
 #: Settings blocks of CreateEndpoint that are returned as given, minus any password in them.
 ENDPOINT_SETTINGS_KEYS = (
@@ -65,6 +66,18 @@ class Endpoint:
     external_id: str = ""
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     status: str = "active"
+    #: While ``deleting``: when the endpoint is gone (epoch seconds).
+    gone_at: float | None = None
+
+    def connection_fields(self) -> dict[str, Any]:
+        """The connection fields by their CreateEndpoint names (the password included)."""
+        return {
+            "ServerName": self.server_name,
+            "Port": self.port,
+            "Username": self.username,
+            "Password": self.password,
+            "DatabaseName": self.database_name,
+        }
 
     def address(self) -> DatabaseAddress:
         return DatabaseAddress(
@@ -75,6 +88,7 @@ class Endpoint:
             password=self.password or "",
             database=self.database_name or "",
             ssl_mode=self.ssl_mode,
+            problem=missing_to_connect(self.engine_name, self.connection_fields(), self.settings) or "",
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -125,20 +139,33 @@ class ReplicationInstance:
     availability_zone: str = ""
     created: float = field(default_factory=time.time)
     status: str = "available"
+    security_groups: list[str] = field(default_factory=list)
+    subnet_group: dict[str, Any] | None = None
+    auto_minor_version_upgrade: bool = True
+    preferred_maintenance_window: str = "sun:06:00-sun:06:30"
+    #: Changes a ModifyReplicationInstance without ApplyImmediately leaves for the maintenance window.
+    pending: dict[str, Any] = field(default_factory=dict)
+    #: While ``modifying`` or ``deleting``: when that state ends (epoch seconds).
+    state_until: float | None = None
 
     def to_api(self, status: str | None = None) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ReplicationInstanceIdentifier": self.identifier,
             "ReplicationInstanceClass": self.instance_class,
             "ReplicationInstanceStatus": status or self.status,
             "AllocatedStorage": self.allocated_storage,
             "InstanceCreateTime": self.created,
-            "VpcSecurityGroups": [],
+            # AWS reports each group of VpcSecurityGroupIds with its status (botocore's
+            # VpcSecurityGroupMembership); the emulator has no VPC, so every group is active.
+            "VpcSecurityGroups": [
+                {"VpcSecurityGroupId": group, "Status": "active"} for group in self.security_groups
+            ],
             "AvailabilityZone": self.availability_zone,
-            "PendingModifiedValues": {},
+            "PendingModifiedValues": dict(self.pending),
+            "PreferredMaintenanceWindow": self.preferred_maintenance_window,
             "MultiAZ": self.multi_az,
             "EngineVersion": self.engine_version,
-            "AutoMinorVersionUpgrade": True,
+            "AutoMinorVersionUpgrade": self.auto_minor_version_upgrade,
             "ReplicationInstanceArn": self.arn,
             "ReplicationInstancePrivateIpAddress": "127.0.0.1",
             "ReplicationInstancePrivateIpAddresses": ["127.0.0.1"],
@@ -147,6 +174,9 @@ class ReplicationInstance:
             "PubliclyAccessible": self.publicly_accessible,
             "NetworkType": "IPV4",
         }
+        if self.subnet_group is not None:
+            out["ReplicationSubnetGroup"] = self.subnet_group
+        return out
 
 
 @dataclass
@@ -243,8 +273,15 @@ class ReplicationTask:
     full_load_start: float | None = None
     full_load_finish: float | None = None
     ever_started: bool = False
-    #: While ``creating``: when the task becomes ``ready`` (epoch seconds).
+    #: When StartReplicationTask was last called: ReplicationTaskStartDate, "the date the
+    #: replication task is scheduled to start" (botocore). Stats StartDate/FreshStartDate are set
+    #: when the task really begins running.
+    scheduled_start: float | None = None
+    #: While ``creating``: when the task becomes ``ready``; while ``deleting``: when it is gone.
     ready_at: float | None = None
+    gone_at: float | None = None
+    #: While ``starting``: when the task's thread begins to run it (epoch seconds).
+    running_at: float | None = None
     tables: dict[tuple[str, str], TableStats] = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -294,7 +331,7 @@ class ReplicationTask:
                 "LastFailureMessage": self.last_failure or None,
                 "StopReason": self.stop_reason or None,
                 "ReplicationTaskCreationDate": self.created,
-                "ReplicationTaskStartDate": self.start_date,
+                "ReplicationTaskStartDate": self.scheduled_start,
                 "ReplicationTaskArn": self.arn,
             }
         )

@@ -39,6 +39,6 @@ class DmsService(EndpointOperations, InstanceOperations, TaskOperations):
                 f"The operation {operation} is not implemented by the local DMS emulator."
             )
         with self.lock:
-            self.settle_tasks()
+            self.settle()
             result: Result = method(params)
         return result
