@@ -18,6 +18,7 @@ from airflow_neon_dms.local.api_params import (
     with_marker,
 )
 from airflow_neon_dms.local.databases import check_connection
+from airflow_neon_dms.local.endpoint_rules import missing_at_create, unsupported_password_message
 from airflow_neon_dms.local.faults import (
     InvalidParameterValueException,
     InvalidResourceStateFault,
@@ -26,7 +27,6 @@ from airflow_neon_dms.local.faults import (
 )
 from airflow_neon_dms.local.models import ENDPOINT_SETTINGS_KEYS, Connection, Endpoint
 from airflow_neon_dms.local.service_state import ServiceState
-from airflow_neon_dms.local.endpoint_rules import missing_at_create, unsupported_password_message
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,9 @@ def test_endpoint_is_active_and_never_shows_its_password(dms: Any) -> None:
 def test_duplicate_endpoint_identifier_is_refused(dms: Any) -> None:
     name = unique("dup")
     fields = {"ServerName": "db.example.invalid", "Port": 5432, "Username": "dms"}
-    dms.client.create_endpoint(EndpointIdentifier=name, EndpointType="target", EngineName="postgres", **fields)
+    dms.client.create_endpoint(
+        EndpointIdentifier=name, EndpointType="target", EngineName="postgres", **fields
+    )
     with pytest.raises(ClientError) as err:
         dms.client.create_endpoint(
             EndpointIdentifier=name, EndpointType="target", EngineName="postgres", **fields
