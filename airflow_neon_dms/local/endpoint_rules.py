@@ -24,11 +24,13 @@ UNSUPPORTED_PASSWORD_CHARACTERS: Mapping[str, frozenset[str]] = {
 #: Port, ServerName or Username (awsdocs/aws-cloudformation-user-guide issue 381).
 _REQUIRED_AT_CREATE = (("ServerName", "serverName"), ("Port", "port"), ("Username", "username"))
 #: Connection fields without which DMS cannot log in or pick the database, so TestConnection and
-#: the task fail. PostgreSQL needs DatabaseName; for MySQL botocore says "do not specify
-#: DatabaseName" (CreateEndpoint's DatabaseName documentation), so it is never needed there.
-_NEEDED_TO_CONNECT = {
+#: the task fail (the DMS user guide's PostgreSQL endpoint settings list Password and Database
+#: name as required). For MySQL botocore says "do not specify DatabaseName" (CreateEndpoint's
+#: DatabaseName documentation), so it is never needed there; an empty MySQL password is allowed
+#: so that a passwordless local MariaDB can be a source (AWS's console asks for one).
+_NEEDED_TO_CONNECT: dict[str, tuple[str, ...]] = {
     **{engine: ("Password", "DatabaseName") for engine in POSTGRES_ENGINES},
-    **{engine: ("Password",) for engine in MYSQL_ENGINES},
+    **{engine: () for engine in MYSQL_ENGINES},
 }
 _SETTINGS_BLOCKS = ("PostgreSQLSettings", "MySQLSettings")
 
