@@ -5,6 +5,7 @@ Timestamps are epoch seconds (the awsJson wire form). No ``to_api`` ever include
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -337,3 +338,32 @@ class ReplicationTask:
         )
         out["ReplicationTaskStats"] = self.stats()
         return out
+
+
+@dataclass
+class SubnetGroup:
+    """A replication subnet group and how DescribeReplicationSubnetGroups shows it."""
+
+    identifier: str
+    description: str
+    subnet_ids: list[str]
+    region: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_api(self) -> dict[str, Any]:
+        digest = hashlib.sha256(",".join(sorted(self.subnet_ids)).encode()).hexdigest()
+        return {
+            "ReplicationSubnetGroupIdentifier": self.identifier,
+            "ReplicationSubnetGroupDescription": self.description,
+            "VpcId": f"vpc-{digest[:17]}",
+            "SubnetGroupStatus": "Complete",
+            "Subnets": [
+                {
+                    "SubnetIdentifier": subnet,
+                    "SubnetAvailabilityZone": {"Name": f"{self.region}{'abc'[i % 3]}"},
+                    "SubnetStatus": "Active",
+                }
+                for i, subnet in enumerate(self.subnet_ids)
+            ],
+            "SupportedNetworkTypes": ["IPV4"],
+        }

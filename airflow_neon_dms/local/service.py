@@ -3,7 +3,8 @@
 ``DmsService.call("CreateEndpoint", params)`` returns the response dict or raises a ``DmsFault``.
 No HTTP and no moto here (``moto_dms`` puts this behind moto's request handling); long work runs
 on task threads (``task_runner``), so every call returns at once. The operations live in one
-module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``.
+module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``,
+``subnet_group_operations``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from airflow_neon_dms.local.api_params import Params, Result, snake_case
 from airflow_neon_dms.local.endpoint_operations import EndpointOperations
 from airflow_neon_dms.local.faults import UnknownOperationException
 from airflow_neon_dms.local.instance_operations import InstanceOperations
+from airflow_neon_dms.local.subnet_group_operations import SubnetGroupOperations
 from airflow_neon_dms.local.task_operations import TaskOperations
 
 #: The DMS operations the emulator serves (everything else answers UnknownOperationException).
@@ -24,11 +26,14 @@ OPERATIONS = frozenset(
         "StopReplicationTask", "DeleteReplicationTask", "DescribeReplicationTasks",
         "DescribeTableStatistics", "ReloadTables",
         "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource",
+        "ModifyReplicationInstance",
+        "CreateReplicationSubnetGroup", "DescribeReplicationSubnetGroups",
+        "ModifyReplicationSubnetGroup", "DeleteReplicationSubnetGroup",
     }
 )  # fmt: skip
 
 
-class DmsService(EndpointOperations, InstanceOperations, TaskOperations):
+class DmsService(EndpointOperations, InstanceOperations, TaskOperations, SubnetGroupOperations):
     """All state and operations of one local DMS (see ``ServiceState`` for the state)."""
 
     def call(self, operation: str, params: Params) -> Result:

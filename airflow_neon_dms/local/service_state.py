@@ -13,7 +13,13 @@ from airflow_neon_dms.local.faults import (
     InvalidResourceStateFault,
     ResourceNotFoundFault,
 )
-from airflow_neon_dms.local.models import Connection, Endpoint, ReplicationInstance, ReplicationTask
+from airflow_neon_dms.local.models import (
+    Connection,
+    Endpoint,
+    ReplicationInstance,
+    ReplicationTask,
+    SubnetGroup,
+)
 from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
 from airflow_neon_dms.local.task_runner import TaskJob
 
@@ -42,6 +48,7 @@ class ServiceState:
         self.tasks: dict[str, ReplicationTask] = {}
         self.jobs: dict[str, TaskJob] = {}
         self.tags: dict[str, dict[str, str]] = {}
+        self.subnet_groups: dict[str, SubnetGroup] = {}
         self._threads: list[threading.Thread] = []
 
     def _arn(self, kind: str, resource: str) -> str:

@@ -56,7 +56,7 @@ class TaskOperations(ServiceState):
                 f"Invalid MigrationType {migration_type!r}; use one of {', '.join(MIGRATION_TYPES)}."
             )
         parse_table_mappings(params.get("TableMappings", task.table_mappings if task else None))
-        parse_task_settings(params.get("ReplicationTaskSettings", task.settings if task else None))
+        parse_task_settings(params.get("ReplicationTaskSettings"), task.settings if task else None)
 
     def create_replication_task(self, params: Params) -> Result:
         identifier = check_identifier(
@@ -113,7 +113,8 @@ class TaskOperations(ServiceState):
         task.migration_type = params.get("MigrationType", task.migration_type)
         task.table_mappings = params.get("TableMappings", task.table_mappings)
         if "ReplicationTaskSettings" in params:
-            task.settings = parse_task_settings(params["ReplicationTaskSettings"])[1]
+            # DMS merges the given settings into the task's current document
+            task.settings = parse_task_settings(params["ReplicationTaskSettings"], task.settings)[1]
         return {"ReplicationTask": task.to_api(status="modifying")}
 
     def start_replication_task(self, params: Params) -> Result:

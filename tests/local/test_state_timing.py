@@ -172,3 +172,19 @@ def test_full_load_task_passes_the_stopped_waiter_once_it_has_left_starting(
     _, target_db = pg_pair
     with psycopg.connect(pg_server.dsn(target_db)) as conn:
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (50,)
+
+
+def test_modified_instance_is_modifying_until_available(timed: Dms) -> None:
+    instance_filter = [{"Name": "replication-instance-arn", "Values": [timed.instance_arn]}]
+    answer = timed.client.modify_replication_instance(
+        ReplicationInstanceArn=timed.instance_arn, AllocatedStorage=100, ApplyImmediately=True
+    )["ReplicationInstance"]
+    assert answer["ReplicationInstanceStatus"] == "modifying"
+    with pytest.raises(ClientError) as err:  # one change at a time, as on AWS
+        timed.client.modify_replication_instance(
+            ReplicationInstanceArn=timed.instance_arn, AllocatedStorage=200, ApplyImmediately=True
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidResourceStateFault"
+    _wait(timed, "replication_instance_available", Filters=instance_filter)
+    described = timed.client.describe_replication_instances(Filters=instance_filter)["ReplicationInstances"]
+    assert described[0]["AllocatedStorage"] == 100
