@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +104,9 @@ class Dms:
         self.client.start_replication_task(
             ReplicationTaskArn=task_arn, StartReplicationTaskType="start-replication"
         )
+        # botocore's stopped waiter fails on "starting" (as on AWS): wait until the task leaves it
+        while self.describe_task(task_arn)["Status"] == "starting":
+            time.sleep(0.2)
         self.wait("replication_task_stopped", task_arn)
         return self.describe_task(task_arn)
 
