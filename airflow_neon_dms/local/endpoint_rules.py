@@ -23,13 +23,14 @@ UNSUPPORTED_PASSWORD_CHARACTERS: Mapping[str, frozenset[str]] = {
 #: hashicorp/terraform issue 23442); AWS CloudFormation rolls an AWS::DMS::Endpoint back without
 #: Port, ServerName or Username (awsdocs/aws-cloudformation-user-guide issue 381).
 _REQUIRED_AT_CREATE = (("ServerName", "serverName"), ("Port", "port"), ("Username", "username"))
-#: Connection fields without which DMS cannot log in or pick the database, so TestConnection and
-#: the task fail (the DMS user guide's PostgreSQL endpoint settings list Password and Database
-#: name as required). For MySQL botocore says "do not specify DatabaseName" (CreateEndpoint's
-#: DatabaseName documentation), so it is never needed there; an empty MySQL password is allowed
-#: so that a passwordless local MariaDB can be a source (AWS's console asks for one).
+#: Connection fields without which DMS cannot pick the database, so TestConnection and the task
+#: fail instead of using the driver's default (the DMS user guide's PostgreSQL endpoint settings
+#: list the database name as required). For MySQL botocore says "do not specify DatabaseName"
+#: (CreateEndpoint's DatabaseName documentation), so it is never needed there. An empty password
+#: is allowed for every engine, so that a passwordless (trust) local server can be an endpoint;
+#: AWS's console asks for one.
 _NEEDED_TO_CONNECT: dict[str, tuple[str, ...]] = {
-    **{engine: ("Password", "DatabaseName") for engine in POSTGRES_ENGINES},
+    **{engine: ("DatabaseName",) for engine in POSTGRES_ENGINES},
     **{engine: () for engine in MYSQL_ENGINES},
 }
 _SETTINGS_BLOCKS = ("PostgreSQLSettings", "MySQLSettings")
@@ -79,6 +80,7 @@ def missing_to_connect(
         return None
     return (
         f"The endpoint has no {' and no '.join(missing)}; a {engine} endpoint needs "
-        f"{', '.join(('ServerName', 'Port', 'Username', *_NEEDED_TO_CONNECT[engine]))} to connect. "
+        f"{', '.join(('ServerName', 'Port', 'Username', 'Password', *_NEEDED_TO_CONNECT[engine]))} "
+        "to connect (the password may be empty for a server that trusts the user). "
         "Set them with ModifyEndpoint."
     )

@@ -61,8 +61,8 @@ def _test_connection(dms: Dms, arn: str) -> dict[str, Any]:
     return dict(dms.client.describe_connections(Filters=found)["Connections"][0])
 
 
-@pytest.mark.parametrize("left_out", ["DatabaseName", "Password"])
-def test_postgres_endpoint_without_database_or_password_fails_its_connection_test(
+@pytest.mark.parametrize("left_out", ["DatabaseName"])
+def test_postgres_endpoint_without_database_fails_its_connection_test(
     dms: Dms, pg_server: Any, make_pg_database: Any, left_out: str
 ) -> None:
     fields = {

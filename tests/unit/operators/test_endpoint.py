@@ -53,7 +53,8 @@ def source_conn(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _endpoint(dms: Any, identifier: str) -> list[dict[str, Any]]:
-    return [e for e in dms.describe_endpoints()["Endpoints"] if e["EndpointIdentifier"] == identifier]
+    pages = dms.get_paginator("describe_endpoints").paginate()  # the shared DMS holds many endpoints
+    return [e for page in pages for e in page["Endpoints"] if e["EndpointIdentifier"] == identifier]
 
 
 def test_template_fields() -> None:
