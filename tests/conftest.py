@@ -143,8 +143,9 @@ def mysql_database(mysql_server: MySqlServer) -> Iterator[str]:
 def local_dms():  # type: ignore[no-untyped-def]
     """The local DMS emulator on a free port of 127.0.0.1, for the whole test run."""
     from airflow_neon_dms.local.server import LocalDms
+    from tests.timing_choice import chosen_timing
 
-    with LocalDms(port=0) as dms:
+    with LocalDms(port=0, timing=chosen_timing()) as dms:
         yield dms
 
 

@@ -57,6 +57,11 @@ class LocalLogs:
             self._backends[region] = LogsBackend(region, self.account_id)
         return self._backends[region]
 
+    def reset(self) -> None:
+        """Forget every log group of every region (moto's ``POST /moto-api/reset``)."""
+        with self.lock:
+            self._backends = {}
+
     def put(self, region: str, group: str, stream: str, events: list[tuple[float, str]]) -> None:
         """Append ``(epoch seconds, message)`` events to ``group``/``stream``, creating both."""
         with self.lock:

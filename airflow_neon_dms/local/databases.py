@@ -33,6 +33,9 @@ class DatabaseAddress:
     password: str = ""
     database: str = ""
     ssl_mode: str = "none"
+    #: Why DMS could not connect with these fields at all (e.g. no DatabaseName): every
+    #: connection attempt fails with this message instead of using the driver's defaults.
+    problem: str = ""
 
     def __repr__(self) -> str:  # never show the password
         return (
@@ -70,6 +73,8 @@ def mask(text: str, *secrets: str) -> str:
 
 def connect_postgres(address: DatabaseAddress, **kwargs: Any) -> psycopg.Connection[Any]:
     """Open a psycopg connection to a PostgreSQL endpoint, or raise DatabaseUnreachable."""
+    if address.problem:
+        raise DatabaseUnreachable(address.problem)
     try:
         return psycopg.connect(
             host=address.host,
@@ -105,6 +110,8 @@ def connect_mysql(address: DatabaseAddress, *, streaming: bool = False) -> Any:
     import pymysql
     import pymysql.cursors
 
+    if address.problem:
+        raise DatabaseUnreachable(address.problem)
     try:
         return pymysql.connect(
             **mysql_connect_args(address),

@@ -18,6 +18,7 @@ from airflow_neon_dms.local.api_params import (
     with_marker,
 )
 from airflow_neon_dms.local.databases import check_connection
+from airflow_neon_dms.local.endpoint_rules import missing_at_create, unsupported_password_message
 from airflow_neon_dms.local.faults import (
     InvalidParameterValueException,
     InvalidResourceStateFault,
@@ -26,7 +27,6 @@ from airflow_neon_dms.local.faults import (
 )
 from airflow_neon_dms.local.models import ENDPOINT_SETTINGS_KEYS, Connection, Endpoint
 from airflow_neon_dms.local.service_state import ServiceState
-from airflow_neon_dms.neon import DMS_UNSUPPORTED_PASSWORD_CHARACTERS
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +69,9 @@ class EndpointOperations(ServiceState):
                 )
             endpoint.ssl_mode = params["SslMode"]
         if "Password" in params:
-            forbidden = DMS_UNSUPPORTED_PASSWORD_CHARACTERS.get(endpoint.engine_name, frozenset())
-            if any(ch in forbidden for ch in str(params["Password"])):
-                raise InvalidParameterValueException(
-                    "The parameter Password contains at least one unsupported characters from "
-                    f"following list : {''.join(sorted(forbidden, key=';+%'.find))}"
-                )
+            refusal = unsupported_password_message(endpoint.engine_name, str(params["Password"]))
+            if refusal:
+                raise InvalidParameterValueException(refusal)
             endpoint.password = params["Password"]
         if "Port" in params:
             port = params["Port"]
@@ -96,6 +93,9 @@ class EndpointOperations(ServiceState):
                     endpoint.settings[key] = dict(params[key])
                 else:
                     endpoint.settings[key].update(params[key])
+        missing = missing_at_create(endpoint.engine_name, endpoint.connection_fields(), endpoint.settings)
+        if missing:
+            raise InvalidParameterValueException(missing)
 
     def create_endpoint(self, params: Params) -> Result:
         identifier = check_identifier("EndpointIdentifier", required(params, "EndpointIdentifier"))
@@ -114,6 +114,7 @@ class EndpointOperations(ServiceState):
 
     def modify_endpoint(self, params: Params) -> Result:
         endpoint = self._endpoint(required(params, "EndpointArn"))
+        self._not_deleting("Endpoint", endpoint.identifier, endpoint.status)
         new_id = params.get("EndpointIdentifier")
         if new_id is not None:
             new_id = check_identifier("EndpointIdentifier", new_id)
@@ -133,17 +134,18 @@ class EndpointOperations(ServiceState):
 
     def delete_endpoint(self, params: Params) -> Result:
         endpoint = self._endpoint(required(params, "EndpointArn"))
+        self._not_deleting("Endpoint", endpoint.identifier, endpoint.status)
+        # A task that is still ``deleting`` uses the endpoint until it is gone.
         users = [t.identifier for t in self.tasks.values() if endpoint.arn in (t.source_arn, t.target_arn)]
         if users:
             raise InvalidResourceStateFault(
                 f"Endpoint {endpoint.identifier} is used by replication task(s) {', '.join(users)}; "
-                "delete them first."
+                "delete them first (and wait until they are gone)."
             )
-        del self.endpoints[endpoint.identifier]
-        for key in [k for k in self.connections if k[1] == endpoint.arn]:
-            del self.connections[key]
-        self.tags.pop(endpoint.arn, None)
         endpoint.status = "deleting"
+        endpoint.gone_at = self._deleted_at()
+        if endpoint.gone_at is None:
+            self._forget_endpoint(endpoint)
         return {"Endpoint": endpoint.to_api()}
 
     def describe_endpoints(self, params: Params) -> Result:
@@ -166,6 +168,8 @@ class EndpointOperations(ServiceState):
     def test_connection(self, params: Params) -> Result:
         instance = self._instance(required(params, "ReplicationInstanceArn"))
         endpoint = self._endpoint(required(params, "EndpointArn"))
+        self._not_deleting("Replication instance", instance.identifier, instance.status)
+        self._not_deleting("Endpoint", endpoint.identifier, endpoint.status)
         connection = Connection(instance.arn, endpoint.arn, instance.identifier, endpoint.identifier)
         self.connections[(instance.arn, endpoint.arn)] = connection
         address = self.address(endpoint)

@@ -55,3 +55,15 @@ class InternalFailure(DmsFault):
 
     code = "InternalFailure"
     status = 500
+
+
+class ReplicationSubnetGroupDoesNotCoverEnoughAZs(DmsFault):
+    """A replication subnet group needs subnets in at least two Availability Zones."""
+
+    code = "ReplicationSubnetGroupDoesNotCoverEnoughAZs"
+
+
+class InvalidSubnet(DmsFault):
+    """A subnet id that is not one (``subnet-`` and hexadecimal digits)."""
+
+    code = "InvalidSubnet"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from airflow_neon_dms.local.api_params import (
     DESCRIBE_MAX,
     Params,
@@ -44,7 +47,16 @@ class InstanceOperations(ServiceState):
             multi_az=bool(params.get("MultiAZ", False)),
             publicly_accessible=bool(params.get("PubliclyAccessible", True)),
             availability_zone=params.get("AvailabilityZone") or f"{self.region}a",
+            security_groups=list(params.get("VpcSecurityGroupIds") or []),
+            auto_minor_version_upgrade=bool(params.get("AutoMinorVersionUpgrade", True)),
         )
+        if params.get("PreferredMaintenanceWindow"):
+            instance.preferred_maintenance_window = str(params["PreferredMaintenanceWindow"])
+        if params.get("ReplicationSubnetGroupIdentifier"):
+            group_id = str(params["ReplicationSubnetGroupIdentifier"]).lower()
+            if group_id not in self.subnet_groups:
+                raise ResourceNotFoundFault(f"Replication subnet group {group_id} not found.")
+            instance.subnet_group = self.subnet_groups[group_id].to_api()
         self.instances[arn] = instance
         self._tag(arn, params.get("Tags"))
         return {"ReplicationInstance": instance.to_api(status="creating")}
@@ -67,17 +79,65 @@ class InstanceOperations(ServiceState):
 
     def delete_replication_instance(self, params: Params) -> Result:
         instance = self._instance(required(params, "ReplicationInstanceArn"))
+        self._not_deleting("Replication instance", instance.identifier, instance.status)
         users = [t.identifier for t in self.tasks.values() if t.instance_arn == instance.arn]
         if users:
             raise InvalidResourceStateFault(
                 f"Replication instance {instance.identifier} is used by replication task(s) "
-                f"{', '.join(users)}; delete them first."
+                f"{', '.join(users)}; delete them first (and wait until they are gone)."
             )
-        del self.instances[instance.arn]
-        for key in [k for k in self.connections if k[0] == instance.arn]:
-            del self.connections[key]
-        self.tags.pop(instance.arn, None)
-        return {"ReplicationInstance": instance.to_api(status="deleting")}
+        instance.status = "deleting"
+        instance.state_until = self._deleted_at()
+        if instance.state_until is None:
+            self._forget_instance(instance)
+        return {"ReplicationInstance": instance.to_api()}
+
+    def modify_replication_instance(self, params: Params) -> Result:
+        """Class, storage, Multi-AZ and engine version change now with ApplyImmediately (the
+        instance is ``modifying`` briefly), else they wait in PendingModifiedValues for the
+        maintenance window (botocore: ModifyReplicationInstance's ApplyImmediately)."""
+        instance = self._instance(required(params, "ReplicationInstanceArn"))
+        if instance.status != "available":
+            raise InvalidResourceStateFault(
+                f"Replication instance {instance.identifier} is {instance.status}; it can be "
+                "modified when it is available."
+            )
+        new_id = params.get("ReplicationInstanceIdentifier")
+        if new_id is not None:
+            new_id = check_identifier("ReplicationInstanceIdentifier", new_id)
+            if any(i.identifier == new_id and i is not instance for i in self.instances.values()):
+                raise ResourceAlreadyExistsFault(f"Replication instance {new_id} already exists.")
+        storage = params.get("AllocatedStorage")
+        if storage is not None and not 5 <= int(storage) <= 6144:
+            raise InvalidParameterValueException(f"Invalid AllocatedStorage {storage}; use 5 to 6144 (GiB).")
+        changes: dict[str, Any] = {
+            "ReplicationInstanceClass": params.get("ReplicationInstanceClass"),
+            "AllocatedStorage": None if storage is None else int(storage),
+            "MultiAZ": params.get("MultiAZ"),
+            "EngineVersion": params.get("EngineVersion"),
+        }
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if new_id is not None:
+            instance.identifier = new_id
+        if "VpcSecurityGroupIds" in params:
+            instance.security_groups = list(params["VpcSecurityGroupIds"] or [])
+        if params.get("PreferredMaintenanceWindow"):
+            instance.preferred_maintenance_window = str(params["PreferredMaintenanceWindow"])
+        if "AutoMinorVersionUpgrade" in params:
+            instance.auto_minor_version_upgrade = bool(params["AutoMinorVersionUpgrade"])
+        if changes and params.get("ApplyImmediately"):
+            instance.instance_class = changes.get("ReplicationInstanceClass", instance.instance_class)
+            instance.allocated_storage = changes.get("AllocatedStorage", instance.allocated_storage)
+            instance.multi_az = bool(changes.get("MultiAZ", instance.multi_az))
+            instance.engine_version = changes.get("EngineVersion", instance.engine_version)
+            for key in changes:
+                instance.pending.pop(key, None)
+            if self.timing.modifying_seconds > 0:
+                instance.status = "modifying"
+                instance.state_until = time.time() + self.timing.modifying_seconds
+        else:
+            instance.pending.update(changes)
+        return {"ReplicationInstance": instance.to_api()}
 
     def add_tags_to_resource(self, params: Params) -> Result:
         arn = required(params, "ResourceArn")

@@ -5,12 +5,14 @@ Timestamps are epoch seconds (the awsJson wire form). No ``to_api`` ever include
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_neon_dms.local.databases import DatabaseAddress
+from airflow_neon_dms.local.endpoint_rules import missing_to_connect
 
 #: Settings blocks of CreateEndpoint that are returned as given, minus any password in them.
 ENDPOINT_SETTINGS_KEYS = (
@@ -65,6 +67,18 @@ class Endpoint:
     external_id: str = ""
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     status: str = "active"
+    #: While ``deleting``: when the endpoint is gone (epoch seconds).
+    gone_at: float | None = None
+
+    def connection_fields(self) -> dict[str, Any]:
+        """The connection fields by their CreateEndpoint names (the password included)."""
+        return {
+            "ServerName": self.server_name,
+            "Port": self.port,
+            "Username": self.username,
+            "Password": self.password,
+            "DatabaseName": self.database_name,
+        }
 
     def address(self) -> DatabaseAddress:
         return DatabaseAddress(
@@ -75,6 +89,7 @@ class Endpoint:
             password=self.password or "",
             database=self.database_name or "",
             ssl_mode=self.ssl_mode,
+            problem=missing_to_connect(self.engine_name, self.connection_fields(), self.settings) or "",
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -145,20 +160,33 @@ class ReplicationInstance(_Observed):
     availability_zone: str = ""
     created: float = field(default_factory=time.time)
     status: str = "available"
+    security_groups: list[str] = field(default_factory=list)
+    subnet_group: dict[str, Any] | None = None
+    auto_minor_version_upgrade: bool = True
+    preferred_maintenance_window: str = "sun:06:00-sun:06:30"
+    #: Changes a ModifyReplicationInstance without ApplyImmediately leaves for the maintenance window.
+    pending: dict[str, Any] = field(default_factory=dict)
+    #: While ``modifying`` or ``deleting``: when that state ends (epoch seconds).
+    state_until: float | None = None
 
     def to_api(self, status: str | None = None) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ReplicationInstanceIdentifier": self.identifier,
             "ReplicationInstanceClass": self.instance_class,
             "ReplicationInstanceStatus": status or self.status,
             "AllocatedStorage": self.allocated_storage,
             "InstanceCreateTime": self.created,
-            "VpcSecurityGroups": [],
+            # AWS reports each group of VpcSecurityGroupIds with its status (botocore's
+            # VpcSecurityGroupMembership); the emulator has no VPC, so every group is active.
+            "VpcSecurityGroups": [
+                {"VpcSecurityGroupId": group, "Status": "active"} for group in self.security_groups
+            ],
             "AvailabilityZone": self.availability_zone,
-            "PendingModifiedValues": {},
+            "PendingModifiedValues": dict(self.pending),
+            "PreferredMaintenanceWindow": self.preferred_maintenance_window,
             "MultiAZ": self.multi_az,
             "EngineVersion": self.engine_version,
-            "AutoMinorVersionUpgrade": True,
+            "AutoMinorVersionUpgrade": self.auto_minor_version_upgrade,
             "ReplicationInstanceArn": self.arn,
             "ReplicationInstancePrivateIpAddress": "127.0.0.1",
             "ReplicationInstancePrivateIpAddresses": ["127.0.0.1"],
@@ -167,6 +195,9 @@ class ReplicationInstance(_Observed):
             "PubliclyAccessible": self.publicly_accessible,
             "NetworkType": "IPV4",
         }
+        if self.subnet_group is not None:
+            out["ReplicationSubnetGroup"] = self.subnet_group
+        return out
 
 
 @dataclass
@@ -263,8 +294,15 @@ class ReplicationTask(_Observed):
     full_load_start: float | None = None
     full_load_finish: float | None = None
     ever_started: bool = False
-    #: While ``creating``: when the task becomes ``ready`` (epoch seconds).
+    #: When StartReplicationTask was last called: ReplicationTaskStartDate, "the date the
+    #: replication task is scheduled to start" (botocore). Stats StartDate/FreshStartDate are set
+    #: when the task really begins running.
+    scheduled_start: float | None = None
+    #: While ``creating``: when the task becomes ``ready``; while ``deleting``: when it is gone.
     ready_at: float | None = None
+    gone_at: float | None = None
+    #: While ``starting``: when the task's thread begins to run it (epoch seconds).
+    running_at: float | None = None
     tables: dict[tuple[str, str], TableStats] = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -319,9 +357,38 @@ class ReplicationTask(_Observed):
                 "LastFailureMessage": self.last_failure or None,
                 "StopReason": self.stop_reason or None,
                 "ReplicationTaskCreationDate": self.created,
-                "ReplicationTaskStartDate": self.start_date,
+                "ReplicationTaskStartDate": self.scheduled_start,
                 "ReplicationTaskArn": self.arn,
             }
         )
         out["ReplicationTaskStats"] = self.stats()
         return out
+
+
+@dataclass
+class SubnetGroup:
+    """A replication subnet group and how DescribeReplicationSubnetGroups shows it."""
+
+    identifier: str
+    description: str
+    subnet_ids: list[str]
+    region: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_api(self) -> dict[str, Any]:
+        digest = hashlib.sha256(",".join(sorted(self.subnet_ids)).encode()).hexdigest()
+        return {
+            "ReplicationSubnetGroupIdentifier": self.identifier,
+            "ReplicationSubnetGroupDescription": self.description,
+            "VpcId": f"vpc-{digest[:17]}",
+            "SubnetGroupStatus": "Complete",
+            "Subnets": [
+                {
+                    "SubnetIdentifier": subnet,
+                    "SubnetAvailabilityZone": {"Name": f"{self.region}{'abc'[i % 3]}"},
+                    "SubnetStatus": "Active",
+                }
+                for i, subnet in enumerate(self.subnet_ids)
+            ],
+            "SupportedNetworkTypes": ["IPV4"],
+        }

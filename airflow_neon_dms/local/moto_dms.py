@@ -22,13 +22,14 @@ from moto.core.responses import BaseResponse
 from airflow_neon_dms.local.api_params import snake_case as _snake
 from airflow_neon_dms.local.api_shapes import request_errors
 from airflow_neon_dms.local.faults import DmsFault, InternalFailure, UnknownOperationException
-from airflow_neon_dms.local.service import OPERATIONS, DmsService
+from airflow_neon_dms.local.regions import RegionalDms, region_from_authorization
+from airflow_neon_dms.local.service import OPERATIONS
 
 log = logging.getLogger(__name__)
 
 MOTO_VERSION = "5.2.5"
-#: (object, attribute) pairs of moto this module relies on (plus ``self.body``, which
-#: ``BaseResponse.setup_class`` sets to the decoded request body).
+#: (object, attribute) pairs of moto this module relies on (plus ``self.body`` and
+#: ``self.headers``, which ``BaseResponse.setup_class`` sets from the request).
 MOTO_INTERNALS: tuple[tuple[object, str], ...] = (
     (BaseResponse, "_dispatch"),
     (BaseResponse, "setup_class"),
@@ -46,9 +47,9 @@ class _ServerRequest(Request):
 
 
 class EmulatorResponse(BaseResponse):
-    """moto's response handler with every DMS action served by a ``DmsService``."""
+    """moto's response handler with every DMS action served by the request region's ``DmsService``."""
 
-    service: DmsService
+    service: RegionalDms
 
     def __init__(self) -> None:
         super().__init__(service_name="dms")
@@ -64,7 +65,8 @@ class EmulatorResponse(BaseResponse):
         if problems:
             raise JsonRESTError("SerializationException", "; ".join(problems[:5]).replace("$.", ""))
         try:
-            result = self.service.call(operation, params)
+            region = region_from_authorization(self.headers.get("Authorization"), self.service.default_region)
+            result = self.service.call(operation, params, region)
         except DmsFault as fault:
             raise JsonRESTError(fault.code, fault.message) from None
         return json.dumps(result)
@@ -88,11 +90,28 @@ def _error(fault: DmsFault) -> tuple[int, dict[str, str], str]:
     return fault.status, {"Content-Type": "application/x-amz-json-1.1"}, body
 
 
-def make_wsgi_app(service: DmsService) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-    """A WSGI application answering the DMS JSON API for ``service``."""
+#: moto's reset path: ``mock_aws`` in server mode and moto-style harnesses POST here between tests.
+RESET_PATH = "/moto-api/reset"
+
+
+def _reset(service: RegionalDms, method: str) -> tuple[int, dict[str, str], str]:
+    """``POST /moto-api/reset`` forgets all state (running tasks are stopped first), as moto's
+    server does; any other method answers 400 with moto's message."""
+    headers = {"Content-Type": "application/json"}
+    if method != "POST":
+        return 400, headers, json.dumps({"Error": "Need to POST to reset Moto"})
+    service.reset()
+    log.info("Local DMS reset: every resource of every region is gone")
+    return 200, headers, json.dumps({"status": "ok"})
+
+
+def make_wsgi_app(service: RegionalDms) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """A WSGI application answering the DMS JSON API for ``service``, plus moto's reset path."""
     handler_class = type("BoundEmulatorResponse", (EmulatorResponse,), {"service": service})
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").rstrip("/") == RESET_PATH:
+            return _respond(start_response, *_reset(service, environ.get("REQUEST_METHOD", "")))
         request = _ServerRequest(environ)
         if not request.headers.get("X-Amz-Target"):
             status, headers, body = _error(

@@ -4,13 +4,16 @@
         client = boto3.client("dms", endpoint_url=dms.endpoint_url, region_name="us-east-1",
                               aws_access_key_id="x", aws_secret_access_key="x")
 
-Any credentials and region work. Each ``NeonTarget`` starts a ``NeonProxy`` in front of that
-PostgreSQL server, and the emulator's own connections for endpoints whose ServerName:Port is that
-address go through it, so Neon's password and TLS rules apply on the wire.
+Any credentials work; each region (the one the client signs for) has its own resources.
+``timing`` says how long AWS's transitional states last (``state_timing``). Each ``NeonTarget``
+starts a ``NeonProxy`` in front of that PostgreSQL server, and the emulator's own connections for
+endpoints whose ServerName:Port is that address go through it, so Neon's password and TLS rules
+apply on the wire.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -22,7 +25,8 @@ from airflow_neon_dms.local.cloudwatch_logs import with_logs
 from airflow_neon_dms.local.moto_dms import make_wsgi_app
 from airflow_neon_dms.local.neon_proxy import DEFAULT_BACKEND_SSLMODE, NeonProxy, check_backend_sslmode
 from airflow_neon_dms.local.neon_rules import check_endpoint_id
-from airflow_neon_dms.local.service import DmsService
+from airflow_neon_dms.local.regions import RegionalDms
+from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +65,16 @@ class LocalDms:
         host: str = "127.0.0.1",
         neon: list[NeonTarget] | None = None,
         region: str = "us-east-1",
-        task_creating_seconds: float = 0,
+        timing: StateTiming = AWS_LIKE,
+        task_creating_seconds: float | None = None,
     ) -> None:
         self.host = host
         self._port = port
         self.neon_targets = list(neon or [])
-        self.service = DmsService(region=region, task_creating_seconds=task_creating_seconds)
+        if task_creating_seconds is not None:
+            timing = dataclasses.replace(timing, task_creating_seconds=task_creating_seconds)
+        #: Every region's resources; ``region`` answers requests that are not SigV4-signed.
+        self.service = RegionalDms(default_region=region, timing=timing)
         self.proxies: list[NeonProxy] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None

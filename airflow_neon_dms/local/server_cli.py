@@ -10,6 +10,7 @@ import boto3
 from airflow_neon_dms.local.foreground import configure_logging, wait_for_stop_signal
 from airflow_neon_dms.local.neon_proxy import BACKEND_SSLMODES, DEFAULT_BACKEND_SSLMODE
 from airflow_neon_dms.local.server import LocalDms, NeonTarget
+from airflow_neon_dms.local.state_timing import INSTANT, StateTiming
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="IDENTIFIER",
         help="create this replication instance at start-up (repeatable)",
     )
-    parser.add_argument(
+    defaults = StateTiming()
+    timing = parser.add_argument_group("state timing (AWS's transitional states; 0 = never shown)")
+    timing.add_argument(
         "--task-creating-seconds",
         type=float,
-        default=0.0,
-        help="seconds a new task stays 'creating' before it is 'ready' (real DMS: about 60)",
+        default=defaults.task_creating_seconds,
+        help="seconds a new task stays 'creating' before it is 'ready' (AWS: about 60)",
+    )
+    timing.add_argument(
+        "--task-starting-seconds",
+        type=float,
+        default=defaults.task_starting_seconds,
+        help="seconds a started task stays 'starting' before it is 'running'",
+    )
+    timing.add_argument(
+        "--deleting-seconds",
+        type=float,
+        default=defaults.deleting_seconds,
+        help="seconds a deleted endpoint, task or instance stays 'deleting' before it is gone",
+    )
+    timing.add_argument(
+        "--modifying-seconds",
+        type=float,
+        default=defaults.modifying_seconds,
+        help="seconds a modified replication instance stays 'modifying'",
+    )
+    timing.add_argument(
+        "--instant-states",
+        action="store_true",
+        help="set every time above to 0: no transitional state is ever described (fast tests)",
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+
+def timing_from_args(args: argparse.Namespace) -> StateTiming:
+    """The state timing the command line asks for."""
+    if args.instant_states:
+        return INSTANT
+    return StateTiming(
+        task_creating_seconds=args.task_creating_seconds,
+        task_starting_seconds=args.task_starting_seconds,
+        deleting_seconds=args.deleting_seconds,
+        modifying_seconds=args.modifying_seconds,
+    )
 
 
 def create_instances(endpoint_url: str, region: str, identifiers: list[str]) -> list[str]:
@@ -79,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         neon=targets,
         region=args.region,
-        task_creating_seconds=args.task_creating_seconds,
+        timing=timing_from_args(args),
     ) as dms:
         for target, proxy in zip(targets, dms.proxies, strict=True):
             log.info(

@@ -4,7 +4,8 @@
 No HTTP and no moto here (``moto_dms`` puts this behind moto's request handling); long work runs
 on task threads (``task_runner``), so every call returns at once. The operations live in one
 module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``,
-``event_operations``, ``task_log_operations``, ``schema_operations``, ``endpoint_types``.
+``event_operations``, ``task_log_operations``, ``schema_operations``, ``endpoint_types``,
+``subnet_group_operations``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from airflow_neon_dms.local.event_operations import EventOperations
 from airflow_neon_dms.local.faults import UnknownOperationException
 from airflow_neon_dms.local.instance_operations import InstanceOperations
 from airflow_neon_dms.local.schema_operations import SchemaOperations
+from airflow_neon_dms.local.subnet_group_operations import SubnetGroupOperations
 from airflow_neon_dms.local.task_log_operations import TaskLogOperations
 from airflow_neon_dms.local.task_operations import TaskOperations
 
@@ -33,6 +35,9 @@ OPERATIONS = frozenset(
         "ModifyEventSubscription", "DeleteEventSubscription", "DescribeEventSubscriptions",
         "DescribeReplicationInstanceTaskLogs", "DescribeEndpointTypes",
         "RefreshSchemas", "DescribeRefreshSchemasStatus", "DescribeSchemas",
+        "ModifyReplicationInstance",
+        "CreateReplicationSubnetGroup", "DescribeReplicationSubnetGroups",
+        "ModifyReplicationSubnetGroup", "DeleteReplicationSubnetGroup",
     }
 )  # fmt: skip
 
@@ -45,6 +50,7 @@ class DmsService(
     TaskLogOperations,
     SchemaOperations,
     EndpointTypeOperations,
+    SubnetGroupOperations,
 ):
     """All state and operations of one local DMS (see ``ServiceState`` for the state).
 
@@ -60,7 +66,7 @@ class DmsService(
                 f"The operation {operation} is not implemented by the local DMS emulator."
             )
         with self.lock:
-            self.settle_tasks()
+            self.settle()
             result: Result = method(params)
             self.after_call(operation, params, result)
         return result

@@ -32,6 +32,7 @@ from psycopg import sql
 from airflow_neon_dms.local.demo_faults import install_one_shot_corruption
 from airflow_neon_dms.local.embedded import EmbeddedPostgres
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SampleSize, create_source, create_target
+from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
 
 DAG_ID = "neon_dms_migration"
 ENDPOINT_ID = "ep-local-demo"
@@ -57,8 +58,10 @@ class StackOptions:
     poll_seconds: float = 1.0
     #: Start the embedded server with password (SCRAM) logins, so a wrong password really fails.
     password_auth: bool = False
-    #: Seconds a new DMS task stays ``creating`` in the emulator (real DMS: about a minute).
-    task_creating_seconds: float = 0
+    #: How long the emulator shows AWS's transitional states (creating, starting, deleting).
+    timing: StateTiming = AWS_LIKE
+    #: Overrides ``timing.task_creating_seconds`` when set (real DMS: about a minute).
+    task_creating_seconds: float | None = None
 
 
 def _with_database(server_dsn: str, database: str, user: str | None = None) -> str:
@@ -134,7 +137,12 @@ class LocalStack:
         self.proxy_port = proxy.port
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per API call
         dms = self._stack.enter_context(
-            LocalDms(port=0, region=REGION, task_creating_seconds=self.options.task_creating_seconds)
+            LocalDms(
+                port=0,
+                region=REGION,
+                timing=self.options.timing,
+                task_creating_seconds=self.options.task_creating_seconds,
+            )
         )
         self.endpoint_url = dms.endpoint_url
         self.instance_arn = self._replication_instance()

@@ -16,10 +16,11 @@ from airflow_neon_dms.local.task_logs import TaskLog, log_line, log_location, lo
 class TaskLogOperations(ServiceState):
     """DescribeReplicationInstanceTaskLogs, and the task log every task writes while it runs."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, cloudwatch_logs: LocalLogs | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.task_logs: dict[str, TaskLog] = {}
-        self.cloudwatch_logs = LocalLogs(self.account_id)
+        #: Shared by every region of one emulator (``RegionalDms``); its own when used alone.
+        self.cloudwatch_logs = cloudwatch_logs if cloudwatch_logs is not None else LocalLogs(self.account_id)
 
     def task_log(self, task: ReplicationTask, component: str, severity: str, text: str) -> None:
         """Record one line of ``task``'s log (and send it to CloudWatch Logs when enabled).

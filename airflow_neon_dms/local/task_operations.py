@@ -56,7 +56,7 @@ class TaskOperations(ServiceState):
                 f"Invalid MigrationType {migration_type!r}; use one of {', '.join(MIGRATION_TYPES)}."
             )
         parse_table_mappings(params.get("TableMappings", task.table_mappings if task else None))
-        parse_task_settings(params.get("ReplicationTaskSettings", task.settings if task else None))
+        parse_task_settings(params.get("ReplicationTaskSettings"), task.settings if task else None)
 
     def create_replication_task(self, params: Params) -> Result:
         identifier = check_identifier(
@@ -65,6 +65,9 @@ class TaskOperations(ServiceState):
         source = self._endpoint(required(params, "SourceEndpointArn"))
         target = self._endpoint(required(params, "TargetEndpointArn"))
         instance = self._instance(required(params, "ReplicationInstanceArn"))
+        for endpoint in (source, target):
+            self._not_deleting("Endpoint", endpoint.identifier, endpoint.status)
+        self._not_deleting("Replication instance", instance.identifier, instance.status)
         if source.endpoint_type != "source":
             raise InvalidParameterValueException(f"Endpoint {source.identifier} is not a source endpoint.")
         if target.endpoint_type != "target":
@@ -85,9 +88,9 @@ class TaskOperations(ServiceState):
             table_mappings=params["TableMappings"],
             settings=settings_text,
         )
-        if self.task_creating_seconds > 0:
+        if self.timing.task_creating_seconds > 0:
             task.status = "creating"
-            task.ready_at = time.time() + self.task_creating_seconds
+            task.ready_at = time.time() + self.timing.task_creating_seconds
         self.tasks[arn] = task
         self._tag(arn, params.get("Tags"))
         log.info("Replication task %s created", identifier)
@@ -95,9 +98,10 @@ class TaskOperations(ServiceState):
 
     def modify_replication_task(self, params: Params) -> Result:
         task = self._task(required(params, "ReplicationTaskArn"))
-        if task.status in _ACTIVE_TASK_STATES:
+        if task.status in (*_ACTIVE_TASK_STATES, "creating", "deleting"):
             raise InvalidResourceStateFault(
-                f"Replication task {task.identifier} is {task.status}; stop it before modifying it."
+                f"Replication task {task.identifier} is {task.status}; it can be modified when it "
+                "is ready, stopped or failed."
             )
         self._validate_task_parts(params, task)
         new_id = params.get("ReplicationTaskIdentifier")
@@ -109,7 +113,8 @@ class TaskOperations(ServiceState):
         task.migration_type = params.get("MigrationType", task.migration_type)
         task.table_mappings = params.get("TableMappings", task.table_mappings)
         if "ReplicationTaskSettings" in params:
-            task.settings = parse_task_settings(params["ReplicationTaskSettings"])[1]
+            # DMS merges the given settings into the task's current document
+            task.settings = parse_task_settings(params["ReplicationTaskSettings"], task.settings)[1]
         return {"ReplicationTask": task.to_api(status="modifying")}
 
     def start_replication_task(self, params: Params) -> Result:
@@ -127,6 +132,7 @@ class TaskOperations(ServiceState):
             raise InvalidResourceStateFault(
                 f"Replication task {task.identifier} is creating; start it once it is ready."
             )
+        self._not_deleting("Replication task", task.identifier, task.status)
         if start_type == "start-replication" and task.ever_started:
             raise InvalidParameterCombinationException(
                 "Start Type : START_REPLICATION, valid only for tasks running for the first time. "
@@ -147,9 +153,13 @@ class TaskOperations(ServiceState):
             mappings=parse_table_mappings(task.table_mappings),
             settings=settings,
         )
-        # Shown as "starting" in this answer; stored as "running" at once so that botocore's
-        # replication_task_stopped waiter, which fails on "starting", works right after this call.
-        task.status = "running"
+        # AWS shows "starting" before "running" (botocore's replication_task_stopped waiter fails
+        # on "starting"). With task_starting_seconds == 0 no Describe call sees it.
+        now = time.time()
+        starting = self.timing.task_starting_seconds
+        task.status = "starting" if starting > 0 else "running"
+        task.running_at = now + starting if starting > 0 else None
+        task.scheduled_start = now
         task.ever_started = True
         task.stop_event.clear()
         task.stop_reason = ""
@@ -176,10 +186,12 @@ class TaskOperations(ServiceState):
             raise InvalidResourceStateFault(
                 f"Replication task {task.identifier} is {task.status}; stop it before deleting it."
             )
-        del self.tasks[task.arn]
-        self.jobs.pop(task.arn, None)
-        self.tags.pop(task.arn, None)
-        return {"ReplicationTask": task.to_api(status="deleting")}
+        self._not_deleting("Replication task", task.identifier, task.status)
+        task.status = "deleting"
+        task.gone_at = self._deleted_at()
+        if task.gone_at is None:
+            self._forget_task(task)
+        return {"ReplicationTask": task.to_api()}
 
     def describe_replication_tasks(self, params: Params) -> Result:
         filters = parse_filters(

@@ -70,6 +70,9 @@ class TaskJob:
 
     def _run(self, start_type: str) -> None:
         task = self.task
+        if task.running_at is not None:  # ``starting``: AWS prepares the task before it runs
+            task.stop_event.wait(max(0.0, task.running_at - time.time()))
+            task.running_at = None
         if not self.target.is_postgres:
             self._fail(
                 f"The local DMS emulator loads into PostgreSQL targets only, not {self.target.engine}."

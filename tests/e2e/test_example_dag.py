@@ -11,6 +11,7 @@ import pytest
 from airflow_neon_dms.local.embedded import free_port
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SampleSize
 from airflow_neon_dms.local.stack import DagRunResult, LocalStack, StackOptions
+from airflow_neon_dms.local.state_timing import AWS_LIKE
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +24,11 @@ def _server_dsn() -> str | None:
 
 @pytest.fixture(scope="module")
 def migrated() -> Iterator[tuple[LocalStack, DagRunResult]]:
-    """One full run: the first load of ``orders`` is corrupted on Neon and must be repaired."""
-    with LocalStack(StackOptions(server_dsn=_server_dsn(), sample_size=SMALL)) as stack:
+    """One full run: the first load of ``orders`` is corrupted on Neon and must be repaired.
+
+    With AWS's transitional states (creating, starting, deleting), as the example DAG meets them."""
+    options = StackOptions(server_dsn=_server_dsn(), sample_size=SMALL, timing=AWS_LIKE)
+    with LocalStack(options) as stack:
         yield stack, stack.run_dag()
 
 

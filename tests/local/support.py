@@ -21,6 +21,10 @@ INCLUDE_ALL_PUBLIC = {
 }
 
 
+#: Engines whose endpoints need ServerName, Port and Username, with their usual port.
+PLACEHOLDER_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+
+
 def unique(prefix: str) -> str:
     """An identifier no other test (or engineer on the same servers) uses."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -34,6 +38,15 @@ class Dms:
     instance_arn: str
 
     def endpoint(self, endpoint_type: str, engine: str = "postgres", **fields: Any) -> str:
+        """An endpoint; a relational one gets placeholder connection fields unless given
+        (DMS refuses one without ServerName, Port or Username)."""
+        if engine in PLACEHOLDER_PORTS:
+            fields = {
+                "ServerName": "db.example.invalid",
+                "Port": PLACEHOLDER_PORTS[engine],
+                "Username": "dms",
+                **fields,
+            }
         answer = self.client.create_endpoint(
             EndpointIdentifier=unique(endpoint_type),
             EndpointType=endpoint_type,
@@ -91,6 +104,9 @@ class Dms:
         self.client.start_replication_task(
             ReplicationTaskArn=task_arn, StartReplicationTaskType="start-replication"
         )
+        # botocore's stopped waiter fails on "starting" (as on AWS): wait until the task leaves it
+        while self.describe_task(task_arn)["Status"] == "starting":
+            time.sleep(0.2)
         self.wait("replication_task_stopped", task_arn)
         return self.describe_task(task_arn)
 

@@ -46,9 +46,14 @@ def test_endpoint_is_active_and_never_shows_its_password(dms: Any) -> None:
 
 def test_duplicate_endpoint_identifier_is_refused(dms: Any) -> None:
     name = unique("dup")
-    dms.client.create_endpoint(EndpointIdentifier=name, EndpointType="target", EngineName="postgres")
+    fields = {"ServerName": "db.example.invalid", "Port": 5432, "Username": "dms"}
+    dms.client.create_endpoint(
+        EndpointIdentifier=name, EndpointType="target", EngineName="postgres", **fields
+    )
     with pytest.raises(ClientError) as err:
-        dms.client.create_endpoint(EndpointIdentifier=name, EndpointType="target", EngineName="postgres")
+        dms.client.create_endpoint(
+            EndpointIdentifier=name, EndpointType="target", EngineName="postgres", **fields
+        )
     assert _code(err) == "ResourceAlreadyExistsFault"
     assert (
         len(dms.client.describe_endpoints(Filters=[{"Name": "endpoint-id", "Values": [name]}])["Endpoints"])

@@ -62,6 +62,17 @@ def test_every_operation_answers_in_botocore_shape(
         ReplicationInstanceIdentifier=unique("ri"), ReplicationInstanceClass="dms.t3.micro"
     )["ReplicationInstance"]["ReplicationInstanceArn"]
     client.describe_replication_instances()
+    client.modify_replication_instance(
+        ReplicationInstanceArn=instance, AllocatedStorage=60, VpcSecurityGroupIds=["sg-0123abcd"]
+    )
+    group = unique("subnets")
+    subnets = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    client.create_replication_subnet_group(
+        ReplicationSubnetGroupIdentifier=group, ReplicationSubnetGroupDescription="d", SubnetIds=subnets
+    )
+    client.modify_replication_subnet_group(ReplicationSubnetGroupIdentifier=group, SubnetIds=subnets[::-1])
+    client.describe_replication_subnet_groups()
+    client.delete_replication_subnet_group(ReplicationSubnetGroupIdentifier=group)
     database = {
         "EngineName": "postgres",
         "ServerName": pg_server.host,

@@ -165,3 +165,35 @@ def test_local_dms_keeps_new_tasks_creating_when_asked() -> None:
     finally:
         _stop(process, signal.SIGTERM)
     assert task["Status"] == "creating"
+
+
+@pytest.mark.parametrize(("flags", "after_delete"), [((), "deleting"), (("--instant-states",), "gone")])
+def test_local_dms_state_timing_flags(flags: tuple[str, ...], after_delete: str) -> None:
+    port = free_port()
+    process, _ = _start("local-dms", "--port", str(port), *flags)
+    try:
+        client = boto3.client(
+            "dms",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="eu-west-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+        )
+        arn = client.create_endpoint(
+            EndpointIdentifier="cli-timing",
+            EndpointType="target",
+            EngineName="postgres",
+            ServerName="127.0.0.1",
+            Port=5432,
+            Username="u",
+        )["Endpoint"]["EndpointArn"]
+        client.delete_endpoint(EndpointArn=arn)
+        try:
+            found = client.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": [arn]}])
+            status = found["Endpoints"][0]["Status"]
+        except client.exceptions.ResourceNotFoundFault:
+            status = "gone"
+    finally:
+        _stop(process, signal.SIGTERM)
+    assert arn.startswith("arn:aws:dms:eu-west-1:")
+    assert status == after_delete

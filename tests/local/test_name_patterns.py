@@ -52,8 +52,8 @@ def test_many_percent_signs_stay_fast() -> None:
 )
 def test_agrees_with_the_providers_reading_of_the_same_guide(pattern: str, name: str) -> None:
     """Two readings written apart from the same table must agree; a difference means one is wrong."""
-    from airflow_neon_dms.exceptions import NeonConfigError
     from airflow_neon_dms.dms.mapping_match import name_matches as provider_matches
+    from airflow_neon_dms.exceptions import NeonConfigError
 
     try:
         expected = provider_matches(pattern, name)

@@ -11,6 +11,7 @@ import pytest
 
 from airflow_neon_dms.local.server import LocalDms, NeonTarget
 from airflow_neon_dms.neon import NEON_MISSING_ENDPOINT_MESSAGE, dms_password
+from tests.timing_choice import chosen_timing
 
 ENDPOINT = "ep-neon-local-42"
 
@@ -18,7 +19,9 @@ ENDPOINT = "ep-neon-local-42"
 @pytest.fixture(scope="module")
 def neon_dms(pg_server: Any) -> Iterator[LocalDms]:
     # Endpoints that name the server "localhost" play Neon; "127.0.0.1" is the plain source.
-    with LocalDms(neon=[NeonTarget(ENDPOINT, "localhost", pg_server.port)]) as running:
+    with LocalDms(
+        neon=[NeonTarget(ENDPOINT, "localhost", pg_server.port)], timing=chosen_timing()
+    ) as running:
         yield running
 
 

@@ -110,11 +110,14 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def neon_dms(pg_server: Any) -> Iterator[Any]:
     from airflow_neon_dms.local.server import LocalDms, NeonTarget
+    from tests.timing_choice import chosen_timing
 
     # New tasks stay "creating" for a while, as on real DMS, so the start and the reload's
     # temporary task wait for them in the triggerer and resume from the event.
     with LocalDms(
-        neon=[NeonTarget(ENDPOINT_ID, "localhost", pg_server.port)], task_creating_seconds=CREATING_SECONDS
+        neon=[NeonTarget(ENDPOINT_ID, "localhost", pg_server.port)],
+        timing=chosen_timing(),
+        task_creating_seconds=CREATING_SECONDS,
     ) as running:
         yield running
 

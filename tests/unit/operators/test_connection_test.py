@@ -12,6 +12,7 @@ from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceEr
 from airflow_neon_dms.neon import NEON_MISSING_ENDPOINT_MESSAGE
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 from airflow_neon_dms.triggers.connection_test import NeonDmsConnectionTestTrigger
+from tests.timing_choice import chosen_timing
 
 
 @pytest.fixture
@@ -158,7 +159,8 @@ ENDPOINT_ID = "ep-unit-neon-7"
 def neon_dms(pg_server: Any) -> Iterator[Any]:
     """An emulator whose endpoints on host 'localhost' go through a Neon proxy stand-in."""
     server = pytest.importorskip("airflow_neon_dms.local.server", reason="needs the local DMS emulator")
-    with server.LocalDms(neon=[server.NeonTarget(ENDPOINT_ID, "localhost", pg_server.port)]) as running:
+    neon = [server.NeonTarget(ENDPOINT_ID, "localhost", pg_server.port)]
+    with server.LocalDms(neon=neon, timing=chosen_timing()) as running:
         yield running
 
 

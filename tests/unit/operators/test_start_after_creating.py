@@ -37,8 +37,10 @@ CREATING_SECONDS = 4.0
 def dms_server() -> Iterator[DmsServer]:
     """A local DMS whose new tasks stay ``creating`` for CREATING_SECONDS (overrides the shared one)."""
     from airflow_neon_dms.local.server import LocalDms
+    from airflow_neon_dms.local.state_timing import INSTANT
 
-    with LocalDms(port=0, task_creating_seconds=CREATING_SECONDS) as running:
+    # only ``creating`` lasts: these tests are about waiting for a new task, not about deleting
+    with LocalDms(port=0, timing=INSTANT, task_creating_seconds=CREATING_SECONDS) as running:
         yield DmsServer(running.endpoint_url)
 
 
