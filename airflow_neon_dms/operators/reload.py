@@ -111,7 +111,6 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_running(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import pending_tables
         from airflow_neon_dms.dms.task_settings import TargetTablePrepMode, prep_mode
         from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
@@ -137,13 +136,28 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 method_name="execute_complete_reload",
                 kwargs={"reload_calls": calls},
             )
-        rows = self.hook.table_statistics(self.replication_task_arn, tables)
-        while pending_tables(rows, tables, since) and time.time() < deadline:
-            time.sleep(self.waiter_delay)
-            rows = self.hook.table_statistics(self.replication_task_arn, tables)
-        if pending_tables(rows, tables, since):
-            raise DmsResourceError(self._timeout_text("tables are still reloading"))
+        rows = self._wait_for_tables(tables, since, deadline)
         return self._check(METHOD_RELOAD_TABLES, tables, calls, None, rows)
+
+    def _wait_for_tables(
+        self, tables: list[TableRef], since: float | None, deadline: float
+    ) -> list[dict[str, Any]]:
+        """Poll until every table is in a terminal state; stop at once on an unmodelled state."""
+        from airflow_neon_dms.dms.states import table_progress, unmodelled_state_message
+
+        while True:
+            rows = self.hook.table_statistics(self.replication_task_arn, tables)
+            progress = table_progress(rows, tables, since)
+            if progress.unknown:
+                raise ReplicationTaskFailedError(
+                    unmodelled_state_message(f"Reload of {self.replication_task_arn}", progress.unknown)
+                )
+            if progress.settled:
+                return rows
+            if time.time() >= deadline:
+                pending = ", ".join(map(str, progress.pending))
+                raise DmsResourceError(self._timeout_text(f"still reloading: {pending}"))
+            time.sleep(self.waiter_delay)
 
     def execute_complete_reload(
         self, context: Context, event: dict[str, Any] | None = None, reload_calls: int = 0
@@ -289,6 +303,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             if verdict.outcome == Outcome.FAILED:
                 raise ReplicationTaskFailedError(
                     f"Reload of {len(tables)} table(s) failed: {verdict.message}"
+                    f"{self._failed_tables_text(temp_arn, tables)}"
                 )
             if verdict.outcome == Outcome.WAITING:
                 raise DmsResourceError(self._timeout_text(verdict.message))
@@ -312,7 +327,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         # The event names the temporary task too: runners that drop the deferral kwargs still work.
         arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
         try:
-            self._check_event(event)
+            self._check_event(event, arn)
             identifier = temporary_task_identifier or str(
                 self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
             )
@@ -339,14 +354,31 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
 
     # Shared -----------------------------------------------------------------------------------
 
-    def _check_event(self, event: dict[str, Any] | None) -> None:
+    def _check_event(self, event: dict[str, Any] | None, task_arn: str | None = None) -> None:
+        """Raise unless the wait succeeded; a failure names the failed tables of ``task_arn``."""
         check_event(
             event,
             f"Reload of {self.replication_task_arn}",
             wait="reload wait",
-            failed=lambda message: ReplicationTaskFailedError(f"Reload of tables failed: {message}"),
+            failed=lambda message: ReplicationTaskFailedError(
+                f"Reload of tables failed: {message}"
+                f"{self._failed_tables_text(task_arn, self._tables()) if task_arn else ''}"
+            ),
             timed_out=lambda message: DmsResourceError(self._timeout_text(message)),
         )
+
+    def _failed_tables_text(self, task_arn: str, tables: list[TableRef]) -> str:
+        """`` Failed tables: public.t (Table error), ...`` from the task's statistics, or ''."""
+        from airflow_neon_dms.dms.states import table_progress
+
+        try:
+            failed = table_progress(self.hook.table_statistics(task_arn, tables)).failed
+        except Exception as err:  # the failure itself is what the user needs; this only adds detail
+            self.log.warning("Could not read the table statistics of %s: %s", task_arn, err)
+            return ""
+        if not failed:
+            return ""
+        return f" Failed tables: {', '.join(v.describe() for v in failed)}."
 
     def _timeout_text(self, detail: str) -> str:
         return (

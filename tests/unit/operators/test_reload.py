@@ -13,7 +13,11 @@ from airflow.sdk.exceptions import TaskDeferred
 from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
 from airflow_neon_dms.dms.table_names import TableRef
-from airflow_neon_dms.exceptions import NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.exceptions import (
+    NeonConfigError,
+    ReplicationTaskFailedError,
+    TableValidationFailedError,
+)
 from airflow_neon_dms.operators.reload import (
     METHOD_RELOAD_TABLES,
     METHOD_TEMPORARY_TASK,
@@ -245,3 +249,50 @@ def test_on_kill_deletes_the_temporary_task(
         assert temp_id not in _task_ids(dms)
     else:
         assert temp_id not in _task_ids(dms)  # finished before the first check and cleaned up
+
+
+#: Makes the load of t1 into the target fail: the source's text values no longer fit.
+BREAK_T1 = "ALTER TABLE t1 ALTER COLUMN v TYPE int USING NULL"
+
+
+def test_running_task_reload_that_errors_stops_and_names_the_table(
+    migrated_task: Callable[..., Any],
+    run_sql: Callable[[str, str], None],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    """A reload ending in ``Table error`` ends the wait (max_wait is far away) and says why."""
+    task = migrated_task()
+    run_sql(task.target_db, BREAK_T1)
+    op = _op(task.arn, ["public.t1"], deferrable=False, max_wait=3600)
+    with pytest.raises(TableValidationFailedError, match=r"public\.t1 \(Table error\)"):
+        op.execute(context_factory())
+
+
+def test_running_task_reload_that_errors_ends_the_deferred_wait(
+    migrated_task: Callable[..., Any],
+    run_sql: Callable[[str, str], None],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task()
+    run_sql(task.target_db, BREAK_T1)
+    op = _op(task.arn, ["public.t1"], deferrable=True, max_wait=3600)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context_factory())
+    event = asyncio.run(_first_event(deferred.value.trigger))
+    assert event["status"] == "success"  # settled: every table is in a terminal state
+    with pytest.raises(TableValidationFailedError, match=r"public\.t1 \(Table error\)"):
+        op.execute_complete_reload(context_factory(), event, **(deferred.value.kwargs or {}))
+
+
+def test_stopped_task_reload_that_errors_names_the_table(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    run_sql: Callable[[str, str], None],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task("full-load")
+    run_sql(task.target_db, BREAK_T1)
+    op = _op(task.arn, ["public.t1"], deferrable=False, max_wait=3600)
+    with pytest.raises(ReplicationTaskFailedError, match=r"Failed tables: public\.t1 \(Table error\)"):
+        op.execute(context_factory())
+    assert temporary_task_identifier(task.identifier, [TableRef("public", "t1")]) not in _task_ids(dms)
