@@ -12,6 +12,11 @@ from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.dms.task_settings import TargetTablePrepMode
 
+#: A running task's tables are reloaded with ReloadTables, which DMS accepts only while the task is
+#: ``running`` (botocore: "otherwise the service will throw an InvalidResourceStateFault") and
+#: only for full-load and full-load-and-cdc tasks (DMS user guide, "Reloading tables during a task").
+RELOADABLE_MIGRATION_TYPES = frozenset({"full-load", "full-load-and-cdc"})
+
 #: DMS limits a replication task identifier to 255 characters.
 MAX_TASK_IDENTIFIER = 255
 
@@ -52,3 +57,22 @@ def temporary_task_settings(original_settings: str | Mapping[str, Any] | None) -
         logging_settings.pop("CloudWatchLogGroup", None)
         logging_settings.pop("CloudWatchLogStream", None)
     return json.dumps(settings, sort_keys=True)
+
+
+def reload_refusal(task: Mapping[str, Any]) -> str | None:
+    """Why DMS would refuse ReloadTables for this task (checked before any table is emptied), or None."""
+    name = task.get("ReplicationTaskIdentifier") or task.get("ReplicationTaskArn") or "?"
+    status = str(task.get("Status") or "")
+    migration_type = str(task.get("MigrationType") or "")
+    if migration_type and migration_type not in RELOADABLE_MIGRATION_TYPES:
+        return (
+            f"Replication task {name} is a {migration_type} task: DMS reloads tables only of "
+            "full-load and full-load-and-cdc tasks. Stop the task (a stopped task's tables are "
+            "reloaded with a temporary full-load task), then resume it."
+        )
+    if status != "running":
+        return (
+            f"Replication task {name} is {status or 'in an unknown state'}: DMS accepts ReloadTables "
+            "only while a task is running. Retry once it is running, or once it has stopped."
+        )
+    return None

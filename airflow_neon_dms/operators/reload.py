@@ -111,14 +111,19 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_running(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
+        from airflow_neon_dms.dms.reload_plan import reload_refusal
         from airflow_neon_dms.dms.task_settings import TargetTablePrepMode, prep_mode
         from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
+        refusal = reload_refusal(task)
+        if refusal:
+            raise DmsResourceError(refusal)
         settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
-        if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
-            self._truncate_targets(tables)
         requested_at = time.time()
-        calls = self.hook.reload_tables(self.replication_task_arn, tables, self.reload_option)
+        if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
+            calls = self._reload_into_emptied_tables(task, tables)
+        else:
+            calls = self.hook.reload_tables(self.replication_task_arn, tables, self.reload_option)
         self.log.info("Requested a reload of %d table(s) in %d ReloadTables call(s)", len(tables), calls)
         deadline = self._deadline()
         since = requested_at if self.reload_option == "data-reload" else None
@@ -170,25 +175,36 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         rows = self.hook.table_statistics(self.replication_task_arn, tables)
         return self._check(METHOD_RELOAD_TABLES, tables, reload_calls, None, rows)
 
-    def _truncate_targets(self, tables: list[TableRef]) -> None:
+    def _reload_into_emptied_tables(self, task: dict[str, Any], tables: list[TableRef]) -> int:
+        """DO_NOTHING prep mode: DMS appends on a reload, so each group of up to 10 tables is
+        truncated in a transaction that commits only once DMS has accepted its ReloadTables call.
+        A refused call rolls the TRUNCATE back; the rows stay (see :mod:`reload_truncate`)."""
         if not self.neon_conn_id:
             raise NeonConfigError(
                 f"Replication task {self.replication_task_arn} uses TargetTablePrepMode DO_NOTHING, so a "
                 "reload would append the rows again. Pass neon_conn_id so the target tables are "
                 "truncated first, or stop the task (a stopped task is reloaded with TRUNCATE_BEFORE_LOAD)."
             )
-        from psycopg import sql
-
+        from airflow_neon_dms.dms.mapping_match import target_name
+        from airflow_neon_dms.dms.table_names import TableRef
+        from airflow_neon_dms.hooks.dms import RELOAD_BATCH_SIZE, batches
         from airflow_neon_dms.hooks.neon import NeonHook
+        from airflow_neon_dms.reload_truncate import truncated_for_reload
 
+        mappings = task.get("TableMappings")
+        calls = 0
         with NeonHook(neon_conn_id=self.neon_conn_id).get_conn() as conn:
-            for table in tables:
-                conn.execute(
-                    sql.SQL("TRUNCATE TABLE {}.{}").format(
-                        sql.Identifier(table.schema), sql.Identifier(table.table)
-                    )
+            for batch in batches(list(dict.fromkeys(tables)), RELOAD_BATCH_SIZE):
+                targets = [
+                    TableRef(*target_name(mappings, t.schema, t.table)) if mappings else t for t in batch
+                ]
+                with truncated_for_reload(conn, targets):
+                    calls += self.hook.reload_tables(self.replication_task_arn, batch, self.reload_option)
+                self.log.info(
+                    "Emptied %s for the reload DMS accepted (DO_NOTHING prep mode)",
+                    ", ".join(map(str, targets)),
                 )
-        self.log.info("Truncated %d target table(s) before the reload (DO_NOTHING prep mode)", len(tables))
+        return calls
 
     # A stopped task: a temporary task with just these tables ---------------------------------
 

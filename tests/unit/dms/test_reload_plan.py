@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from airflow_neon_dms.dms.reload_plan import (
+    reload_refusal,
     temporary_task_identifier,
     temporary_task_mappings,
     temporary_task_settings,
 )
 from airflow_neon_dms.dms.table_names import TableRef
+from airflow_neon_dms.reload_truncate import ForeignKey, blocking_foreign_keys, foreign_key_message
 
 TABLES = [TableRef("public", "b"), TableRef("public", "a")]
 
@@ -70,3 +74,35 @@ def test_settings_truncate_so_rows_never_duplicate() -> None:
         json.loads(temporary_task_settings(None))["FullLoadSettings"]["TargetTablePrepMode"]
         == "TRUNCATE_BEFORE_LOAD"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "migration_type", "refused"),
+    [
+        ("running", "full-load", None),
+        ("running", "full-load-and-cdc", None),
+        ("running", "cdc", "is a cdc task"),
+        ("starting", "full-load-and-cdc", "is starting: DMS accepts ReloadTables only while"),
+        ("stopping", "full-load-and-cdc", "is stopping"),
+    ],
+)
+def test_reload_refusal(status: str, migration_type: str, refused: str | None) -> None:
+    reason = reload_refusal(
+        {"ReplicationTaskIdentifier": "x", "Status": status, "MigrationType": migration_type}
+    )
+    assert reason == refused if refused is None else refused in (reason or "")
+
+
+def test_only_keys_from_outside_the_reloaded_set_block_the_truncate() -> None:
+    parent, child, other = TableRef("public", "parent"), TableRef("public", "child"), TableRef("s", "o")
+    keys = [
+        ForeignKey("child_fk", child, parent),
+        ForeignKey("self_fk", parent, parent),
+        ForeignKey("other_fk", other, child),
+    ]
+    assert blocking_foreign_keys(keys, [parent]) == [keys[0]]
+    assert blocking_foreign_keys(keys, [parent, child]) == [keys[2]]
+    assert blocking_foreign_keys(keys, [parent, child, other]) == []
+    message = foreign_key_message([keys[0]])
+    assert "constraint child_fk on public.child references public.parent" in message
+    assert "reload public.child in the same call" in message and "Nothing was truncated" in message

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
+from botocore.exceptions import ClientError
 
 from airflow_neon_dms.dms.mappings import TableMappings
 from airflow_neon_dms.dms.reload_plan import temporary_task_identifier
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import (
+    DmsResourceError,
     NeonConfigError,
     ReplicationTaskFailedError,
     TableValidationFailedError,
@@ -50,6 +52,25 @@ async def _first_event(trigger: Any) -> dict[str, Any]:
     async for event in trigger.run():
         return dict(event.payload)
     raise AssertionError("the trigger yielded no event")
+
+
+def _neon_conn(monkeypatch: pytest.MonkeyPatch, pg_server: Any, database: str) -> str:
+    """``neon_target``: a Neon connection to the target database (TLS off on the test server)."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEON_TARGET",
+        json.dumps(
+            {
+                "conn_type": "neon",
+                "host": pg_server.host,
+                "port": pg_server.port,
+                "login": pg_server.user,
+                "password": pg_server.password or "unused",
+                "schema": database,
+                "extra": {"sslmode": "disable"},
+            }
+        ),
+    )
+    return "neon_target"
 
 
 def _task_ids(dms: Any) -> set[str]:
@@ -102,20 +123,7 @@ def test_running_task_in_do_nothing_mode_truncates_first(
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
     task = migrated_task(prep_mode="DO_NOTHING")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NEON_TARGET",
-        json.dumps(
-            {
-                "conn_type": "neon",
-                "host": pg_server.host,
-                "port": pg_server.port,
-                "login": pg_server.user,
-                "password": pg_server.password or "unused",
-                "schema": task.target_db,
-                "extra": {"sslmode": "disable"},
-            }
-        ),
-    )
+    _neon_conn(monkeypatch, pg_server, task.target_db)
     _damage(run_sql, task.target_db)
     result = _op(task.arn, ["public.t1"], deferrable=False, neon_conn_id="neon_target").execute(
         context_factory()
@@ -296,3 +304,109 @@ def test_stopped_task_reload_that_errors_names_the_table(
     with pytest.raises(ReplicationTaskFailedError, match=r"Failed tables: public\.t1 \(Table error\)"):
         op.execute(context_factory())
     assert temporary_task_identifier(task.identifier, [TableRef("public", "t1")]) not in _task_ids(dms)
+
+
+def test_refused_reload_in_do_nothing_mode_leaves_the_rows(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    pg_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    """The task stops between the operator's describe and its ReloadTables call, so the local DMS
+    refuses the reload for real (InvalidResourceStateFault): no table may be left emptied."""
+    from airflow_neon_dms.hooks.dms import NeonDmsHook
+
+    task = migrated_task(prep_mode="DO_NOTHING")
+    before = table_rows(task.target_db, "t1")
+    real_reload = NeonDmsHook.reload_tables
+
+    def stop_then_reload(hook: NeonDmsHook, *args: Any, **kwargs: Any) -> int:
+        dms.stop_replication_task(ReplicationTaskArn=task.arn)
+        return real_reload(hook, *args, **kwargs)
+
+    monkeypatch.setattr(NeonDmsHook, "reload_tables", stop_then_reload)
+    op = _op(
+        task.arn,
+        ["public.t1"],
+        deferrable=False,
+        neon_conn_id=_neon_conn(monkeypatch, pg_server, task.target_db),
+    )
+    with pytest.raises(ClientError, match="InvalidResourceStateFault"):
+        op.execute(context_factory())
+    assert table_rows(task.target_db, "t1") == before == table_rows(task.source_db, "t1")
+
+
+def test_cdc_only_task_is_refused_before_anything_is_emptied(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    pg_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    stop_tasks_after: list[str],
+    unique_id: Callable[[str], str],
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    """DMS reloads tables only of full-load and full-load-and-cdc tasks (DMS user guide)."""
+    from airflow_neon_dms.hooks.dms import NeonDmsHook
+
+    loaded = migrated_task(prep_mode="DO_NOTHING")
+    [original] = dms.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-arn", "Values": [loaded.arn]}]
+    )["ReplicationTasks"]
+    hook = NeonDmsHook(aws_conn_id="aws_default")
+    cdc_arn, _ = hook.ensure_task(
+        unique_id("cdc"),
+        source_endpoint_arn=original["SourceEndpointArn"],
+        target_endpoint_arn=original["TargetEndpointArn"],
+        replication_instance_arn=original["ReplicationInstanceArn"],
+        migration_type="cdc",
+        table_mappings=original["TableMappings"],
+        task_settings=original["ReplicationTaskSettings"],
+    )
+    stop_tasks_after.append(cdc_arn)
+    hook.start_task(cdc_arn, "start-replication", settle_timeout=30, settle_delay=0.1)
+    dms.get_waiter("replication_task_running").wait(
+        Filters=[{"Name": "replication-task-arn", "Values": [cdc_arn]}], WaiterConfig={"Delay": 1}
+    )
+    before = table_rows(loaded.target_db, "t1")
+    op = _op(
+        cdc_arn,
+        ["public.t1"],
+        deferrable=False,
+        neon_conn_id=_neon_conn(monkeypatch, pg_server, loaded.target_db),
+    )
+    with pytest.raises(DmsResourceError, match="is a cdc task: DMS reloads tables only of full-load"):
+        op.execute(context_factory())
+    assert table_rows(loaded.target_db, "t1") == before
+
+
+def test_foreign_key_to_a_reloaded_table_is_a_clear_error_and_keeps_the_rows(
+    migrated_task: Callable[..., Any],
+    pg_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    run_sql: Callable[[str, str], None],
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task(prep_mode="DO_NOTHING")
+    run_sql(
+        task.target_db,
+        "CREATE TABLE notes (id int PRIMARY KEY, t1_id int CONSTRAINT notes_t1_fk REFERENCES t1 (id));"
+        "INSERT INTO notes VALUES (1, 7)",
+    )
+    before = table_rows(task.target_db, "t1")
+    op = _op(
+        task.arn,
+        ["public.t1"],
+        deferrable=False,
+        neon_conn_id=_neon_conn(monkeypatch, pg_server, task.target_db),
+    )
+    with pytest.raises(NeonConfigError) as raised:
+        op.execute(context_factory())
+    message = str(raised.value)
+    assert "constraint notes_t1_fk on public.notes references public.t1" in message
+    assert "Fix: reload public.notes in the same call" in message and "drop the foreign key" in message
+    assert table_rows(task.target_db, "t1") == before
+    assert table_rows(task.target_db, "notes") == [(1, 7)]
