@@ -215,6 +215,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             temporary_task_identifier,
             temporary_task_mappings,
             temporary_task_settings,
+            temporary_task_tags,
         )
         from airflow_neon_dms.dms.states import TASK_SETTLING
         from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
@@ -225,6 +226,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 f"{self.reload_option} needs a running task. Use reload_option='data-reload'."
             )
         temp_id = temporary_task_identifier(str(task["ReplicationTaskIdentifier"]), tables)
+        self._delete_leftovers(str(task["ReplicationTaskIdentifier"]))
         temp_arn: str | None = None
         try:
             temp_arn, action = self.hook.ensure_task(
@@ -235,7 +237,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 migration_type="full-load",
                 table_mappings=temporary_task_mappings(task.get("TableMappings") or "{}", tables),
                 task_settings=temporary_task_settings(task.get("ReplicationTaskSettings")),
-                tags={"managed-by": "airflow-neon-dms", "reload-of": str(task["ReplicationTaskIdentifier"])},
+                tags=temporary_task_tags(self.replication_task_arn, _dag_run_label(context)),
             )
             self._temporary_task_arn = temp_arn
             self.log.info("Temporary reload task %s %s for %d table(s)", temp_id, action, len(tables))
@@ -252,9 +254,9 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                     method_name="execute_temporary_startable",
                     kwargs={"temporary_task_arn": temp_arn, "temporary_task_identifier": temp_id},
                 )
-        except Exception:
+        except Exception as err:
             # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
-            self._delete_temporary(temp_arn or "")
+            self._delete_after_failure(temp_arn or "", err)
             raise
         return self._run_temporary(context, temp_arn, temp_id, tables)
 
@@ -278,8 +280,8 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             identifier = temporary_task_identifier or str(
                 self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
             )
-        except Exception:
-            self._delete_temporary(arn)
+        except Exception as err:
+            self._delete_after_failure(arn, err)
             raise
         self._temporary_task_arn = arn
         return self._run_temporary(context, arn, identifier, tables)
@@ -325,9 +327,9 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 raise DmsResourceError(self._timeout_text(verdict.message))
             rows = self.hook.table_statistics(temp_arn, tables)
             result = self._check(METHOD_TEMPORARY_TASK, tables, 0, temp_id, rows)
-        except Exception:
+        except Exception as err:
             # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
-            self._delete_temporary(temp_arn)
+            self._delete_after_failure(temp_arn, err)
             raise
         self._delete_temporary(temp_arn)
         return result
@@ -342,24 +344,54 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         tables = self._tables()
         # The event names the temporary task too: runners that drop the deferral kwargs still work.
         arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
+        self._temporary_task_arn = arn or None
         try:
             self._check_event(event, arn)
             identifier = temporary_task_identifier or str(
                 self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
             )
             rows = self.hook.table_statistics(arn, tables)
-            return self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
-        finally:
-            self._delete_temporary(arn)
+            result = self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
+        except Exception as err:
+            self._delete_after_failure(arn, err)
+            raise
+        self._delete_temporary(arn)
+        return result
 
     def _delete_temporary(self, arn: str) -> None:
+        """Delete the temporary task and wait until DMS has removed it (the delete is asynchronous)."""
         if arn:
             self.hook.delete_task(arn, delay=min(self.waiter_delay, 2))
             self.log.info("Deleted temporary reload task %s", arn)
         self._temporary_task_arn = None
 
+    def _delete_after_failure(self, arn: str, error: BaseException) -> None:
+        """Clean up after ``error`` without hiding it: a failed delete is logged and noted on it."""
+        try:
+            self._delete_temporary(arn)
+        except Exception as cleanup_error:
+            self.log.warning("Could not delete temporary reload task %s: %s", arn, cleanup_error)
+            error.add_note(
+                f"The temporary reload task {arn} could not be deleted ({cleanup_error}); the next "
+                "try of this operator finds it by its tags and deletes it."
+            )
+
+    def _delete_leftovers(self, task_identifier: str) -> None:
+        """Delete temporary reload tasks of this task that an earlier, killed try left behind."""
+        for leftover in self.hook.find_temporary_reload_tasks(self.replication_task_arn, task_identifier):
+            self.log.info(
+                "Deleting temporary reload task %s (%s) left behind by an earlier try",
+                leftover.get("ReplicationTaskIdentifier"),
+                leftover.get("Status"),
+            )
+            self.hook.delete_task(str(leftover["ReplicationTaskArn"]), delay=min(self.waiter_delay, 2))
+
     def on_kill(self) -> None:
-        """Delete the temporary reload task this run made (a killed wait leaves nothing behind)."""
+        """Delete the temporary reload task this try made (a killed wait leaves nothing behind).
+
+        Airflow calls this only for a task running in a worker; a task killed while deferred
+        leaves its temporary task, which the next try deletes (it is found by its tags).
+        """
         if self._temporary_task_arn:
             try:
                 self._delete_temporary(self._temporary_task_arn)
@@ -442,3 +474,12 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             "temporary_task_identifier": temp_id,
             "report": report,
         }
+
+
+def _dag_run_label(context: Context) -> str | None:
+    """``<dag_id>/<run_id>`` of the running DAG run, for the temporary task's tags."""
+    dag_run = context.get("dag_run")
+    run_id = getattr(dag_run, "run_id", None)
+    if not run_id:
+        return None
+    return f"{getattr(dag_run, 'dag_id', '')}/{run_id}"

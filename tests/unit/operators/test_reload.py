@@ -410,3 +410,145 @@ def test_foreign_key_to_a_reloaded_table_is_a_clear_error_and_keeps_the_rows(
     assert "Fix: reload public.notes in the same call" in message and "drop the foreign key" in message
     assert table_rows(task.target_db, "t1") == before
     assert table_rows(task.target_db, "notes") == [(1, 7)]
+
+
+def _tags(dms: Any, arn: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in dms.list_tags_for_resource(ResourceArn=arn)["TagList"]}
+
+
+def _describe(dms: Any, identifier: str) -> dict[str, Any]:
+    [task] = dms.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-id", "Values": [identifier]}], WithoutSettings=False
+    )["ReplicationTasks"]
+    return dict(task)
+
+
+def _deferred_temporary_task(op: NeonDmsReloadTablesOperator, context: dict[str, Any]) -> str:
+    """Run ``op`` until it defers with its temporary task; the worker is then 'killed'."""
+    try:
+        op.execute(context)
+    except TaskDeferred as deferred:
+        assert deferred.kwargs is not None
+        return str(deferred.kwargs["temporary_task_identifier"])
+    raise AssertionError("the reload finished without deferring")
+
+
+def test_temporary_task_keeps_the_row_filter_and_table_settings(
+    migrated_task: Callable[..., Any], dms: Any, context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    """The local DMS does not apply row filters, so the test reads the temporary task's mappings."""
+    task = migrated_task("full-load")
+    row_filter = [
+        {
+            "filter-type": "source",
+            "column-name": "id",
+            "filter-conditions": [{"filter-operator": "lte", "value": "10"}],
+        }
+    ]
+    mappings = json.loads(_describe(dms, task.identifier)["TableMappings"])
+    mappings["rules"] += [
+        {
+            "rule-type": "selection",
+            "rule-id": "90",
+            "rule-name": "t1-first-rows",
+            "rule-action": "include",
+            "object-locator": {"schema-name": "public", "table-name": "t1"},
+            "filters": row_filter,
+        },
+        {
+            "rule-type": "table-settings",
+            "rule-id": "91",
+            "rule-name": "t1-parallel",
+            "object-locator": {"schema-name": "public", "table-name": "t1"},
+            "parallel-load": {"type": "partitions-auto"},
+        },
+    ]
+    # the original's catch-all rule goes, so only the filtered rule selects t1
+    mappings["rules"] = [
+        r for r in mappings["rules"] if r["rule-type"] != "selection" or r.get("filters")
+    ] + [
+        {
+            "rule-type": "selection",
+            "rule-id": "92",
+            "rule-name": "others",
+            "rule-action": "include",
+            "object-locator": {"schema-name": "public", "table-name": "t2"},
+        }
+    ]
+    dms.modify_replication_task(ReplicationTaskArn=task.arn, TableMappings=json.dumps(mappings))
+    op = _op(task.arn, ["public.t1"], deferrable=True)
+    temp_id = _deferred_temporary_task(op, context_factory())
+    rules = json.loads(_describe(dms, temp_id)["TableMappings"])["rules"]
+    assert [r["filters"] for r in rules if r["rule-type"] == "selection"] == [row_filter]
+    assert [r["parallel-load"] for r in rules if r["rule-type"] == "table-settings"] == [
+        {"type": "partitions-auto"}
+    ]
+    op.on_kill()
+    assert temp_id not in _task_ids(dms)
+
+
+def test_a_try_killed_while_deferred_leaves_a_tagged_task_that_the_retry_deletes(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    table_rows: Callable[[str, str], list[Any]],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    task = migrated_task("full-load")
+    context = context_factory()
+    context["dag_run"].run_id = "manual__retry"
+    context["dag_run"].dag_id = "migrate"
+    left_id = _deferred_temporary_task(_op(task.arn, ["public.t1"], deferrable=True), context)
+    left_arn = _describe(dms, left_id)["ReplicationTaskArn"]
+    assert _tags(dms, left_arn) == {
+        "neon-dms:managed-by": "airflow-neon-dms",
+        "neon-dms:reload-of": task.arn,
+        "neon-dms:dag-run": "migrate/manual__retry",
+    }
+    # a task of the same name form that this provider did not tag is never touched
+    [original] = dms.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-arn", "Values": [task.arn]}]
+    )["ReplicationTasks"]
+    stranger_id = temporary_task_identifier(task.identifier, [TableRef("public", "t0")])
+    dms.create_replication_task(
+        ReplicationTaskIdentifier=stranger_id,
+        SourceEndpointArn=original["SourceEndpointArn"],
+        TargetEndpointArn=original["TargetEndpointArn"],
+        ReplicationInstanceArn=original["ReplicationInstanceArn"],
+        MigrationType="full-load",
+        TableMappings=TableMappings.for_tables([TableRef("public", "t0")]).to_json(),
+    )
+    # the retry (here with another table list) finds the leftover by its tags and deletes it
+    result = _op(task.arn, ["public.t1", "public.t2"], deferrable=False).execute(context_factory())
+    assert result["method"] == METHOD_TEMPORARY_TASK
+    assert left_id not in _task_ids(dms)
+    assert result["temporary_task_identifier"] not in _task_ids(dms)
+    assert stranger_id in _task_ids(dms)
+    assert table_rows(task.target_db, "t1") == table_rows(task.source_db, "t1")
+
+
+def test_a_failed_clean_up_does_not_hide_the_reload_failure(
+    migrated_task: Callable[..., Any],
+    dms: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    """DMS refusing the delete is a fault the local DMS cannot be made to give, so delete_task is
+    replaced by one that raises it."""
+    from airflow_neon_dms.hooks.dms import NeonDmsHook
+
+    task = migrated_task("full-load")
+
+    def refuse(hook: NeonDmsHook, arn: str, **kwargs: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "InvalidResourceStateFault", "Message": "task is busy"}},
+            "DeleteReplicationTask",
+        )
+
+    monkeypatch.setattr(NeonDmsHook, "delete_task", refuse)
+    temp_arn = "arn:aws:dms:us-east-1:000000000000:task:TEMPORARY"
+    event = {"status": "failed", "message": "Stop Reason FATAL_ERROR", "replication_task_arn": temp_arn}
+    with pytest.raises(ReplicationTaskFailedError, match="Stop Reason FATAL_ERROR") as raised:
+        _op(task.arn, ["public.t1"]).execute_complete_temporary(
+            context_factory(), event, temporary_task_arn=temp_arn, temporary_task_identifier="temp"
+        )
+    assert any("could not be deleted" in note and "task is busy" in note for note in raised.value.__notes__)
