@@ -126,7 +126,7 @@ def _selection_for(table: TableRef, selection: Sequence[Mapping[str, Any]]) -> l
     matching = [r for r in selection if r.get("rule-action") != "exclude" and _locates(r, table)]
     if not any(r.get("filters") for r in matching):
         return [SelectionRule(table.schema, table.table, RuleAction.EXPLICIT).to_rule(0)]
-    narrowed = []
+    narrowed: list[Mapping[str, Any]] = []
     for rule in matching:
         explicit = rule.get("rule-action") == "explicit"
         item = dict(rule)
