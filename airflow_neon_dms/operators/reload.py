@@ -36,16 +36,21 @@ METHOD_TEMPORARY_TASK = "temporary-task"
 
 class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     """
-    Reload the given tables and wait until each is loaded and validated again.
+    Reload the given tables and wait until each is in a terminal state, then judge them.
 
     Tables come as ``[{"schema": s, "table": t}]`` (the validation operator's ``failed_tables``)
-    or ``"schema.table"`` strings. A running task gets ReloadTables calls of at most 10 tables. A
-    task that is not running (a finished full-load task, where DMS refuses ReloadTables) is
-    handled with a temporary full-load task that selects only those tables, with
-    TRUNCATE_BEFORE_LOAD; it is deleted afterwards, also when the reload fails. For a running task
-    in DO_NOTHING prep mode the target tables are truncated first through ``neon_conn_id``, so
-    reloaded rows never duplicate. Returns ``{"replication_task_arn", "method", "tables",
-    "reload_calls", "temporary_task_identifier", "report"}``.
+    or ``"schema.table"`` strings. A running task gets ReloadTables calls of at most 10 tables,
+    checked first against what DMS would refuse (a task not running, a CDC-only task). In
+    DO_NOTHING prep mode DMS appends on a reload, so each call's target tables are truncated
+    through ``neon_conn_id`` in a transaction that commits only once DMS has accepted the call: a
+    refused call leaves every row. A task that is not running (a finished full-load task) is
+    handled with a temporary full-load task that selects only those tables with the original's
+    filters and table-settings, with TRUNCATE_BEFORE_LOAD; it is tagged
+    ``neon-dms:reload-of=<task arn>``, deleted afterwards (also when the reload fails), and a
+    new try deletes one a killed try left behind. A table in ``Table error`` (or another failed
+    state) ends the wait, and a state the provider does not model fails it, naming the table.
+    Returns ``{"replication_task_arn", "method", "tables", "reload_calls",
+    "temporary_task_identifier", "report"}``.
 
     :param replication_task_arn: the task whose tables to reload.
     :param tables: the tables; an empty list does nothing.
