@@ -23,7 +23,7 @@ from psycopg import sql
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
 
-#: How long the TRUNCATE may wait for other sessions' locks on the tables (DMS's own change apply).
+#: How long the TRUNCATE may wait for other connections' locks on the tables (DMS's own change apply).
 LOCK_TIMEOUT = "60s"
 
 _REFERENCING_KEYS = sql.SQL(
@@ -107,7 +107,7 @@ def truncated_for_reload(conn: psycopg.Connection[Any], tables: Sequence[TableRe
             ) from None
         except psycopg.errors.LockNotAvailable:
             raise DmsResourceError(
-                f"Cannot empty {names} for the reload: another session held a lock on them for "
+                f"Cannot empty {names} for the reload: another connection held a lock on them for "
                 f"{LOCK_TIMEOUT}. Retry when the tables are idle. Nothing was truncated."
             ) from None
         yield
