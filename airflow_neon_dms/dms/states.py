@@ -285,40 +285,69 @@ KNOWN_TABLE_STATES: frozenset[str] = frozenset(s.value for s in TableState)
 KNOWN_VALIDATION_STATES: frozenset[str] = frozenset(s.value for s in ValidationState)
 
 
-def table_is_pending(stats: Mapping[str, Any]) -> bool:
-    """True while DMS is still loading or validating this table (or reports a state we do not know)."""
+@dataclass(frozen=True)
+class TableOutcome:
+    """The verdict on one DescribeTableStatistics row: settled, failed for good, or still going.
+
+    ``unknown`` marks a state this module does not model: a wait stops on it (fails closed)
+    rather than waiting for a state that may never come.
+    """
+
+    table: TableRef
+    outcome: Outcome
+    reason: str = ""
+    unknown: bool = False
+
+    def describe(self) -> str:
+        return f"{self.table} ({self.reason})" if self.reason else str(self.table)
+
+
+def classify_table(stats: Mapping[str, Any], reloaded_since: float | None = None) -> TableOutcome:
+    """Decide one table's state; every TableState and ValidationState value botocore lists is modelled.
+
+    Terminal failures: TableState ``Table error``, ``Table cancelled``, ``Table does not exist``, and
+    ValidationState ``Mismatched records``, ``Suspended records``, ``Table error``, ``Error``.
+    Settled: ``Table completed`` with ``Validated``, ``No primary key`` or ``Not enabled``. Waiting:
+    ``Before load``, ``Full load``, ``Table is being reloaded`` and the pending validation states.
+    A state outside the model fails closed. With ``reloaded_since`` (epoch seconds of a
+    ReloadTables request), a row that shows no activity since the request still describes the
+    load before it, so the table is still waiting.
+    """
+    table = TableRef.from_statistics(stats)
     table_state = str(stats.get("TableState") or "")
     validation_state = str(stats.get("ValidationState") or "")
-    if table_state in TABLE_PENDING:
-        return True
-    if table_state in TABLE_FAILED:
-        return False
-    if validation_state in VALIDATION_PENDING:
-        return True
-    unknown = (table_state and table_state not in KNOWN_TABLE_STATES) or (
-        validation_state and validation_state not in KNOWN_VALIDATION_STATES
-    )
-    if unknown:
-        log.warning(
-            "Table %s.%s has unknown state %r / %r; waiting on",
-            stats.get("SchemaName"),
-            stats.get("TableName"),
-            table_state,
-            validation_state,
+    unknown = [
+        f"{kind} {value!r}"
+        for kind, value, known in (
+            ("TableState", table_state, KNOWN_TABLE_STATES),
+            ("ValidationState", validation_state, KNOWN_VALIDATION_STATES),
         )
-        return True
-    return False
+        if value and value not in known
+    ]
+    if unknown:
+        return TableOutcome(table, Outcome.FAILED, f"unmodelled {' and '.join(unknown)}", unknown=True)
+    if table_state in TABLE_PENDING:
+        return TableOutcome(table, Outcome.WAITING, table_state)
+    if reloaded_since is not None and not _active_since(stats, table_state, reloaded_since):
+        return TableOutcome(table, Outcome.WAITING, f"{table_state or 'no state'} from before the reload")
+    if table_state in TABLE_FAILED:
+        return TableOutcome(table, Outcome.FAILED, table_state)
+    if validation_state in VALIDATION_FAILED:
+        return TableOutcome(table, Outcome.FAILED, validation_state)
+    if validation_state in VALIDATION_PENDING:
+        return TableOutcome(table, Outcome.WAITING, validation_state)
+    return TableOutcome(table, Outcome.SUCCESS, validation_state or table_state)
+
+
+def table_is_pending(stats: Mapping[str, Any]) -> bool:
+    """True while DMS is still loading or validating this table."""
+    return classify_table(stats).outcome == Outcome.WAITING
 
 
 def table_failure_reason(stats: Mapping[str, Any]) -> str | None:
-    """The reason a table counts as failed (its TableState or ValidationState), or None."""
-    table_state = str(stats.get("TableState") or "")
-    validation_state = str(stats.get("ValidationState") or "")
-    if table_state in TABLE_FAILED:
-        return table_state
-    if validation_state in VALIDATION_FAILED:
-        return validation_state
-    return None
+    """The reason a table counts as failed (its state, or an unmodelled state), or None."""
+    verdict = classify_table(stats)
+    return verdict.reason if verdict.outcome == Outcome.FAILED else None
 
 
 def task_summary(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -336,29 +365,71 @@ def task_summary(task: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class TableProgress:
+    """Where a set of tables stands: still going, failed for good, or in a state not modelled."""
+
+    pending: list[TableRef]
+    failed: list[TableOutcome]
+    unknown: list[TableOutcome]
+
+    @property
+    def settled(self) -> bool:
+        """True when no table is still going (each one succeeded or failed for good)."""
+        return not self.pending
+
+
+def table_progress(
+    rows: Sequence[Mapping[str, Any]],
+    expected: Sequence[TableRef] | None = None,
+    reloaded_since: float | None = None,
+) -> TableProgress:
+    """:func:`classify_table` over ``rows``; an ``expected`` table with no statistics is pending."""
+    verdicts = [classify_table(row, reloaded_since) for row in rows]
+    pending = [v.table for v in verdicts if v.outcome == Outcome.WAITING]
+    if expected:
+        seen = {v.table for v in verdicts}
+        pending += [t for t in expected if t not in seen]
+    failed = [v for v in verdicts if v.outcome == Outcome.FAILED]
+    return TableProgress(pending, failed, [v for v in failed if v.unknown])
+
+
 def pending_tables(
     rows: Sequence[Mapping[str, Any]],
     expected: Sequence[TableRef] | None = None,
     reloaded_since: float | None = None,
 ) -> list[TableRef]:
-    """Tables still loading or validating, expected tables with no statistics yet, and (with
-    ``reloaded_since``, epoch seconds) tables whose last full load ended before the reload request.
+    """Tables still loading or validating, and expected tables with no statistics yet."""
+    return table_progress(rows, expected, reloaded_since).pending
+
+
+def unmodelled_state_message(subject: str, unknown: Sequence[TableOutcome]) -> str:
+    """Why a wait stopped on states it does not know (fail closed), naming each table."""
+    return (
+        f"{subject}: {', '.join(v.describe() for v in unknown)}. This provider does not model "
+        "that state, so it stops rather than wait for a state that may never come. Check the "
+        "table in the DMS console (Table statistics) and its CloudWatch log."
+    )
+
+
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _active_since(stats: Mapping[str, Any], table_state: str, since: float) -> bool:
+    """True when the statistics show this table's activity since ``since``.
+
+    A completed table counts once its FullLoadEndTime is at or after the request. A failed one
+    counts when its load started, ended or was last updated since (a reload that fails need not
+    set FullLoadEndTime, so the earlier one may still show). A row without those timestamps
+    counts: it cannot be told apart, and waiting on it could be endless.
     """
-    pending = [
-        TableRef.from_statistics(row)
-        for row in rows
-        if table_is_pending(row) or _loaded_before(row, reloaded_since)
-    ]
-    if expected:
-        seen = {TableRef.from_statistics(row) for row in rows}
-        pending += [t for t in expected if t not in seen]
-    return pending
-
-
-def _loaded_before(row: Mapping[str, Any], since: float | None) -> bool:
-    ended = row.get("FullLoadEndTime")
-    if since is None or not isinstance(ended, datetime):
-        return False
-    if ended.tzinfo is None:
-        ended = ended.replace(tzinfo=timezone.utc)
-    return ended.timestamp() < since
+    fields: tuple[str, ...] = ("FullLoadEndTime",)
+    if table_state in TABLE_FAILED:
+        fields = ("FullLoadStartTime", "FullLoadEndTime", "LastUpdateTime")
+    times = [t for t in (_timestamp(stats.get(f)) for f in fields) if t is not None]
+    return not times or max(times) >= since

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from airflow_neon_dms.dms.paging import MarkerPages
+from airflow_neon_dms.dms.reload_plan import is_temporary_identifier_of, is_temporary_task_of
 from airflow_neon_dms.dms.states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
@@ -393,22 +394,65 @@ class NeonDmsHook(DmsHook):
         self.log.info("Started replication task %s (%s)", task_arn, kind.value)
         return True, self.describe_task(task_arn)
 
-    def delete_task(self, task_arn: str, *, stop_timeout: float = 300, delay: float = 2) -> None:
-        """Delete a task, stopping it first (and waiting for the stop) if it runs; gone is fine."""
-        try:
-            task = self.describe_task(task_arn)
-        except DmsResourceError:
+    def delete_task(
+        self, task_arn: str, *, stop_timeout: float = 300, delay: float = 2, delete_timeout: float = 900
+    ) -> None:
+        """Delete a task, stopping it first if it runs, and wait until it is gone; gone is fine.
+
+        DeleteReplicationTask is asynchronous: the task shows ``deleting`` until DMS has removed
+        it. Like botocore's ``replication_task_deleted`` waiter, this polls DescribeReplicationTasks
+        until it answers ResourceNotFoundFault, so the identifier can be used again; a task still
+        there after ``delete_timeout`` seconds raises.
+        """
+        task = self.describe_task_or_none(task_arn)
+        if task is None:
             return
         if task.get("Status") in (TaskStatus.RUNNING, TaskStatus.STARTING):
-            self.conn.stop_replication_task(ReplicationTaskArn=task_arn)
+            _or_none(self.conn.stop_replication_task, ReplicationTaskArn=task_arn)
         deadline = time.monotonic() + stop_timeout
-        while str(task.get("Status")) in TASK_ACTIVE and time.monotonic() < deadline:
+        while str(task.get("Status")) in TASK_ACTIVE | TASK_SETTLING and time.monotonic() < deadline:
             time.sleep(delay)
-            try:
-                task = self.describe_task(task_arn)
-            except DmsResourceError:
+            task = self.describe_task_or_none(task_arn) or {}
+            if not task:
                 return
-        _or_none(self.conn.delete_replication_task, ReplicationTaskArn=task_arn)
+        if str(task.get("Status")) != TaskStatus.DELETING:
+            _or_none(self.conn.delete_replication_task, ReplicationTaskArn=task_arn)
+        deadline = time.monotonic() + delete_timeout
+        while (task := self.describe_task_or_none(task_arn) or {}) and time.monotonic() < deadline:
+            time.sleep(delay)
+        if task:
+            raise DmsResourceError(
+                f"Replication task {task_arn} is still {task.get('Status')} {delete_timeout:.0f} s after "
+                "DeleteReplicationTask. Check it in the DMS console and delete it there."
+            )
+
+    def describe_task_or_none(self, task_arn: str) -> dict[str, Any] | None:
+        """The replication task with this ARN, or None when DMS no longer finds it."""
+        tasks = _or_none(
+            self.find_replication_tasks_by_arn, replication_task_arn=task_arn, without_settings=True
+        )
+        return dict(tasks[0]) if tasks else None
+
+    def find_temporary_reload_tasks(self, task_arn: str, task_identifier: str) -> list[dict[str, Any]]:
+        """Temporary reload tasks of ``task_arn`` that this provider left behind.
+
+        A task counts when its identifier has the temporary form and its tags say it reloads
+        ``task_arn`` for this provider; no other task is ever returned (see ``reload_plan``).
+        """
+        pages = MarkerPages("ReplicationTasks", WithoutSettings=True, MaxRecords=100)
+        while (kwargs := pages.next_request()) is not None:
+            pages.add(_or_none(self.conn.describe_replication_tasks, **kwargs) or {})
+        found = []
+        for task in pages.records:
+            arn = str(task.get("ReplicationTaskArn", ""))
+            if not is_temporary_identifier_of(
+                str(task.get("ReplicationTaskIdentifier", "")), task_identifier
+            ):
+                continue
+            tag_list = (_or_none(self.conn.list_tags_for_resource, ResourceArn=arn) or {}).get("TagList", [])
+            if is_temporary_task_of({t["Key"]: t.get("Value", "") for t in tag_list}, task_arn):
+                found.append(dict(task))
+        return found
 
     # Table statistics and reloads ------------------------------------------------------------
 

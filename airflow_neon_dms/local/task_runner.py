@@ -170,7 +170,10 @@ class TaskJob:
                         source,
                         target,
                         *key,
-                        prep_mode=self._prep_mode(reload),
+                        # A reload applies the task's TargetTablePrepMode too (AWS DMS user guide,
+                        # "Reloading tables during a task"): with DO_NOTHING the rows already
+                        # there stay, and the caller must truncate first.
+                        prep_mode=self.settings.prep_mode,
                         shape=shape,
                         progress=progress,
                         cancelled=task.stop_event.is_set,
@@ -207,12 +210,6 @@ class TaskJob:
         target_schema, target_table = self.mappings.target_name(*key)
         shape = source.table_shape(*key)
         return dataclasses.replace(shape, target_schema=target_schema, target_table=target_table)
-
-    def _prep_mode(self, reload: bool) -> str:
-        """A reload empties the table first, and keeps a table the user created (DO_NOTHING)."""
-        if reload and self.settings.prep_mode == "DO_NOTHING":
-            return "TRUNCATE_BEFORE_LOAD"
-        return self.settings.prep_mode
 
     def _validate(self, source: SourceReader, target: psycopg.Connection[Any], key: tuple[str, str]) -> None:
         stats = self.task.tables[key]

@@ -36,16 +36,21 @@ METHOD_TEMPORARY_TASK = "temporary-task"
 
 class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     """
-    Reload the given tables and wait until each is loaded and validated again.
+    Reload the given tables and wait until each is in a terminal state, then judge them.
 
     Tables come as ``[{"schema": s, "table": t}]`` (the validation operator's ``failed_tables``)
-    or ``"schema.table"`` strings. A running task gets ReloadTables calls of at most 10 tables. A
-    task that is not running (a finished full-load task, where DMS refuses ReloadTables) is
-    handled with a temporary full-load task that selects only those tables, with
-    TRUNCATE_BEFORE_LOAD; it is deleted afterwards, also when the reload fails. For a running task
-    in DO_NOTHING prep mode the target tables are truncated first through ``neon_conn_id``, so
-    reloaded rows never duplicate. Returns ``{"replication_task_arn", "method", "tables",
-    "reload_calls", "temporary_task_identifier", "report"}``.
+    or ``"schema.table"`` strings. A running task gets ReloadTables calls of at most 10 tables,
+    checked first against what DMS would refuse (a task not running, a CDC-only task). In
+    DO_NOTHING prep mode DMS appends on a reload, so each call's target tables are truncated
+    through ``neon_conn_id`` in a transaction that commits only once DMS has accepted the call: a
+    refused call leaves every row. A task that is not running (a finished full-load task) is
+    handled with a temporary full-load task that selects only those tables with the original's
+    filters and table-settings, with TRUNCATE_BEFORE_LOAD; it is tagged
+    ``neon-dms:reload-of=<task arn>``, deleted afterwards (also when the reload fails), and a
+    new try deletes one a killed try left behind. A table in ``Table error`` (or another failed
+    state) ends the wait, and a state the provider does not model fails it, naming the table.
+    Returns ``{"replication_task_arn", "method", "tables", "reload_calls",
+    "temporary_task_identifier", "report"}``.
 
     :param replication_task_arn: the task whose tables to reload.
     :param tables: the tables; an empty list does nothing.
@@ -111,15 +116,19 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     def _reload_running(
         self, context: Context, task: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import pending_tables
+        from airflow_neon_dms.dms.reload_plan import reload_refusal
         from airflow_neon_dms.dms.task_settings import TargetTablePrepMode, prep_mode
         from airflow_neon_dms.triggers.table_statistics import NeonDmsTableStatisticsTrigger
 
+        refusal = reload_refusal(task)
+        if refusal:
+            raise DmsResourceError(refusal)
         settings = json.loads(task.get("ReplicationTaskSettings") or "{}")
-        if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
-            self._truncate_targets(tables)
         requested_at = time.time()
-        calls = self.hook.reload_tables(self.replication_task_arn, tables, self.reload_option)
+        if self.reload_option == "data-reload" and prep_mode(settings) == TargetTablePrepMode.DO_NOTHING:
+            calls = self._reload_into_emptied_tables(task, tables)
+        else:
+            calls = self.hook.reload_tables(self.replication_task_arn, tables, self.reload_option)
         self.log.info("Requested a reload of %d table(s) in %d ReloadTables call(s)", len(tables), calls)
         deadline = self._deadline()
         since = requested_at if self.reload_option == "data-reload" else None
@@ -137,13 +146,28 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 method_name="execute_complete_reload",
                 kwargs={"reload_calls": calls},
             )
-        rows = self.hook.table_statistics(self.replication_task_arn, tables)
-        while pending_tables(rows, tables, since) and time.time() < deadline:
-            time.sleep(self.waiter_delay)
-            rows = self.hook.table_statistics(self.replication_task_arn, tables)
-        if pending_tables(rows, tables, since):
-            raise DmsResourceError(self._timeout_text("tables are still reloading"))
+        rows = self._wait_for_tables(tables, since, deadline)
         return self._check(METHOD_RELOAD_TABLES, tables, calls, None, rows)
+
+    def _wait_for_tables(
+        self, tables: list[TableRef], since: float | None, deadline: float
+    ) -> list[dict[str, Any]]:
+        """Poll until every table is in a terminal state; stop at once on an unmodelled state."""
+        from airflow_neon_dms.dms.states import table_progress, unmodelled_state_message
+
+        while True:
+            rows = self.hook.table_statistics(self.replication_task_arn, tables)
+            progress = table_progress(rows, tables, since)
+            if progress.unknown:
+                raise ReplicationTaskFailedError(
+                    unmodelled_state_message(f"Reload of {self.replication_task_arn}", progress.unknown)
+                )
+            if progress.settled:
+                return rows
+            if time.time() >= deadline:
+                pending = ", ".join(map(str, progress.pending))
+                raise DmsResourceError(self._timeout_text(f"still reloading: {pending}"))
+            time.sleep(self.waiter_delay)
 
     def execute_complete_reload(
         self, context: Context, event: dict[str, Any] | None = None, reload_calls: int = 0
@@ -156,25 +180,36 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         rows = self.hook.table_statistics(self.replication_task_arn, tables)
         return self._check(METHOD_RELOAD_TABLES, tables, reload_calls, None, rows)
 
-    def _truncate_targets(self, tables: list[TableRef]) -> None:
+    def _reload_into_emptied_tables(self, task: dict[str, Any], tables: list[TableRef]) -> int:
+        """DO_NOTHING prep mode: DMS appends on a reload, so each group of up to 10 tables is
+        truncated in a transaction that commits only once DMS has accepted its ReloadTables call.
+        A refused call rolls the TRUNCATE back; the rows stay (see :mod:`reload_truncate`)."""
         if not self.neon_conn_id:
             raise NeonConfigError(
                 f"Replication task {self.replication_task_arn} uses TargetTablePrepMode DO_NOTHING, so a "
                 "reload would append the rows again. Pass neon_conn_id so the target tables are "
                 "truncated first, or stop the task (a stopped task is reloaded with TRUNCATE_BEFORE_LOAD)."
             )
-        from psycopg import sql
-
+        from airflow_neon_dms.dms.mapping_match import target_name
+        from airflow_neon_dms.dms.table_names import TableRef
+        from airflow_neon_dms.hooks.dms import RELOAD_BATCH_SIZE, batches
         from airflow_neon_dms.hooks.neon import NeonHook
+        from airflow_neon_dms.reload_truncate import truncated_for_reload
 
+        mappings = task.get("TableMappings")
+        calls = 0
         with NeonHook(neon_conn_id=self.neon_conn_id).get_conn() as conn:
-            for table in tables:
-                conn.execute(
-                    sql.SQL("TRUNCATE TABLE {}.{}").format(
-                        sql.Identifier(table.schema), sql.Identifier(table.table)
-                    )
+            for batch in batches(list(dict.fromkeys(tables)), RELOAD_BATCH_SIZE):
+                targets = [
+                    TableRef(*target_name(mappings, t.schema, t.table)) if mappings else t for t in batch
+                ]
+                with truncated_for_reload(conn, targets):
+                    calls += self.hook.reload_tables(self.replication_task_arn, batch, self.reload_option)
+                self.log.info(
+                    "Emptied %s for the reload DMS accepted (DO_NOTHING prep mode)",
+                    ", ".join(map(str, targets)),
                 )
-        self.log.info("Truncated %d target table(s) before the reload (DO_NOTHING prep mode)", len(tables))
+        return calls
 
     # A stopped task: a temporary task with just these tables ---------------------------------
 
@@ -185,6 +220,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             temporary_task_identifier,
             temporary_task_mappings,
             temporary_task_settings,
+            temporary_task_tags,
         )
         from airflow_neon_dms.dms.states import TASK_SETTLING
         from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
@@ -195,6 +231,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 f"{self.reload_option} needs a running task. Use reload_option='data-reload'."
             )
         temp_id = temporary_task_identifier(str(task["ReplicationTaskIdentifier"]), tables)
+        self._delete_leftovers(str(task["ReplicationTaskIdentifier"]))
         temp_arn: str | None = None
         try:
             temp_arn, action = self.hook.ensure_task(
@@ -205,7 +242,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                 migration_type="full-load",
                 table_mappings=temporary_task_mappings(task.get("TableMappings") or "{}", tables),
                 task_settings=temporary_task_settings(task.get("ReplicationTaskSettings")),
-                tags={"managed-by": "airflow-neon-dms", "reload-of": str(task["ReplicationTaskIdentifier"])},
+                tags=temporary_task_tags(self.replication_task_arn, _dag_run_label(context)),
             )
             self._temporary_task_arn = temp_arn
             self.log.info("Temporary reload task %s %s for %d table(s)", temp_id, action, len(tables))
@@ -222,9 +259,9 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                     method_name="execute_temporary_startable",
                     kwargs={"temporary_task_arn": temp_arn, "temporary_task_identifier": temp_id},
                 )
-        except Exception:
+        except Exception as err:
             # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
-            self._delete_temporary(temp_arn or "")
+            self._delete_after_failure(temp_arn or "", err)
             raise
         return self._run_temporary(context, temp_arn, temp_id, tables)
 
@@ -248,8 +285,8 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             identifier = temporary_task_identifier or str(
                 self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
             )
-        except Exception:
-            self._delete_temporary(arn)
+        except Exception as err:
+            self._delete_after_failure(arn, err)
             raise
         self._temporary_task_arn = arn
         return self._run_temporary(context, arn, identifier, tables)
@@ -289,14 +326,15 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             if verdict.outcome == Outcome.FAILED:
                 raise ReplicationTaskFailedError(
                     f"Reload of {len(tables)} table(s) failed: {verdict.message}"
+                    f"{self._failed_tables_text(temp_arn, tables)}"
                 )
             if verdict.outcome == Outcome.WAITING:
                 raise DmsResourceError(self._timeout_text(verdict.message))
             rows = self.hook.table_statistics(temp_arn, tables)
             result = self._check(METHOD_TEMPORARY_TASK, tables, 0, temp_id, rows)
-        except Exception:
+        except Exception as err:
             # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
-            self._delete_temporary(temp_arn)
+            self._delete_after_failure(temp_arn, err)
             raise
         self._delete_temporary(temp_arn)
         return result
@@ -311,24 +349,54 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         tables = self._tables()
         # The event names the temporary task too: runners that drop the deferral kwargs still work.
         arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
+        self._temporary_task_arn = arn or None
         try:
-            self._check_event(event)
+            self._check_event(event, arn)
             identifier = temporary_task_identifier or str(
                 self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
             )
             rows = self.hook.table_statistics(arn, tables)
-            return self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
-        finally:
-            self._delete_temporary(arn)
+            result = self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
+        except Exception as err:
+            self._delete_after_failure(arn, err)
+            raise
+        self._delete_temporary(arn)
+        return result
 
     def _delete_temporary(self, arn: str) -> None:
+        """Delete the temporary task and wait until DMS has removed it (the delete is asynchronous)."""
         if arn:
             self.hook.delete_task(arn, delay=min(self.waiter_delay, 2))
             self.log.info("Deleted temporary reload task %s", arn)
         self._temporary_task_arn = None
 
+    def _delete_after_failure(self, arn: str, error: BaseException) -> None:
+        """Clean up after ``error`` without hiding it: a failed delete is logged and noted on it."""
+        try:
+            self._delete_temporary(arn)
+        except Exception as cleanup_error:
+            self.log.warning("Could not delete temporary reload task %s: %s", arn, cleanup_error)
+            error.add_note(
+                f"The temporary reload task {arn} could not be deleted ({cleanup_error}); the next "
+                "try of this operator finds it by its tags and deletes it."
+            )
+
+    def _delete_leftovers(self, task_identifier: str) -> None:
+        """Delete temporary reload tasks of this task that an earlier, killed try left behind."""
+        for leftover in self.hook.find_temporary_reload_tasks(self.replication_task_arn, task_identifier):
+            self.log.info(
+                "Deleting temporary reload task %s (%s) left behind by an earlier try",
+                leftover.get("ReplicationTaskIdentifier"),
+                leftover.get("Status"),
+            )
+            self.hook.delete_task(str(leftover["ReplicationTaskArn"]), delay=min(self.waiter_delay, 2))
+
     def on_kill(self) -> None:
-        """Delete the temporary reload task this run made (a killed wait leaves nothing behind)."""
+        """Delete the temporary reload task this try made (a killed wait leaves nothing behind).
+
+        Airflow calls this only for a task running in a worker; a task killed while deferred
+        leaves its temporary task, which the next try deletes (it is found by its tags).
+        """
         if self._temporary_task_arn:
             try:
                 self._delete_temporary(self._temporary_task_arn)
@@ -339,14 +407,31 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
 
     # Shared -----------------------------------------------------------------------------------
 
-    def _check_event(self, event: dict[str, Any] | None) -> None:
+    def _check_event(self, event: dict[str, Any] | None, task_arn: str | None = None) -> None:
+        """Raise unless the wait succeeded; a failure names the failed tables of ``task_arn``."""
         check_event(
             event,
             f"Reload of {self.replication_task_arn}",
             wait="reload wait",
-            failed=lambda message: ReplicationTaskFailedError(f"Reload of tables failed: {message}"),
+            failed=lambda message: ReplicationTaskFailedError(
+                f"Reload of tables failed: {message}"
+                f"{self._failed_tables_text(task_arn, self._tables()) if task_arn else ''}"
+            ),
             timed_out=lambda message: DmsResourceError(self._timeout_text(message)),
         )
+
+    def _failed_tables_text(self, task_arn: str, tables: list[TableRef]) -> str:
+        """`` Failed tables: public.t (Table error), ...`` from the task's statistics, or ''."""
+        from airflow_neon_dms.dms.states import table_progress
+
+        try:
+            failed = table_progress(self.hook.table_statistics(task_arn, tables)).failed
+        except Exception as err:  # the failure itself is what the user needs; this only adds detail
+            self.log.warning("Could not read the table statistics of %s: %s", task_arn, err)
+            return ""
+        if not failed:
+            return ""
+        return f" Failed tables: {', '.join(v.describe() for v in failed)}."
 
     def _timeout_text(self, detail: str) -> str:
         return (
@@ -394,3 +479,12 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
             "temporary_task_identifier": temp_id,
             "report": report,
         }
+
+
+def _dag_run_label(context: Context) -> str | None:
+    """``<dag_id>/<run_id>`` of the running DAG run, for the temporary task's tags."""
+    dag_run = context.get("dag_run")
+    run_id = getattr(dag_run, "run_id", None)
+    if not run_id:
+        return None
+    return f"{getattr(dag_run, 'dag_id', '')}/{run_id}"

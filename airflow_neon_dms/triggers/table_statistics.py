@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_neon_dms.dms.states import pending_tables
+from airflow_neon_dms.dms.states import table_progress, unmodelled_state_message
 from airflow_neon_dms.dms.table_names import parse_tables
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_SUCCESS, NeonDmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
 class NeonDmsTableStatisticsTrigger(NeonDmsPollTrigger):
@@ -15,7 +15,10 @@ class NeonDmsTableStatisticsTrigger(NeonDmsPollTrigger):
     Waits while any table (or any of ``tables``) is loading, reloading or pending validation.
 
     ``expect_tables`` makes a table that has no statistics yet count as pending (after a reload
-    the statistics can lag behind). Success means "settled"; the operator judges the result.
+    the statistics can lag behind). Success means "settled": every table reached a terminal
+    state (completed, error, cancelled, does not exist, or a final validation state); the
+    operator judges the result. A state the provider does not model ends the wait with a
+    ``failed`` event naming the table and the state.
     """
 
     id_key = "replication_task_arn"
@@ -46,11 +49,15 @@ class NeonDmsTableStatisticsTrigger(NeonDmsPollTrigger):
     async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
         wanted = parse_tables(self.tables) if self.tables is not None else None
         rows = await hook.table_statistics_async(self.replication_task_arn, wanted)
-        pending = pending_tables(rows, wanted if self.expect_tables else None, self.reloaded_since)
-        self.last_state = f"{len(pending)} of {len(rows)} table(s) still loading or validating"
+        progress = table_progress(rows, wanted if self.expect_tables else None, self.reloaded_since)
+        self.last_state = f"{len(progress.pending)} of {len(rows)} table(s) still loading or validating"
+        if progress.unknown:
+            return EVENT_FAILED, unmodelled_state_message(
+                f"Replication task {self.replication_task_arn}", progress.unknown
+            )
         if not rows:
             self.last_state = "no table statistics yet (the task has not listed its tables)"
             return None
-        if pending:
+        if progress.pending:
             return None
         return EVENT_SUCCESS, f"All {len(rows)} table(s) of {self.replication_task_arn} have settled."

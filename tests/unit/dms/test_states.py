@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
 from airflow_neon_dms.dms.states import (
     Outcome,
+    TableState,
+    ValidationState,
     classify_connection,
     classify_startable,
+    classify_table,
     classify_task,
     pending_tables,
     stop_reason_code,
     table_failure_reason,
     table_is_pending,
+    table_progress,
     task_summary,
+    unmodelled_state_message,
 )
 from airflow_neon_dms.dms.table_names import TableRef
 
@@ -121,7 +127,7 @@ def test_classify_connection(status: str | None, expected: Outcome) -> None:
         ("Table error", "Table error", False, "Table error"),
         ("Table completed", "No primary key", False, None),
         ("Table is being reloaded", "Pending revalidation", True, None),
-        ("Table in a new state", "Validated", True, None),
+        ("Table in a new state", "Validated", False, "unmodelled TableState 'Table in a new state'"),
     ],
 )
 def test_table_states(table_state: str, validation_state: str, pending: bool, failure: str | None) -> None:
@@ -197,3 +203,102 @@ def test_pending_tables_counts_missing_and_stale_tables() -> None:
         TableRef("public", "b")
     ]
     assert pending_tables([done], None, reloaded_since=time.time()) == [TableRef("public", "a")]
+
+
+#: Each botocore TableState: (waiting, failed) on its own (validation not enabled).
+TABLE_STATE_VERDICTS = {
+    TableState.NOT_EXIST: Outcome.FAILED,
+    TableState.BEFORE_LOAD: Outcome.WAITING,
+    TableState.FULL_LOAD: Outcome.WAITING,
+    TableState.COMPLETED: Outcome.SUCCESS,
+    TableState.CANCELLED: Outcome.FAILED,
+    TableState.ERROR: Outcome.FAILED,
+    TableState.RELOADING: Outcome.WAITING,
+}
+#: Each botocore ValidationState on a completed table.
+VALIDATION_STATE_VERDICTS = {
+    ValidationState.NOT_ENABLED: Outcome.SUCCESS,
+    ValidationState.PENDING_RECORDS: Outcome.WAITING,
+    ValidationState.MISMATCHED: Outcome.FAILED,
+    ValidationState.SUSPENDED: Outcome.FAILED,
+    ValidationState.NO_PRIMARY_KEY: Outcome.SUCCESS,
+    ValidationState.TABLE_ERROR: Outcome.FAILED,
+    ValidationState.VALIDATED: Outcome.SUCCESS,
+    ValidationState.ERROR: Outcome.FAILED,
+    ValidationState.PENDING_VALIDATION: Outcome.WAITING,
+    ValidationState.PREPARING: Outcome.WAITING,
+    ValidationState.PENDING_REVALIDATION: Outcome.WAITING,
+}
+
+
+def _row(table_state: str, validation_state: str = "Not enabled", **times: Any) -> dict[str, Any]:
+    return {
+        "SchemaName": "public",
+        "TableName": "t",
+        "TableState": table_state,
+        "ValidationState": validation_state,
+        **times,
+    }
+
+
+def test_every_botocore_state_is_modelled() -> None:
+    assert set(TABLE_STATE_VERDICTS) == set(TableState)
+    assert set(VALIDATION_STATE_VERDICTS) == set(ValidationState)
+
+
+@pytest.mark.parametrize("table_state", list(TableState))
+@pytest.mark.parametrize("validation_state", list(ValidationState))
+def test_classify_table_over_every_state_pair(
+    table_state: TableState, validation_state: ValidationState
+) -> None:
+    verdict = classify_table(_row(table_state.value, validation_state.value))
+    by_table = TABLE_STATE_VERDICTS[table_state]
+    by_validation = VALIDATION_STATE_VERDICTS[validation_state]
+    if by_table != Outcome.SUCCESS:
+        expected = by_table  # loading wins over validation; a failed load is final
+    else:
+        expected = by_validation
+    assert verdict.outcome == expected
+    assert not verdict.unknown
+    if expected == Outcome.FAILED:
+        assert verdict.reason in (table_state.value, validation_state.value)
+        assert table_failure_reason(_row(table_state.value, validation_state.value)) == verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("table_state", "validation_state", "named"),
+    [
+        ("Table paused", "Validated", "TableState 'Table paused'"),
+        ("Table completed", "Validation halted", "ValidationState 'Validation halted'"),
+    ],
+)
+def test_an_unmodelled_state_fails_closed_naming_the_table(
+    table_state: str, validation_state: str, named: str
+) -> None:
+    progress = table_progress([_row(table_state, validation_state)], [TableRef("public", "t")])
+    assert progress.pending == [] and progress.settled
+    [unknown] = progress.unknown
+    assert unknown.table == TableRef("public", "t") and named in unknown.reason
+    message = unmodelled_state_message("Reload of X", progress.unknown)
+    assert "public.t" in message and named in message
+
+
+def test_a_reload_that_ends_in_table_error_is_terminal() -> None:
+    """DMS need not set FullLoadEndTime when a reload fails: the earlier one may still show."""
+    before = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    since = time.time() - 5
+    errored = _row(
+        "Table error",
+        "Table error",
+        FullLoadEndTime=before,
+        FullLoadStartTime=datetime.now(timezone.utc),
+        LastUpdateTime=datetime.now(timezone.utc),
+    )
+    progress = table_progress([errored], [TableRef("public", "t")], reloaded_since=since)
+    assert progress.pending == []
+    assert [v.describe() for v in progress.failed] == ["public.t (Table error)"]
+    # the same error before the reload request is the old load's: the reload has not shown yet
+    stale = _row("Table error", "Table error", FullLoadEndTime=before, LastUpdateTime=before)
+    assert pending_tables([stale], None, reloaded_since=since) == [TableRef("public", "t")]
+    # a row with no timestamps cannot be told apart: judge its state rather than wait forever
+    assert table_progress([_row("Table cancelled")], None, since).failed[0].reason == "Table cancelled"

@@ -210,3 +210,42 @@ def test_replication_instance_by_arn_or_identifier(
 def test_unknown_replication_instance(hook: NeonDmsHook, value: str, message: str) -> None:
     with pytest.raises(NeonConfigError, match=message):
         hook.resolve_replication_instance_arn(value)
+
+
+def test_delete_task_waits_until_dms_no_longer_finds_it(hook: NeonDmsHook) -> None:
+    """DeleteReplicationTask is asynchronous on AWS: the task shows ``deleting`` before it is gone
+    (botocore's replication_task_deleted waiter succeeds only on ResourceNotFoundFault). The local
+    DMS cannot be held in ``deleting`` here, so a botocore Stubber plays DMS's answers."""
+    from botocore.stub import Stubber
+
+    arn = "arn:aws:dms:us-east-1:000000000000:task:TEMP"
+
+    def described(status: str) -> dict[str, Any]:
+        return {
+            "ReplicationTasks": [
+                {"ReplicationTaskArn": arn, "ReplicationTaskIdentifier": "t", "Status": status}
+            ]
+        }
+
+    with Stubber(hook.conn) as stub:
+        stub.add_response("describe_replication_tasks", described("stopped"))
+        stub.add_response(
+            "delete_replication_task", {"ReplicationTask": described("deleting")["ReplicationTasks"][0]}
+        )
+        stub.add_response("describe_replication_tasks", described("deleting"))
+        stub.add_response("describe_replication_tasks", described("deleting"))
+        stub.add_client_error(
+            "describe_replication_tasks", "ResourceNotFoundFault", "No replication tasks found"
+        )
+        hook.delete_task(arn, delay=0.01)
+        stub.assert_no_pending_responses()
+
+    with Stubber(hook.conn) as stub:
+        stub.add_response("describe_replication_tasks", described("stopped"))
+        stub.add_response(
+            "delete_replication_task", {"ReplicationTask": described("deleting")["ReplicationTasks"][0]}
+        )
+        for _ in range(3):
+            stub.add_response("describe_replication_tasks", described("deleting"))
+        with pytest.raises(DmsResourceError, match="still deleting .* after DeleteReplicationTask"):
+            hook.delete_task(arn, delay=0.01, delete_timeout=0)
