@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-from airflow_neon_dms.diff.redact import MASK
-from airflow_neon_dms.diff.redact import redact as redact_dsn_passwords
-
-#: The DMS form of a Neon password, ``endpoint=<endpoint id>$<password>``: the password runs to a space.
-_ENDPOINT_PASSWORD = re.compile(r"(?P<head>\bendpoint=[A-Za-z0-9-]+[$;])[^\s'\"]+")
+#: The DMS form of a Neon password, ``endpoint=<endpoint id>$<password>``, not masked yet: the
+#: password runs to a space or a quote.
+_ENDPOINT_PASSWORD = re.compile(r"(?P<head>\bendpoint=[A-Za-z0-9-]+[$;])(?!\*\*\*)[^\s'\"]+")
 
 
 def mask(secret: str | None) -> None:
@@ -27,6 +25,9 @@ def scrub(text: str) -> str:
     values passed to :func:`mask`), DSN passwords, and the password of ``endpoint=<id>$<password>``.
     """
     from airflow.sdk.log import redact
+
+    from airflow_neon_dms.diff.redact import MASK
+    from airflow_neon_dms.diff.redact import redact as redact_dsn_passwords
 
     out = str(redact(text))
     out = redact_dsn_passwords(out)

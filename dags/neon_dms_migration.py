@@ -3,9 +3,10 @@ Migrate a database into Neon with AWS DMS, end to end.
 
 Connections: ``dms_source`` (the source database), ``neon_target`` (type ``neon``) and
 ``aws_default`` (its extra ``endpoint_url`` points boto3 at the local DMS emulator; leave it out
-for real AWS). Params: ``replication_instance_arn`` (required; an ARN or the instance identifier),
-``source_schema`` (``public``), ``exclude_tables`` (table-name patterns to leave out),
-``task_identifier``, ``endpoint_prefix``.
+for real AWS); ``smtp_default`` (type ``smtp``) when mail alerts are on. Params:
+``replication_instance_arn`` (required; an ARN or the instance identifier), ``source_schema``
+(``public``), ``exclude_tables`` (table-name patterns to leave out), ``task_identifier``,
+``endpoint_prefix``, ``notify_email`` (addresses that get the failure alert and the closing report).
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
 the replication instance -> replication task -> start and wait -> DMS validation -> reload the
@@ -18,9 +19,14 @@ import datetime
 import os
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, BaseNotifier, Param, task
 
 from airflow_neon_dms.callbacks import log_failed_step
+from airflow_neon_dms.notifications.notifier import (
+    NeonDmsAlertNotifier,
+    NeonDmsSmtpNotifier,
+    slack_webhook_notifier,
+)
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
 from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
@@ -34,6 +40,9 @@ from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 SOURCE_CONN_ID = "dms_source"
 NEON_CONN_ID = "neon_target"
 AWS_CONN_ID = "aws_default"
+SMTP_CONN_ID = "smtp_default"
+#: A Slack incoming-webhook connection id turns Slack alerts on (needs the slack provider).
+SLACK_WEBHOOK_CONN_ID = os.environ.get("NEON_DMS_SLACK_WEBHOOK_CONN_ID")
 #: Seconds between polls of DMS; the local demo sets a short one.
 POLL_SECONDS = float(os.environ.get("NEON_DMS_POLL_SECONDS", "30"))
 
@@ -46,6 +55,16 @@ AWS_RETRIES: dict[str, Any] = {
 }
 # [END aws_retries]
 
+# [START notifiers]
+# Any Airflow notifier can go here; its templates read the message as ``neon_dms_alert``
+# (subject, text, html). The mail goes to the run's ``notify_email`` Param (none: no mail).
+NOTIFIERS: list[BaseNotifier] = [
+    NeonDmsSmtpNotifier(to="{{ params.notify_email }}", smtp_conn_id=SMTP_CONN_ID)
+]
+if SLACK_WEBHOOK_CONN_ID:
+    NOTIFIERS.append(slack_webhook_notifier(SLACK_WEBHOOK_CONN_ID))
+# [END notifiers]
+
 with DAG(
     dag_id="neon_dms_migration",
     description="Migrate a database into Neon with AWS DMS, verified end to end",
@@ -54,7 +73,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["neon", "dms", "migration"],
-    default_args={"on_failure_callback": log_failed_step},
+    default_args={"on_failure_callback": [log_failed_step, NeonDmsAlertNotifier(*NOTIFIERS)]},
     params={
         "replication_instance_arn": Param(
             os.environ.get("NEON_DMS_REPLICATION_INSTANCE_ARN"),
@@ -69,6 +88,13 @@ with DAG(
         ),
         "task_identifier": Param("neon-dms-migration", type="string", description="DMS task identifier."),
         "endpoint_prefix": Param("neon-dms", type="string", description="Prefix of the DMS endpoint ids."),
+        "notify_email": Param(
+            [a for a in os.environ.get("NEON_DMS_NOTIFY_EMAIL", "").split(",") if a],
+            type="array",
+            items={"type": "string"},
+            description=f"Mail addresses for the failure alert and the closing report (sent through "
+            f"the {SMTP_CONN_ID!r} connection). Empty: no mail.",
+        ),
     },
     doc_md=__doc__,
 ) as dag:
@@ -197,7 +223,10 @@ with DAG(
     )
     # [END verify]
 
-    @task(trigger_rule="none_failed_min_one_success")
+    @task(
+        trigger_rule="none_failed_min_one_success",
+        on_success_callback=NeonDmsAlertNotifier(*NOTIFIERS, kind="report"),
+    )
     def report(
         validation: dict[str, Any],
         reload: dict[str, Any] | None,
