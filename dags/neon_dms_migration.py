@@ -19,8 +19,9 @@ import datetime
 import os
 from typing import Any
 
-from airflow.sdk import DAG, BaseNotifier, Param, task
+from airflow.sdk import DAG, BaseNotifier, Param, get_current_context, task
 
+from airflow_neon_dms.assets import verified_migration_asset, verified_tables_alias
 from airflow_neon_dms.callbacks import log_failed_step
 from airflow_neon_dms.notifications.notifier import (
     NeonDmsAlertNotifier,
@@ -37,6 +38,7 @@ from airflow_neon_dms.operators.sequences import NeonSequenceSyncOperator
 from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
+DAG_ID = "neon_dms_migration"
 SOURCE_CONN_ID = "dms_source"
 NEON_CONN_ID = "neon_target"
 AWS_CONN_ID = "aws_default"
@@ -65,8 +67,16 @@ if SLACK_WEBHOOK_CONN_ID:
     NOTIFIERS.append(slack_webhook_notifier(SLACK_WEBHOOK_CONN_ID))
 # [END notifiers]
 
+# [START assets]
+# One event per migrated table proven identical (through the alias, as tables are known only at
+# run time), and one on the fixed asset when the whole migration finished verified: schedule a
+# downstream DAG on MIGRATION_VERIFIED (see dags/neon_migration_consumer.py).
+VERIFIED_TABLES = verified_tables_alias(DAG_ID)
+MIGRATION_VERIFIED = verified_migration_asset(DAG_ID)
+# [END assets]
+
 with DAG(
-    dag_id="neon_dms_migration",
+    dag_id=DAG_ID,
     description="Migrate a database into Neon with AWS DMS, verified end to end",
     schedule=None,
     start_date=datetime.datetime(2026, 1, 1),
@@ -214,6 +224,7 @@ with DAG(
         table_mappings=mappings,
         fail_on_difference=True,
         trigger_rule="none_failed_min_one_success",
+        outlets=[VERIFIED_TABLES],
     )
     sequences = NeonSequenceSyncOperator(
         task_id="sync_sequences",
@@ -226,6 +237,7 @@ with DAG(
     @task(
         trigger_rule="none_failed_min_one_success",
         on_success_callback=NeonDmsAlertNotifier(*NOTIFIERS, kind="report"),
+        outlets=[MIGRATION_VERIFIED],
     )
     def report(
         validation: dict[str, Any],
@@ -234,10 +246,18 @@ with DAG(
         sequences: dict[str, Any],
     ) -> dict[str, Any]:
         """One summary of the migration: what DMS said, what was reloaded, what the diff proved."""
+        from airflow_neon_dms.exceptions import DataDiffError
         from airflow_neon_dms.migration_report import build_report, format_report
 
         summary = build_report(validation=validation, reload=reload, diff=diff, sequences=sequences)
         print(format_report(summary))
+        if not summary["verified"]:  # no "verified" asset event for a migration the diff did not prove
+            raise DataDiffError("The migration is not verified: the data diff did not prove every table.")
+        get_current_context()["outlet_events"][MIGRATION_VERIFIED].extra = {
+            "tables": diff.get("verified_assets", []),
+            "rows": summary["rows_neon"],
+            "reloaded_tables": summary["reloaded_tables"],
+        }
         return summary
 
     branch = any_failed_tables(validation.output)
