@@ -55,7 +55,8 @@ def _conn(server: Any, database: str, conn_type: str, **extra: Any) -> str:
 def _events(home: Path, dag_id: str) -> list[tuple[str, dict[str, Any]]]:
     with sqlite3.connect(home / "airflow.db") as db:
         rows = db.execute(
-            "SELECT asset.uri, asset_event.extra FROM asset_event JOIN asset ON asset.id = asset_event.asset_id "
+            "SELECT asset.uri, asset_event.extra FROM asset_event "
+            "JOIN asset ON asset.id = asset_event.asset_id "
             "WHERE asset_event.source_dag_id = ? ORDER BY asset.uri",
             (dag_id,),
         ).fetchall()
