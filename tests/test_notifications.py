@@ -8,23 +8,17 @@ console links and fails quoting the Neon password; another returns a closing rep
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from airflow_neon_dms.local.embedded import free_port
 from airflow_neon_dms.notifications.notifier import mail_addresses
 from tests.dag_runs import run_dag_script
+from tests.smtp_sink import SMTP_PASSWORD, SmtpSink, mail_body, running_smtp_sink
 
 NEON_PASSWORD = "Rotated-Neon-Secret-5530"
-SMTP_PASSWORD = "Smtp-Relay-Secret-8812"
 
 DAG_FILE = """
 from __future__ import annotations
@@ -94,59 +88,13 @@ if __name__ == "__main__":
 """
 
 
-@dataclass
-class SmtpSink:
-    """A local SMTP server that keeps every message it receives."""
-
-    port: int
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-
-    # aiosmtpd calls handle_DATA for every message.
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
-    """aiosmtpd on a free port of 127.0.0.1, accepting the login ``alerts`` / ``SMTP_PASSWORD``."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
-
-    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = data.login == b"alerts" and data.password == SMTP_PASSWORD.encode()
-        return AuthResult(success=ok)
-
-    sink = SmtpSink(port=free_port())
-    controller = Controller(
-        sink, hostname="127.0.0.1", port=sink.port, authenticator=authenticate, auth_require_tls=False
-    )
-    controller.start()
-    try:
+    with running_smtp_sink() as sink:
         yield sink
-    finally:
-        controller.stop()
-
-
-def _body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html", "plain"))
-    assert part is not None
-    return str(part.get_content())
 
 
 def test_failure_alert_and_report_reach_the_mail_server(dag_test_home: Path, smtp_sink: SmtpSink) -> None:
-    smtp = json.dumps(
-        {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": smtp_sink.port,
-            "login": "alerts",
-            "password": SMTP_PASSWORD,
-            "extra": {"from_email": "airflow@example.com", "disable_ssl": True, "disable_tls": True},
-        }
-    )
     neon = json.dumps(
         {"conn_type": "neon", "host": "ep-x.neon.tech", "login": "u", "password": NEON_PASSWORD}
     )
@@ -154,7 +102,7 @@ def test_failure_alert_and_report_reach_the_mail_server(dag_test_home: Path, smt
         dag_test_home,
         "notify_dag",
         DAG_FILE,
-        AIRFLOW_CONN_SMTP_DEFAULT=smtp,
+        AIRFLOW_CONN_SMTP_DEFAULT=smtp_sink.airflow_conn(),
         AIRFLOW_CONN_NEON_TARGET=neon,
     )
 
@@ -173,7 +121,7 @@ def test_failure_alert_and_report_reach_the_mail_server(dag_test_home: Path, smt
     to, failure = by_subject[failure_subject]
     assert to == ["dba@example.com", "oncall@example.com"]
     assert failure["From"] == "airflow@example.com"
-    body = _body(failure)
+    body = mail_body(failure)
     assert "Migration step <b>run_full_load</b> of DAG <b>notify_dag</b> failed (try 1)" in body
     assert "Stop Reason FATAL_ERROR (password *** refused for endpoint=ep-x$***)" in body
     console = "https://console.aws.amazon.com/dms/v2/home?region=eu-central-1"
@@ -184,7 +132,7 @@ def test_failure_alert_and_report_reach_the_mail_server(dag_test_home: Path, smt
 
     report_subject = "[notify_dag] Migration into Neon verified, 2 table(s) identical on Neon"
     _, report = by_subject[report_subject]
-    report_body = _body(report)
+    report_body = mail_body(report)
     assert "public.orders" in report_body and "public.customers" in report_body
     assert "Every migrated table is identical on the source and on Neon. Sequences moved: 3." in report_body
 
