@@ -162,3 +162,33 @@ def test_slack_without_its_provider_says_how_to_install_it() -> None:
         return
     notifier = slack_webhook_notifier("neon_dms_slack")
     assert notifier.text == "{{ neon_dms_alert.text }}"  # type: ignore[attr-defined]
+
+
+def test_a_notifier_that_cannot_send_does_not_stop_the_others(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from airflow_neon_dms.exceptions import NotificationError, ReplicationTaskFailedError
+    from airflow_neon_dms.local.embedded import free_port
+    from airflow_neon_dms.notifications.notifier import NeonDmsAlertNotifier, NeonDmsSmtpNotifier
+
+    closed = json.loads(smtp_sink.airflow_conn())
+    closed["port"] = free_port()  # nothing listens there: the connection is refused
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_CLOSED", json.dumps(closed))
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_SINK", smtp_sink.airflow_conn())
+    notifier = NeonDmsAlertNotifier(
+        NeonDmsSmtpNotifier(to=["dba@example.com"], smtp_conn_id="smtp_closed"),
+        NeonDmsSmtpNotifier(to=["dba@example.com"], smtp_conn_id="smtp_sink"),
+    )
+    # A failure callback's context as the task runner passes it: the task instance and the error.
+    ti = SimpleNamespace(dag_id="d", task_id="run_full_load", run_id="r1", map_index=-1, try_number=2)
+    context = {"ti": ti, "exception": ReplicationTaskFailedError("Replication task t failed: FATAL_ERROR.")}
+
+    with pytest.raises(
+        NotificationError, match=r"The migration failure was not sent by: NeonDmsSmtpNotifier"
+    ):
+        notifier(context)
+    assert [m["Subject"] for _, m in smtp_sink.messages] == [
+        "[d] Migration step run_full_load failed: Replication task t failed: FATAL_ERROR."
+    ]
