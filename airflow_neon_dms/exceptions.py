@@ -58,3 +58,7 @@ class DataDiffError(NeonDmsError):
 
 class SequenceSyncError(NeonDmsError):
     """A Neon sequence could not be read or moved past the loaded data."""
+
+
+class NotificationError(NeonDmsError):
+    """An alert or report could not be sent by one or more notifiers; the message says which."""

@@ -75,6 +75,10 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_neon_dms.links.dms.NeonDmsTableStatisticsLink",
             "airflow_neon_dms.links.dms.NeonDmsTaskLogsLink",
         ],
+        "notifications": [
+            "airflow_neon_dms.notifications.notifier.NeonDmsAlertNotifier",
+            "airflow_neon_dms.notifications.notifier.NeonDmsSmtpNotifier",
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_neon_dms.hooks.neon.NeonHook",

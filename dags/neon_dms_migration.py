@@ -3,9 +3,10 @@ Migrate a database into Neon with AWS DMS, end to end.
 
 Connections: ``dms_source`` (the source database), ``neon_target`` (type ``neon``) and
 ``aws_default`` (its extra ``endpoint_url`` points boto3 at the local DMS emulator; leave it out
-for real AWS). Params: ``replication_instance_arn`` (required; an ARN or the instance identifier),
-``source_schema`` (``public``), ``exclude_tables`` (table-name patterns to leave out),
-``task_identifier``, ``endpoint_prefix``.
+for real AWS); ``smtp_default`` (type ``smtp``) when mail alerts are on. Params:
+``replication_instance_arn`` (required; an ARN or the instance identifier), ``source_schema``
+(``public``), ``exclude_tables`` (table-name patterns to leave out), ``task_identifier``,
+``endpoint_prefix``, ``notify_email`` (addresses that get the failure alert and the closing report).
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
 the replication instance -> replication task -> start and wait -> DMS validation -> reload the
@@ -18,9 +19,15 @@ import datetime
 import os
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, BaseNotifier, Param, get_current_context, task
 
+from airflow_neon_dms.assets import verified_migration_asset, verified_tables_alias
 from airflow_neon_dms.callbacks import log_failed_step
+from airflow_neon_dms.notifications.notifier import (
+    NeonDmsAlertNotifier,
+    NeonDmsSmtpNotifier,
+    slack_webhook_notifier,
+)
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
 from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
@@ -31,9 +38,13 @@ from airflow_neon_dms.operators.sequences import NeonSequenceSyncOperator
 from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
+DAG_ID = "neon_dms_migration"
 SOURCE_CONN_ID = "dms_source"
 NEON_CONN_ID = "neon_target"
 AWS_CONN_ID = "aws_default"
+SMTP_CONN_ID = "smtp_default"
+#: A Slack incoming-webhook connection id turns Slack alerts on (needs the slack provider).
+SLACK_WEBHOOK_CONN_ID = os.environ.get("NEON_DMS_SLACK_WEBHOOK_CONN_ID")
 #: Seconds between polls of DMS; the local demo sets a short one.
 POLL_SECONDS = float(os.environ.get("NEON_DMS_POLL_SECONDS", "30"))
 
@@ -46,15 +57,33 @@ AWS_RETRIES: dict[str, Any] = {
 }
 # [END aws_retries]
 
+# [START notifiers]
+# Any Airflow notifier can go here; its templates read the message as ``neon_dms_alert``
+# (subject, text, html). The mail goes to the run's ``notify_email`` Param (none: no mail).
+NOTIFIERS: list[BaseNotifier] = [
+    NeonDmsSmtpNotifier(to="{{ params.notify_email }}", smtp_conn_id=SMTP_CONN_ID)
+]
+if SLACK_WEBHOOK_CONN_ID:
+    NOTIFIERS.append(slack_webhook_notifier(SLACK_WEBHOOK_CONN_ID))
+# [END notifiers]
+
+# [START assets]
+# One event per migrated table proven identical (through the alias, as tables are known only at
+# run time), and one on the fixed asset when the whole migration finished verified: schedule a
+# downstream DAG on MIGRATION_VERIFIED (see dags/neon_migration_consumer.py).
+VERIFIED_TABLES = verified_tables_alias(DAG_ID)
+MIGRATION_VERIFIED = verified_migration_asset(DAG_ID)
+# [END assets]
+
 with DAG(
-    dag_id="neon_dms_migration",
+    dag_id=DAG_ID,
     description="Migrate a database into Neon with AWS DMS, verified end to end",
     schedule=None,
     start_date=datetime.datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     tags=["neon", "dms", "migration"],
-    default_args={"on_failure_callback": log_failed_step},
+    default_args={"on_failure_callback": [log_failed_step, NeonDmsAlertNotifier(*NOTIFIERS)]},
     params={
         "replication_instance_arn": Param(
             os.environ.get("NEON_DMS_REPLICATION_INSTANCE_ARN"),
@@ -69,6 +98,13 @@ with DAG(
         ),
         "task_identifier": Param("neon-dms-migration", type="string", description="DMS task identifier."),
         "endpoint_prefix": Param("neon-dms", type="string", description="Prefix of the DMS endpoint ids."),
+        "notify_email": Param(
+            [a for a in os.environ.get("NEON_DMS_NOTIFY_EMAIL", "").split(",") if a],
+            type="array",
+            items={"type": "string"},
+            description=f"Mail addresses for the failure alert and the closing report (sent through "
+            f"the {SMTP_CONN_ID!r} connection). Empty: no mail.",
+        ),
     },
     doc_md=__doc__,
 ) as dag:
@@ -188,6 +224,7 @@ with DAG(
         table_mappings=mappings,
         fail_on_difference=True,
         trigger_rule="none_failed_min_one_success",
+        outlets=[VERIFIED_TABLES],
     )
     sequences = NeonSequenceSyncOperator(
         task_id="sync_sequences",
@@ -197,7 +234,11 @@ with DAG(
     )
     # [END verify]
 
-    @task(trigger_rule="none_failed_min_one_success")
+    @task(
+        trigger_rule="none_failed_min_one_success",
+        on_success_callback=NeonDmsAlertNotifier(*NOTIFIERS, kind="report"),
+        outlets=[MIGRATION_VERIFIED],
+    )
     def report(
         validation: dict[str, Any],
         reload: dict[str, Any] | None,
@@ -205,10 +246,18 @@ with DAG(
         sequences: dict[str, Any],
     ) -> dict[str, Any]:
         """One summary of the migration: what DMS said, what was reloaded, what the diff proved."""
+        from airflow_neon_dms.exceptions import DataDiffError
         from airflow_neon_dms.migration_report import build_report, format_report
 
         summary = build_report(validation=validation, reload=reload, diff=diff, sequences=sequences)
         print(format_report(summary))
+        if not summary["verified"]:  # no "verified" asset event for a migration the diff did not prove
+            raise DataDiffError("The migration is not verified: the data diff did not prove every table.")
+        get_current_context()["outlet_events"][MIGRATION_VERIFIED].extra = {
+            "tables": diff.get("verified_assets", []),
+            "rows": summary["rows_neon"],
+            "reloaded_tables": summary["reloaded_tables"],
+        }
         return summary
 
     branch = any_failed_tables(validation.output)

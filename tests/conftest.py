@@ -175,3 +175,12 @@ def dms_client(local_dms):  # type: ignore[no-untyped-def]
 def dms_client_factory():  # type: ignore[no-untyped-def]
     """``factory(endpoint_url)``: a shape-checking boto3 'dms' client for another emulator."""
     return make_dms_client
+
+
+# --- Airflow home for dag.test() runs -----------------------------------------------------------
+@pytest.fixture(scope="session")
+def dag_test_home(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """An Airflow home with a migrated SQLite metadata database, shared by the DAG-run tests."""
+    from tests.dag_runs import migrated_home
+
+    return migrated_home(tmp_path_factory)

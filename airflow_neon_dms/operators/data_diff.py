@@ -87,6 +87,10 @@ class NeonDataDiffOperator(BaseOperator):
     :param fail_on_difference: Fail the task when a table differs, in rows or in columns (after
         pushing the report).
     :param max_keys: Most keys listed per category and table; counts stay exact.
+
+    Each table found identical is reported in ``verified_assets`` by its Neon asset URI
+    (``postgres://host:port/database/schema/table``) and, for every ``AssetAlias`` in
+    ``outlets``, gets an asset event through that alias (see :mod:`airflow_neon_dms.assets`).
     """
 
     template_fields: Sequence[str] = (
@@ -163,6 +167,7 @@ class NeonDataDiffOperator(BaseOperator):
         return [parse_table(t, keys, ignore) for t in found]
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.assets import announce_verified_tables, verified_table_uris
         from airflow_neon_dms.diff.engine import DiffOptions, diff_tables
         from airflow_neon_dms.diff.report import build_report, differences
         from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
@@ -179,6 +184,13 @@ class NeonDataDiffOperator(BaseOperator):
             options=DiffOptions(max_keys=self.max_keys),
         )
         report = build_report(results)
+        verified = verified_table_uris(
+            report["tables"],
+            host=target.params["host"],
+            port=target.params["port"],
+            database=target.params["dbname"],
+        )
+        report["verified_assets"] = sorted(verified)
         for t in results:
             state = "ERROR" if t.error else ("identical" if t.identical else "DIFFERENT")
             self.log.info(
@@ -203,6 +215,7 @@ class NeonDataDiffOperator(BaseOperator):
             raise DataDiffError(
                 "Data diff is not clean (the report in XCom says which tables): " + "; ".join(problems)
             )
+        announce_verified_tables(context, self.outlets, verified)
         return report
 
 

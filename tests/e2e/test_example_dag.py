@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -12,6 +18,7 @@ from airflow_neon_dms.local.embedded import free_port
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SampleSize
 from airflow_neon_dms.local.stack import DagRunResult, LocalStack, StackOptions
 from airflow_neon_dms.local.state_timing import AWS_LIKE
+from tests.smtp_sink import SMTP_PASSWORD, SmtpSink, mail_body, running_smtp_sink
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +30,27 @@ def _server_dsn() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def migrated() -> Iterator[tuple[LocalStack, DagRunResult]]:
+def smtp_sink() -> Iterator[SmtpSink]:
+    with running_smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def migrated(smtp_sink: SmtpSink) -> Iterator[tuple[LocalStack, DagRunResult]]:
     """One full run: the first load of ``orders`` is corrupted on Neon and must be repaired.
 
-    With AWS's transitional states (creating, starting, deleting), as the example DAG meets them."""
-    options = StackOptions(server_dsn=_server_dsn(), sample_size=SMALL, timing=AWS_LIKE)
-    with LocalStack(options) as stack:
-        yield stack, stack.run_dag()
+    With AWS's transitional states (creating, starting, deleting), as the example DAG meets them.
+    The report is mailed to the SMTP sink; the consumer DAG is serialised (and unpaused) first, so
+    the run's "verified" asset event queues a run of it.
+    """
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_sink.airflow_conn())
+        env.setenv("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
+        with LocalStack(StackOptions(server_dsn=_server_dsn(), sample_size=SMALL, timing=AWS_LIKE)) as stack:
+            airflow = str(Path(sys.executable).with_name("airflow"))
+            for command in (["db", "migrate"], ["dags", "reserialize"]):
+                subprocess.run([airflow, *command], env=stack.airflow_env(), check=True, capture_output=True)
+            yield stack, stack.run_dag(conf={"notify_email": ["dba@example.com"]})
 
 
 def test_dag_succeeds_and_every_table_is_identical(migrated: tuple[LocalStack, DagRunResult]) -> None:
@@ -60,6 +81,62 @@ def test_report_says_verified(migrated: tuple[LocalStack, DagRunResult]) -> None
     assert {row["table"] for row in report["tables"]} == {f"public.{t}" for t in MIGRATED_TABLES}
     assert all(row.get("identical") for row in report["tables"])
     assert result.xcom("schema_preflight")["passed"] is True
+
+
+def _metadata(stack: LocalStack, query: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(stack.airflow_home / "airflow.db") as db:
+        return db.execute(query, args).fetchall()
+
+
+def test_verified_tables_and_the_verified_migration_are_asset_events(
+    migrated: tuple[LocalStack, DagRunResult],
+) -> None:
+    stack, result = migrated
+    assert result.succeeded, result.log[-4000:]
+    events = _metadata(
+        stack,
+        "SELECT asset.uri, asset_event.source_task_id, asset_event.extra FROM asset_event "
+        "JOIN asset ON asset.id = asset_event.asset_id WHERE asset_event.source_dag_id = ?",
+        "neon_dms_migration",
+    )
+    tables = sorted(uri for uri, task, _ in events if task == "data_diff")
+    prefix = f"postgres://127.0.0.1:{stack.proxy_port}/{stack.neon_db}/public/"
+    assert tables == sorted(prefix + table for table in MIGRATED_TABLES)
+    verified = [json.loads(extra) for uri, task, extra in events if uri == "neon_dms_migration.verified"]
+    assert len(verified) == 1 and [task for _, task, _ in events if task == "report"] == ["report"]
+    assert sorted(verified[0]["tables"]) == tables
+    assert verified[0]["reloaded_tables"] == ["public.orders"]
+
+
+def test_the_consumer_dag_is_queued_by_the_verified_migration(
+    migrated: tuple[LocalStack, DagRunResult],
+) -> None:
+    stack, _ = migrated
+    queued = _metadata(
+        stack,
+        "SELECT asset.name, asset_dag_run_queue.target_dag_id FROM asset_dag_run_queue "
+        "JOIN asset ON asset.id = asset_dag_run_queue.asset_id",
+    )
+    assert queued == [("neon_dms_migration.verified", "neon_migration_consumer")]
+
+
+def test_the_closing_report_is_mailed(migrated: tuple[LocalStack, DagRunResult], smtp_sink: SmtpSink) -> None:
+    stack, result = migrated
+    assert result.succeeded
+    reports = [(to, m) for to, m in smtp_sink.messages if "verified" in str(m["Subject"])]
+    assert len(reports) == 1
+    to, message = reports[0]
+    assert to == ["dba@example.com"]
+    count = len(MIGRATED_TABLES)
+    assert (
+        message["Subject"]
+        == f"[neon_dms_migration] Migration into Neon verified, {count} table(s) identical on Neon"
+    )
+    text = mail_body(message)
+    assert all(f"public.{table}" in text for table in MIGRATED_TABLES)
+    assert "Every migrated table is identical on the source and on Neon." in text
+    raw = message.as_string()
+    assert stack.options.neon_password not in raw and SMTP_PASSWORD not in raw
 
 
 def test_sequences_let_new_rows_in(migrated: tuple[LocalStack, DagRunResult]) -> None:

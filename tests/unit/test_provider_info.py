@@ -38,6 +38,7 @@ def test_every_listed_class_and_module_imports() -> None:
     for module in modules:
         importlib.import_module(module)
     dotted = [c["hook-class-name"] for c in info["connection-types"]] + list(info["extra-links"])
+    dotted += list(info["notifications"])
     for path in dotted:
         module, _, name = path.rpartition(".")
         assert hasattr(importlib.import_module(module), name), path
