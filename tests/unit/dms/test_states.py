@@ -85,12 +85,6 @@ def test_unknown_status_warns_and_waits(caplog: pytest.LogCaptureFixture) -> Non
     assert "unknown status 'hibernating'" in caplog.text
 
 
-def test_unknown_stop_reason_decided_by_progress() -> None:
-    assert classify_task(_task("stopped", "Stop Reason SOMETHING_NEW")).outcome == Outcome.SUCCESS
-    partial = _task("stopped", "Stop Reason SOMETHING_NEW", FullLoadProgressPercent=10)
-    assert classify_task(partial).outcome == Outcome.FAILED
-
-
 def test_stop_reason_code() -> None:
     assert stop_reason_code("Stop Reason FULL_LOAD_ONLY_FINISHED") == "FULL_LOAD_ONLY_FINISHED"
     assert stop_reason_code(None) == ""
