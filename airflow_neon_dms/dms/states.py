@@ -233,7 +233,32 @@ def last_run_started(task: Mapping[str, Any]) -> datetime | None:
     return max(dates) if dates else None
 
 
-def started_since(task: Mapping[str, Any], since: datetime) -> bool:
+def has_run(task: Mapping[str, Any]) -> bool:
+    """True when the task ran before (stopped, failed, or with a run start in its statistics)."""
+    status = str(task.get("Status") or "").lower()
+    return status in (TaskStatus.STOPPED, *TASK_FAILED) or last_run_started(task) is not None
+
+
+def start_type_for(task: Mapping[str, Any], requested: StartType | str) -> StartType:
+    """The StartReplicationTaskType to send for ``requested`` on this task.
+
+    botocore (StartReplicationTaskType): start-replication is the only valid action for a task's
+    first run (anything else "will result in data errors"), and only for it. On a task that ran
+    before, start-replication becomes reload-target for a full-load task (load everything again)
+    and resume-processing for a task with CDC ("to replicate the changes from the last stop
+    position"; reloading would throw away the target and the captured position).
+    """
+    kind = StartType(requested)
+    if not has_run(task):
+        return StartType.START_REPLICATION
+    if kind != StartType.START_REPLICATION:
+        return kind
+    if str(task.get("MigrationType") or MigrationType.FULL_LOAD.value) == MigrationType.FULL_LOAD:
+        return StartType.RELOAD_TARGET
+    return StartType.RESUME_PROCESSING
+
+
+def run_began_since(task: Mapping[str, Any], since: datetime) -> bool:
     """True when the task's latest run began at or after ``since`` (aware or naive UTC)."""
     started = last_run_started(task)
     threshold = _as_utc(since)
@@ -248,8 +273,8 @@ def classify_task(
     A stopped task succeeds only with a stop reason that means success for its migration type
     (:data:`STOP_REASONS`) and no table in error; an undocumented reason fails. A task with CDC
     succeeds when its full load is complete and it is ``running`` (unless ``wait_for_cdc_stop``),
-    because such a task never stops by itself. ``failed`` fails. With ``started_after``, a
-    ``ready``, ``stopped`` or ``failed`` task whose latest run began before it is an earlier run's
+    because such a task never stops by itself. ``failed`` fails. With ``started_after``, a ``ready``
+    task, or a ``stopped`` or ``failed`` one whose latest run began before it, is an earlier run's
     leftover: the wait goes on until this run shows. An unknown status keeps the wait going.
     """
     name = task.get("ReplicationTaskIdentifier") or task.get("ReplicationTaskArn") or "?"
@@ -257,8 +282,7 @@ def classify_task(
     migration_type = str(task.get("MigrationType") or MigrationType.FULL_LOAD.value)
     percent = _full_load_percent(task)
 
-    finished_states = (TaskStatus.READY, TaskStatus.STOPPED, *TASK_FAILED)
-    if started_after is not None and status in finished_states and not started_since(task, started_after):
+    if started_after is not None and _from_earlier_run(task, status, started_after):
         return TaskOutcome(
             Outcome.WAITING,
             f"Replication task {name} is {status} from an earlier run (last started "
@@ -279,6 +303,19 @@ def classify_task(
     return TaskOutcome(
         Outcome.WAITING, f"Replication task {name} is {status or 'unknown'} ({percent}% loaded)."
     )
+
+
+def _from_earlier_run(task: Mapping[str, Any], status: str, since: datetime) -> bool:
+    """A ``ready`` task not started yet, or a stop/failure whose run began before ``since``.
+
+    A stop or failure with no recorded run start (a task that failed while starting) cannot be
+    told apart, so it is judged as it is rather than waited on until the deadline.
+    """
+    if status == TaskStatus.READY:
+        return True
+    if status not in (TaskStatus.STOPPED, *TASK_FAILED):
+        return False
+    return last_run_started(task) is not None and not run_began_since(task, since)
 
 
 def _classify_stop(task: Mapping[str, Any], name: str, migration_type: str) -> TaskOutcome:

@@ -13,7 +13,16 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from airflow_neon_dms.dms.paging import MarkerPages
-from airflow_neon_dms.dms.states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
+from airflow_neon_dms.dms.states import (
+    TASK_ACTIVE,
+    Outcome,
+    StartType,
+    TaskStatus,
+    classify_startable,
+    last_run_started,
+    run_began_since,
+    start_type_for,
+)
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
 
@@ -345,13 +354,21 @@ class NeonDmsHook(DmsHook):
         return arn, "modified"
 
     def wait_until_settled(self, task_arn: str, *, timeout: float = 600, delay: float = 10) -> dict[str, Any]:
-        """Poll until the task leaves creating/modifying/moving/testing, or ``timeout`` passes."""
+        """Poll until the task can be started (or already runs); raise when it cannot, or on timeout."""
         deadline = time.monotonic() + timeout
-        task = self.describe_task(task_arn)
-        while str(task.get("Status", "")) in TASK_SETTLING and time.monotonic() < deadline:
-            time.sleep(delay)
+        while True:
             task = self.describe_task(task_arn)
-        return task
+            verdict = classify_startable(task)
+            if verdict.outcome == Outcome.SUCCESS:
+                return task
+            if verdict.outcome == Outcome.FAILED:
+                raise DmsResourceError(f"{verdict.message} Create the task again (NeonDmsCreateTaskOperator)")
+            if time.monotonic() >= deadline:
+                raise DmsResourceError(
+                    f"{verdict.message} It did not become startable within {timeout:.0f} s, so it was not "
+                    "started. Raise settle_timeout, or check the task in the DMS console."
+                )
+            time.sleep(delay)
 
     def start_task(
         self,
@@ -362,33 +379,28 @@ class NeonDmsHook(DmsHook):
         settle_timeout: float = 600,
         settle_delay: float = 10,
     ) -> tuple[bool, dict[str, Any]]:
-        """Start the task unless a run is already under way, or already ran since ``started_since``.
+        """Start the task unless a run is already under way, or already began since ``started_since``.
 
         Returns ``(started, task)``; ``started`` is False when this call did not start a run, which
-        is what makes a retried start idempotent. ``start-replication`` on a task that has run
-        before becomes ``reload-target`` (DMS allows start-replication only for a first run);
-        ``resume-processing`` on a task that never ran becomes ``start-replication``.
+        is what makes a retried start idempotent. When the run began is read from
+        ReplicationTaskStats (StartDate/FreshStartDate), not ReplicationTaskStartDate, which is
+        only when a task is scheduled to start. The start type sent follows
+        :func:`~airflow_neon_dms.dms.states.start_type_for`.
         """
         task = self.wait_until_settled(task_arn, timeout=settle_timeout, delay=settle_delay)
         status = str(task.get("Status", ""))
-        start_date = task.get("ReplicationTaskStartDate")
         if status in TASK_ACTIVE:
             self.log.info("Replication task %s is already %s; not starting it again", task_arn, status)
             return False, task
-        if started_since is not None and isinstance(start_date, datetime) and start_date >= started_since:
+        if started_since is not None and run_began_since(task, started_since):
             self.log.info(
                 "Replication task %s already started at %s, after %s; not starting it again",
                 task_arn,
-                start_date,
+                last_run_started(task),
                 started_since,
             )
             return False, task
-        kind = StartType(start_type)
-        has_run = status in (TaskStatus.STOPPED, TaskStatus.FAILED) or start_date is not None
-        if not has_run and kind == StartType.RESUME_PROCESSING:
-            kind = StartType.START_REPLICATION
-        elif has_run and kind == StartType.START_REPLICATION:
-            kind = StartType.RELOAD_TARGET
+        kind = start_type_for(task, start_type)
         self.start_replication_task(task_arn, kind.value)
         self.log.info("Started replication task %s (%s)", task_arn, kind.value)
         return True, self.describe_task(task_arn)
