@@ -12,9 +12,11 @@ from airflow.providers.amazon.aws.hooks.dms import DmsHook
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from airflow_neon_dms.dms.connection_test import RefusalKind, explain_refusal
 from airflow_neon_dms.dms.paging import MarkerPages
 from airflow_neon_dms.dms.states import (
     TASK_ACTIVE,
+    ConnectionStatus,
     Outcome,
     StartType,
     TaskStatus,
@@ -191,32 +193,73 @@ class NeonDmsHook(DmsHook):
             "(DMS console: Replication instances) or pass the ARN of an existing one."
         )
 
-    def replication_instance_id(self, replication_instance_arn: str) -> str | None:
-        """The identifier (name) of a replication instance, which names its CloudWatch log group."""
+    def describe_replication_instance(self, replication_instance_arn: str) -> dict[str, Any] | None:
+        """The replication instance with this ARN, or None."""
         found = _or_none(
             self.conn.describe_replication_instances,
             Filters=[{"Name": "replication-instance-arn", "Values": [replication_instance_arn]}],
         )
         for instance in (found or {}).get("ReplicationInstances", []):
             if instance.get("ReplicationInstanceArn") == replication_instance_arn:
-                return str(instance.get("ReplicationInstanceIdentifier"))
+                return dict(instance)
         return None
+
+    def replication_instance_id(self, replication_instance_arn: str) -> str | None:
+        """The identifier (name) of a replication instance, which names its CloudWatch log group."""
+        instance = self.describe_replication_instance(replication_instance_arn)
+        return str(instance.get("ReplicationInstanceIdentifier")) if instance else None
 
     # Connection tests ------------------------------------------------------------------------
 
-    def test_connection_start(self, replication_instance_arn: str, endpoint_arn: str) -> dict[str, Any]:
-        """Start TestConnection; an already running test for the same pair is reused."""
-        try:
-            response = self.conn.test_connection(
-                ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_arn
-            )
-        except ClientError as err:
-            if _error_code(err) == "InvalidResourceStateFault":
-                current = self.describe_connection(replication_instance_arn, endpoint_arn)
-                if current is not None:
-                    return current
-            raise
-        return dict(response.get("Connection", {}))
+    def test_connection_start(
+        self,
+        replication_instance_arn: str,
+        endpoint_arn: str,
+        *,
+        instance_wait: float = 900,
+        delay: float = 15,
+    ) -> dict[str, Any]:
+        """Start TestConnection and return the pair's connection record as the call left it.
+
+        When DMS refuses (InvalidResourceStateFault), a test of the pair already running is adopted
+        (its record, ``testing``, is returned); a replication instance that is on its way back to
+        ``available`` (modifying, rebooting, ...) is waited for up to ``instance_wait`` seconds and
+        the test started then; anything else raises with the reason. A recorded result is never
+        returned in place of a test: see :class:`~airflow_neon_dms.dms.connection_test.FreshResult`.
+        """
+        deadline = time.monotonic() + instance_wait
+        while True:
+            try:
+                response = self.conn.test_connection(
+                    ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_arn
+                )
+            except ClientError as err:
+                if _error_code(err) != "InvalidResourceStateFault":
+                    raise
+                connection = self.describe_connection(replication_instance_arn, endpoint_arn)
+                refusal = explain_refusal(
+                    connection,
+                    self.describe_replication_instance(replication_instance_arn),
+                    replication_instance_arn,
+                    str(err.response.get("Error", {}).get("Message", err)),
+                )
+            else:
+                return dict(response.get("Connection", {}))
+            if refusal.kind == RefusalKind.TEST_RUNNING:
+                self.log.info("%s Waiting for its result.", refusal.message)
+                return dict(connection or {"Status": ConnectionStatus.TESTING.value})
+            if refusal.kind == RefusalKind.REFUSED:
+                raise DmsResourceError(
+                    f"Connection test to endpoint {endpoint_arn} cannot start: {refusal.message}"
+                )
+            if time.monotonic() >= deadline:
+                raise DmsResourceError(
+                    f"Connection test to endpoint {endpoint_arn} cannot start: {refusal.message} It did not "
+                    f"become available within {instance_wait:.0f} s. Raise instance_wait, or check the "
+                    "instance in the DMS console."
+                )
+            self.log.info("%s Waiting for it before testing the connection.", refusal.message)
+            time.sleep(delay)
 
     def describe_connection(self, replication_instance_arn: str, endpoint_arn: str) -> dict[str, Any] | None:
         """The latest connection test result for an instance and endpoint, or None."""
