@@ -33,7 +33,15 @@ TABLE_STATISTICS_PAGE_SIZE = 500
 #: ReloadTables accepts at most 10 tables a call.
 RELOAD_BATCH_SIZE = 10
 #: Endpoint fields DescribeEndpoints shows back; a difference in any of them means "modify".
-COMPARED_ENDPOINT_FIELDS = ("EngineName", "ServerName", "Port", "DatabaseName", "Username", "SslMode")
+COMPARED_ENDPOINT_FIELDS = (
+    "EngineName",
+    "ServerName",
+    "Port",
+    "DatabaseName",
+    "Username",
+    "SslMode",
+    "CertificateArn",
+)
 #: Task fields that CreateReplicationTask sets and DescribeReplicationTasks shows back.
 COMPARED_TASK_FIELDS = ("SourceEndpointArn", "TargetEndpointArn", "ReplicationInstanceArn", "MigrationType")
 #: The error code of a Describe*/Delete* call on something that does not exist.
