@@ -124,8 +124,12 @@ def test_a_stopped_cdc_task_resumes_instead_of_reloading(
     dms.stop_replication_task(ReplicationTaskArn=arn)
     before = _wait_for_status(hook, arn, "stopped")["ReplicationTaskStats"]
     summary = start()  # a later DAG run, default start_type start-replication
-    after = hook.describe_task(arn)["ReplicationTaskStats"]
     assert summary["started"] is True
+    deadline = time.time() + 60
+    after = hook.describe_task(arn)["ReplicationTaskStats"]
+    while after.get("StartDate") == before["StartDate"] and time.time() < deadline:
+        time.sleep(0.1)  # the new run's StartDate shows once the run is under way
+        after = hook.describe_task(arn)["ReplicationTaskStats"]
     assert after["StartDate"] > before["StartDate"]
     # resume-processing keeps the fresh start; reload-target would have moved it.
     assert after["FreshStartDate"] == before["FreshStartDate"]
