@@ -93,12 +93,19 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "sslmode": {
                         "label": "SSL mode",
-                        "description": "TLS mode; Neon requires TLS.",
+                        "description": "This worker's TLS mode; Neon requires TLS. Empty: verify-full "
+                        "for a *.neon.tech host (system roots), require for other hosts. Set require "
+                        "to skip certificate checks.",
                         "schema": {
                             "type": ["string", "null"],
-                            "default": "require",
-                            "enum": ["require", "verify-ca", "verify-full"],
+                            "enum": [None, "require", "verify-ca", "verify-full"],
                         },
+                    },
+                    "certificate_arn": {
+                        "label": "DMS certificate ARN",
+                        "description": "ARN of Neon's CA (ISRG Root X1) imported into DMS; the DMS "
+                        "endpoint then verifies Neon's certificate (SslMode verify-full).",
+                        "schema": {"type": ["string", "null"]},
                     },
                 },
                 "ui-field-behaviour": {

@@ -183,6 +183,37 @@ def split_endpoint_password(value: str) -> tuple[str | None, str]:
 TLS_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
 LIBPQ_SSLMODES = frozenset({"disable", "allow", "prefer", *TLS_SSLMODES})
 DEFAULT_PORT = 5432
+#: The worker's sslmode for a ``*.neon.tech`` host: Neon's certificates chain to a public root, so
+#: the worker checks the chain and the host name (Neon's "Connect securely" guide recommends it).
+NEON_DEFAULT_SSLMODE = "verify-full"
+#: sslmode for any other host (a custom DNS name, the local stand-in): encrypted, not verified.
+OTHER_DEFAULT_SSLMODE = "require"
+#: libpq's ``sslrootcert=system`` (the system's trusted roots) exists from libpq 16 on, and only
+#: with sslmode verify-full (libpq documentation, "sslrootcert").
+LIBPQ_SYSTEM_ROOTS_VERSION = 160000
+
+
+def worker_sslrootcert(
+    sslmode: str, explicit: str | None, libpq_version: int, system_cafile: str | None
+) -> str | None:
+    """The ``sslrootcert`` for the worker's own connection, or None when the mode checks nothing.
+
+    An explicit ``sslrootcert`` wins. Otherwise verify-full uses libpq's ``system`` roots (libpq
+    16 and later) and verify-ca, or an older libpq, the system CA bundle file.
+    """
+    if explicit:
+        return explicit
+    if sslmode not in ("verify-ca", "verify-full"):
+        return None
+    if sslmode == "verify-full" and libpq_version >= LIBPQ_SYSTEM_ROOTS_VERSION:
+        return "system"
+    if system_cafile:
+        return system_cafile
+    raise NeonConfigError(
+        f"sslmode {sslmode} needs trusted root certificates, and this worker has neither libpq 16+ "
+        "(sslrootcert=system) nor a system CA bundle. Set the connection extra 'sslrootcert' to a "
+        "CA file (for Neon: ISRG Root X1), or set the extra 'sslmode' to 'require'."
+    )
 
 
 @dataclass(frozen=True)
@@ -197,6 +228,13 @@ class NeonTarget:
     endpoint_id: str | None
     sslmode: str
     was_pooler_host: bool = False
+    #: The worker's CA file (extra ``sslrootcert``); None uses the system roots.
+    sslrootcert: str | None = None
+    #: DMS endpoint SslMode (extra ``dms_ssl_mode``); None: verify-full with a certificate ARN,
+    #: else require (none when the worker's sslmode is ``disable``, the local stand-in).
+    dms_ssl_mode: str | None = None
+    #: ARN of the CA certificate imported into DMS (extra ``certificate_arn``).
+    certificate_arn: str | None = None
 
     @classmethod
     def from_fields(
@@ -221,7 +259,8 @@ class NeonTarget:
             endpoint_id = endpoint_id_from_host(raw_host)
         else:
             endpoint_id = None
-        sslmode = str(extra.get("sslmode") or "require").strip().lower()
+        default_sslmode = NEON_DEFAULT_SSLMODE if on_neon else OTHER_DEFAULT_SSLMODE
+        sslmode = str(extra.get("sslmode") or default_sslmode).strip().lower()
         if sslmode not in LIBPQ_SSLMODES:
             raise NeonConfigError(
                 f"Connection {conn_id!r} has sslmode {sslmode!r}; use one of "
@@ -252,6 +291,9 @@ class NeonTarget:
             endpoint_id=endpoint_id,
             sslmode=sslmode,
             was_pooler_host=is_pooler_host(raw_host),
+            sslrootcert=_extra_text(extra, "sslrootcert"),
+            dms_ssl_mode=_extra_text(extra, "dms_ssl_mode"),
+            certificate_arn=_extra_text(extra, "certificate_arn"),
         )
 
     def require_endpoint_id(self) -> str:
@@ -260,12 +302,25 @@ class NeonTarget:
             return self.endpoint_id
         return endpoint_id_from_host(self.host)
 
-    def dms_sslmode(self) -> str:
-        """The DMS SslMode for this target (DMS knows none, require, verify-ca, verify-full)."""
+    def dms_sslmode(self, certificate_arn: str | None = None) -> str:
+        """The DMS SslMode for this target (DMS knows none, require, verify-ca, verify-full).
+
+        The DMS endpoint verifies Neon's certificate only with a CA imported into DMS, so it is
+        ``verify-full`` when a certificate ARN is known and ``require`` otherwise, unless the
+        connection's ``dms_ssl_mode`` extra says which.
+        """
+        if self.dms_ssl_mode:
+            return self.dms_ssl_mode.lower()
+        if certificate_arn or self.certificate_arn:
+            return "verify-full"
         if self.sslmode in TLS_SSLMODES:
-            return self.sslmode
+            return "require"
         if self.sslmode == "disable":
             return "none"
         raise NeonConfigError(
             f"sslmode {self.sslmode!r} has no AWS DMS equivalent. Use 'require' (Neon requires TLS)."
         )
+
+
+def _extra_text(extra: Mapping[str, object], key: str) -> str | None:
+    return str(extra.get(key) or "").strip() or None

@@ -5,8 +5,12 @@ Connections: ``dms_source`` (the source database), ``neon_target`` (type ``neon`
 ``aws_default`` (its extra ``endpoint_url`` points boto3 at the local DMS emulator; leave it out
 for real AWS); ``smtp_default`` (type ``smtp``) when mail alerts are on. Params:
 ``replication_instance_arn`` (required; an ARN or the instance identifier), ``source_schema``
-(``public``), ``exclude_tables`` (table-name patterns to leave out), ``task_identifier``,
-``endpoint_prefix``, ``notify_email`` (addresses that get the failure alert and the closing report).
+(default: ``public`` for a PostgreSQL source; for a MySQL/MariaDB source the database in the
+``dms_source`` connection's Schema field, since DMS takes a MySQL database as the table mapping's
+schema and never as the endpoint's DatabaseName), ``exclude_tables`` (table-name patterns to leave
+out), ``task_identifier``, ``endpoint_prefix``, ``target_load_logging`` (TARGET_LOAD log severity:
+LOGGER_SEVERITY_DEBUG; LOGGER_SEVERITY_DETAILED_DEBUG is an opt-in that may write row data to
+CloudWatch), ``notify_email`` (addresses that get the failure alert and the closing report).
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
 the replication instance -> replication task -> start and wait -> DMS validation -> reload the
@@ -90,7 +94,12 @@ with DAG(
             type=["null", "string"],
             description="ARN (or identifier) of the DMS replication instance that runs the migration.",
         ),
-        "source_schema": Param("public", type="string", description="Source schema to migrate."),
+        "source_schema": Param(
+            None,
+            type=["null", "string"],
+            description="Source schema to migrate. Default: public for PostgreSQL; for MySQL/MariaDB "
+            "the database in the source connection's Schema field.",
+        ),
         "exclude_tables": Param(
             [p for p in os.environ.get("NEON_DMS_EXCLUDE_TABLES", "").split(",") if p],
             type="array",
@@ -105,21 +114,36 @@ with DAG(
             description=f"Mail addresses for the failure alert and the closing report (sent through "
             f"the {SMTP_CONN_ID!r} connection). Empty: no mail.",
         ),
+        "target_load_logging": Param(
+            "LOGGER_SEVERITY_DEBUG",
+            enum=["LOGGER_SEVERITY_DEBUG", "LOGGER_SEVERITY_DETAILED_DEBUG", "LOGGER_SEVERITY_INFO"],
+            description="TARGET_LOAD log severity in CloudWatch. DETAILED_DEBUG may write row data "
+            "to the log: choose it only where the log may hold the data.",
+        ),
     },
     doc_md=__doc__,
 ) as dag:
     # [START build_mapping]
     @task(multiple_outputs=True)
     def plan(params: dict[str, Any]) -> dict[str, Any]:
-        """Check the Params, find the replication instance, and build the table mapping once."""
+        """Check the Params, find the replication instance, build the table mapping and settings once."""
         from airflow_neon_dms.dms.mappings import TableMappings
+        from airflow_neon_dms.dms.task_settings import TaskSettings
         from airflow_neon_dms.hooks.dms import NeonDmsHook
+        from airflow_neon_dms.operators.db_endpoints import source_schema
 
         instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
             params.get("replication_instance_arn") or ""
         )
-        mappings = TableMappings.include(params["source_schema"], exclude=params["exclude_tables"])
-        return {"replication_instance_arn": instance_arn, "table_mappings": mappings.to_dict()}
+        schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
+        mappings = TableMappings.include(schema, exclude=params["exclude_tables"])
+        # TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging; TARGET_LOAD at the chosen severity.
+        settings = TaskSettings(target_load_severity=params["target_load_logging"])
+        return {
+            "replication_instance_arn": instance_arn,
+            "table_mappings": mappings.to_dict(),
+            "task_settings": settings.to_dict(),
+        }
 
     migration_plan = plan()
     mappings = migration_plan["table_mappings"]
@@ -176,8 +200,7 @@ with DAG(
         target_endpoint_arn=neon_endpoint.output,
         replication_instance_arn=instance_arn,
         table_mappings=mappings,
-        # The seed guide's settings: TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging with
-        # TARGET_LOAD at LOGGER_SEVERITY_DETAILED_DEBUG (TaskSettings() defaults).
+        task_settings=migration_plan["task_settings"],
         aws_conn_id=AWS_CONN_ID,
         **AWS_RETRIES,
     )

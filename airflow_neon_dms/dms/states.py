@@ -64,28 +64,110 @@ class StartType(str, Enum):
 
 
 STOP_REASON_PREFIX = "Stop Reason "
-#: Stop reasons of a task that finished what it was asked to do.
-STOP_REASONS_SUCCESS: frozenset[str] = frozenset(
-    {
-        "FULL_LOAD_ONLY_FINISHED",
-        "STOPPED_AFTER_FULL_LOAD",
-        "STOPPED_AFTER_CACHED_EVENTS",
-        "STOPPED_AFTER_DDL_APPLY",
-        "STOPPED_AT_SERVER_TIME",
-        "STOPPED_AT_COMMIT_TIME",
-    }
-)
-#: Stop reasons of a task that did not finish: an error, a resource limit, or a stop by request.
-STOP_REASONS_FAILURE: frozenset[str] = frozenset(
-    {
-        "FATAL_ERROR",
-        "RECOVERABLE_ERROR",
-        "STOPPED_DUE_TO_LOW_MEMORY",
-        "STOPPED_DUE_TO_LOW_DISK",
-        "EXPRESS_LICENSE_LIMITS_REACHED",
-        "NORMAL",
-    }
-)
+
+_ALL_TYPES = frozenset({"full-load", "cdc", "full-load-and-cdc"})
+_WITH_FULL_LOAD = frozenset({"full-load", "full-load-and-cdc"})
+_WITH_CDC = frozenset({"cdc", "full-load-and-cdc"})
+
+
+@dataclass(frozen=True)
+class StopReason:
+    """One documented StopReason value: what it means, and for which migration types it is success.
+
+    ``success_for`` holds the MigrationType values for which a stop with this reason means the task
+    did everything asked of it and the target holds consistent data; for any other type the stop is
+    a failure, and ``fix`` says what to do.
+    """
+
+    meaning: str
+    success_for: frozenset[str] = frozenset()
+    fix: str = ""
+
+
+_RESUME = "Start the task again with start_type='resume-processing' once the cause is fixed."
+#: Every StopReason the botocore DMS model (2016-01-01, ReplicationTask.StopReason) lists, without
+#: the "Stop Reason " prefix. Meanings are botocore's words where it gives some; the user guide's
+#: task settings page ("Full-load task settings": StopTaskCachedChangesApplied and
+#: StopTaskCachedChangesNotApplied; "Stopping a task at a specified time": CdcStopPosition)
+#: says when the user-defined stop points occur. A reason missing here fails closed.
+STOP_REASONS: Mapping[str, StopReason] = {
+    "NORMAL": StopReason("the task completed successfully", _ALL_TYPES),
+    "RECOVERABLE_ERROR": StopReason(
+        "the task stopped for an error DMS considers recoverable",
+        fix=f"Check the task's CloudWatch log for the error. {_RESUME}",
+    ),
+    "FATAL_ERROR": StopReason(
+        "the task stopped for a fatal error",
+        fix="Check the task's CloudWatch log and the endpoints' connection tests.",
+    ),
+    "FULL_LOAD_ONLY_FINISHED": StopReason(
+        "the task completed the full load phase (cached changes applied when "
+        "StopTaskCachedChangesApplied is true)",
+        _WITH_FULL_LOAD,
+        fix="A CDC-only task has no full load phase; check the task's migration type.",
+    ),
+    # Full load done, changes made during the load NOT applied: a full-load task has none to apply,
+    # but a full-load-and-cdc task's tables then miss them until the task resumes.
+    "STOPPED_AFTER_FULL_LOAD": StopReason(
+        "full load completed, with cached changes not applied (StopTaskCachedChangesNotApplied)",
+        frozenset({"full-load"}),
+        fix=(
+            "The Neon tables miss the changes made during the load. Resume the task "
+            "(start_type='resume-processing') to apply them, or unset "
+            "FullLoadSettings.StopTaskCachedChangesNotApplied."
+        ),
+    ),
+    "STOPPED_AFTER_CACHED_EVENTS": StopReason(
+        "full load completed, with cached changes applied (StopTaskCachedChangesApplied)",
+        _WITH_FULL_LOAD,
+        fix="A CDC-only task has no full load phase; check the task's migration type.",
+    ),
+    "EXPRESS_LICENSE_LIMITS_REACHED": StopReason(
+        "the task reached the limits of the source's express license",
+        fix="Check the source database's edition and the task's CloudWatch log.",
+    ),
+    "STOPPED_AFTER_DDL_APPLY": StopReason(
+        "user-defined stop after a DDL change was applied", _WITH_CDC, fix="Only a task with CDC applies DDL."
+    ),
+    "STOPPED_DUE_TO_LOW_MEMORY": StopReason(
+        "the replication instance ran low on memory",
+        fix=f"Use a larger replication instance class or fewer parallel loads. {_RESUME}",
+    ),
+    "STOPPED_DUE_TO_LOW_DISK": StopReason(
+        "the replication instance ran low on disk",
+        fix=f"Give the replication instance more storage. {_RESUME}",
+    ),
+    "STOPPED_AT_SERVER_TIME": StopReason(
+        "user-defined stop at a server time (CdcStopPosition server_time)",
+        _WITH_CDC,
+        fix="Only a task with CDC has a CdcStopPosition.",
+    ),
+    "STOPPED_AT_COMMIT_TIME": StopReason(
+        "user-defined stop at a commit time (CdcStopPosition commit_time)",
+        _WITH_CDC,
+        fix="Only a task with CDC has a CdcStopPosition.",
+    ),
+    # botocore lists these two without a description: DMS stopped the task itself (an instance
+    # reconfiguration, a task recycle), so this run did not finish.
+    "RECONFIGURATION_RESTART": StopReason("DMS stopped the task to apply a reconfiguration", fix=_RESUME),
+    "RECYCLE_TASK": StopReason("DMS stopped the task to recycle it", fix=_RESUME),
+}
+
+
+def stop_reason_verdict(code: str, migration_type: str) -> tuple[bool, str]:
+    """``(success, explanation)`` for a stopped task of ``migration_type`` with StopReason ``code``.
+
+    An empty or undocumented reason is never a success (fail closed).
+    """
+    reason = STOP_REASONS.get(code)
+    if reason is None:
+        return False, (
+            f"stop reason {code or '(none)'!r} is not one the DMS API documents, so this run is not "
+            "counted as a success. Check the task in the DMS console and its CloudWatch log"
+        )
+    if migration_type in reason.success_for:
+        return True, reason.meaning
+    return False, f"{reason.meaning}; for a {migration_type} task that is not a finished run. {reason.fix}"
 
 
 def stop_reason_code(stop_reason: str | None) -> str:
@@ -133,42 +215,83 @@ def _failure_text(task: Mapping[str, Any]) -> str:
     return " ".join(f"{p}." if not p.endswith(".") else p for p in parts if p) or "no reason given."
 
 
-def classify_task(task: Mapping[str, Any], *, wait_for_cdc_stop: bool = False) -> TaskOutcome:
+def _as_utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def last_run_started(task: Mapping[str, Any]) -> datetime | None:
+    """When the task's latest run began, from ReplicationTaskStats (None if it never ran).
+
+    botocore: StartDate is "the date the replication task was started either with a fresh start or
+    a resume", FreshStartDate "either with a fresh start or a target reload".
+    ReplicationTaskStartDate is only when the task is *scheduled* to start, so it is not used.
+    """
+    stats = task.get("ReplicationTaskStats") or {}
+    dates = [d for d in (_as_utc(stats.get("StartDate")), _as_utc(stats.get("FreshStartDate"))) if d]
+    return max(dates) if dates else None
+
+
+def has_run(task: Mapping[str, Any]) -> bool:
+    """True when the task ran before (stopped, failed, or with a run start in its statistics)."""
+    status = str(task.get("Status") or "").lower()
+    return status in (TaskStatus.STOPPED, *TASK_FAILED) or last_run_started(task) is not None
+
+
+def start_type_for(task: Mapping[str, Any], requested: StartType | str) -> StartType:
+    """The StartReplicationTaskType to send for ``requested`` on this task.
+
+    botocore (StartReplicationTaskType): start-replication is the only valid action for a task's
+    first run (anything else "will result in data errors"), and only for it. On a task that ran
+    before, start-replication becomes reload-target for a full-load task (load everything again)
+    and resume-processing for a task with CDC ("to replicate the changes from the last stop
+    position"; reloading would throw away the target and the captured position).
+    """
+    kind = StartType(requested)
+    if not has_run(task):
+        return StartType.START_REPLICATION
+    if kind != StartType.START_REPLICATION:
+        return kind
+    if str(task.get("MigrationType") or MigrationType.FULL_LOAD.value) == MigrationType.FULL_LOAD:
+        return StartType.RELOAD_TARGET
+    return StartType.RESUME_PROCESSING
+
+
+def run_began_since(task: Mapping[str, Any], since: datetime) -> bool:
+    """True when the task's latest run began at or after ``since`` (aware or naive UTC)."""
+    started = last_run_started(task)
+    threshold = _as_utc(since)
+    return started is not None and threshold is not None and started >= threshold
+
+
+def classify_task(
+    task: Mapping[str, Any], *, wait_for_cdc_stop: bool = False, started_after: datetime | None = None
+) -> TaskOutcome:
     """Decide whether a replication task has finished, failed, or is still on its way.
 
-    A full-load task succeeds only when ``stopped`` with a non-error stop reason. A task with CDC
+    A stopped task succeeds only with a stop reason that means success for its migration type
+    (:data:`STOP_REASONS`) and no table in error; an undocumented reason fails. A task with CDC
     succeeds when its full load is complete and it is ``running`` (unless ``wait_for_cdc_stop``),
-    because such a task never stops by itself. ``failed`` and error stop reasons fail. An unknown
-    status keeps the wait going, with a warning.
+    because such a task never stops by itself. ``failed`` fails. With ``started_after``, a ``ready``
+    task, or a ``stopped`` or ``failed`` one whose latest run began before it, is an earlier run's
+    leftover: the wait goes on until this run shows. An unknown status keeps the wait going.
     """
     name = task.get("ReplicationTaskIdentifier") or task.get("ReplicationTaskArn") or "?"
     status = str(task.get("Status") or "").lower()
     migration_type = str(task.get("MigrationType") or MigrationType.FULL_LOAD.value)
     percent = _full_load_percent(task)
 
+    if started_after is not None and _from_earlier_run(task, status, started_after):
+        return TaskOutcome(
+            Outcome.WAITING,
+            f"Replication task {name} is {status} from an earlier run (last started "
+            f"{last_run_started(task) or 'never'}); waiting for the run started at {started_after}.",
+        )
     if status in TASK_FAILED:
         return TaskOutcome(Outcome.FAILED, f"Replication task {name} is {status}: {_failure_text(task)}")
     if status == TaskStatus.STOPPED:
-        code = stop_reason_code(task.get("StopReason"))
-        if code in STOP_REASONS_SUCCESS and _tables_errored(task) == 0:
-            return TaskOutcome(Outcome.SUCCESS, f"Replication task {name} finished ({code}).")
-        if code in STOP_REASONS_SUCCESS:
-            return TaskOutcome(
-                Outcome.FAILED,
-                f"Replication task {name} stopped ({code}) with {_tables_errored(task)} table(s) in "
-                "error. Check the table statistics and the task's CloudWatch log.",
-            )
-        if code in STOP_REASONS_FAILURE:
-            return TaskOutcome(
-                Outcome.FAILED, f"Replication task {name} stopped before finishing: {_failure_text(task)}"
-            )
-        if percent >= 100 and _tables_errored(task) == 0:
-            log.warning("Replication task %s stopped with unknown stop reason %r", name, code)
-            return TaskOutcome(Outcome.SUCCESS, f"Replication task {name} stopped ({code or 'no reason'}).")
-        return TaskOutcome(
-            Outcome.FAILED,
-            f"Replication task {name} stopped at {percent}% of the full load: {_failure_text(task)}",
-        )
+        return _classify_stop(task, name, migration_type)
     if status == TaskStatus.RUNNING and migration_type != MigrationType.FULL_LOAD and not wait_for_cdc_stop:
         if migration_type == MigrationType.CDC or percent >= 100:
             return TaskOutcome(
@@ -180,6 +303,47 @@ def classify_task(task: Mapping[str, Any], *, wait_for_cdc_stop: bool = False) -
     return TaskOutcome(
         Outcome.WAITING, f"Replication task {name} is {status or 'unknown'} ({percent}% loaded)."
     )
+
+
+def _from_earlier_run(task: Mapping[str, Any], status: str, since: datetime) -> bool:
+    """A ``ready`` task not started yet, or a stop/failure whose run began before ``since``.
+
+    A stop or failure with no recorded run start (a task that failed while starting) cannot be
+    told apart, so it is judged as it is rather than waited on until the deadline.
+    """
+    if status == TaskStatus.READY:
+        return True
+    if status not in (TaskStatus.STOPPED, *TASK_FAILED):
+        return False
+    return last_run_started(task) is not None and not run_began_since(task, since)
+
+
+def _classify_stop(task: Mapping[str, Any], name: str, migration_type: str) -> TaskOutcome:
+    code = stop_reason_code(task.get("StopReason"))
+    success, meaning = stop_reason_verdict(code, migration_type)
+    if not success:
+        detail = f" {task['LastFailureMessage']}." if task.get("LastFailureMessage") else ""
+        return TaskOutcome(
+            Outcome.FAILED,
+            f"Replication task {name} stopped before finishing (Stop Reason {code or 'none'}: "
+            f"{meaning}).{detail}",
+        )
+    stats = task.get("ReplicationTaskStats") or {}
+    percent = _full_load_percent(task)
+    if migration_type in _WITH_FULL_LOAD and "FullLoadProgressPercent" in stats and percent < 100:
+        return TaskOutcome(
+            Outcome.FAILED,
+            f"Replication task {name} stopped ({code}) at {percent}% of the full load, so the load did "
+            f"not complete (a stop by request?). {_RESUME}",
+        )
+    errored = _tables_errored(task)
+    if errored:
+        return TaskOutcome(
+            Outcome.FAILED,
+            f"Replication task {name} stopped ({code}) with {errored} table(s) in error. Check the "
+            "table statistics and the task's CloudWatch log.",
+        )
+    return TaskOutcome(Outcome.SUCCESS, f"Replication task {name} finished ({code}: {meaning}).")
 
 
 def classify_startable(task: Mapping[str, Any]) -> TaskOutcome:

@@ -1,8 +1,10 @@
 """Typed builder for DMS replication task settings (pure, no Airflow import).
 
 Defaults follow Neon's DMS guide: keep the target schema you created (TRUNCATE_BEFORE_LOAD or
-DO_NOTHING, never DROP_AND_CREATE), validate every row, and log to CloudWatch with TARGET_LOAD at
-LOGGER_SEVERITY_DETAILED_DEBUG. Everything can be overridden, raw JSON included.
+DO_NOTHING, never DROP_AND_CREATE), validate every row, and log to CloudWatch, with TARGET_LOAD at
+LOGGER_SEVERITY_DEBUG. LOGGER_SEVERITY_DETAILED_DEBUG (the guide's choice) may write row data to
+CloudWatch, so it is an explicit opt-in (``target_load_severity=DETAILED_DEBUG``). Everything can be
+overridden, raw JSON included.
 """
 
 from __future__ import annotations
@@ -25,7 +27,18 @@ class TargetTablePrepMode(str, Enum):
     DROP_AND_CREATE = "DROP_AND_CREATE"
 
 
+DEBUG = "LOGGER_SEVERITY_DEBUG"
+#: Logs more than DEBUG, row data included: opt in only where CloudWatch may hold the data.
 DETAILED_DEBUG = "LOGGER_SEVERITY_DETAILED_DEBUG"
+#: Logging component severities, from the DMS user guide ("Logging task settings").
+LOGGER_SEVERITIES: tuple[str, ...] = (
+    "LOGGER_SEVERITY_DEFAULT",
+    "LOGGER_SEVERITY_ERROR",
+    "LOGGER_SEVERITY_WARNING",
+    "LOGGER_SEVERITY_INFO",
+    DEBUG,
+    DETAILED_DEBUG,
+)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,12 +54,16 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 @dataclass(frozen=True)
 class TaskSettings:
-    """Replication task settings; ``overrides`` is merged last and wins."""
+    """Replication task settings; ``overrides`` is merged last and wins.
+
+    ``target_load_severity`` is LOGGER_SEVERITY_DEBUG by default; pass DETAILED_DEBUG to opt in to
+    the most verbose TARGET_LOAD log, which may write row data to CloudWatch.
+    """
 
     target_table_prep_mode: TargetTablePrepMode | str = TargetTablePrepMode.TRUNCATE_BEFORE_LOAD
     enable_validation: bool = True
     enable_logging: bool = True
-    target_load_severity: str = DETAILED_DEBUG
+    target_load_severity: str = DEBUG
     allow_drop_and_create: bool = False
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
@@ -58,6 +75,11 @@ class TaskSettings:
                 f"TargetTablePrepMode {self.target_table_prep_mode!r} is not a DMS prep mode; use "
                 "TRUNCATE_BEFORE_LOAD or DO_NOTHING."
             ) from None
+        if self.target_load_severity not in LOGGER_SEVERITIES:
+            raise NeonConfigError(
+                f"TARGET_LOAD severity {self.target_load_severity!r} is not a DMS logger severity; use "
+                f"one of {', '.join(LOGGER_SEVERITIES)}."
+            )
         if mode == TargetTablePrepMode.DROP_AND_CREATE and not self.allow_drop_and_create:
             raise NeonConfigError(
                 "TargetTablePrepMode DROP_AND_CREATE drops the Neon tables you created and lets DMS "

@@ -12,9 +12,21 @@ from airflow.providers.amazon.aws.hooks.dms import DmsHook
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from airflow_neon_dms.dms.connection_test import RefusalKind, explain_refusal
 from airflow_neon_dms.dms.paging import MarkerPages
 from airflow_neon_dms.dms.reload_plan import is_temporary_identifier_of, is_temporary_task_of
-from airflow_neon_dms.dms.states import TASK_ACTIVE, TASK_SETTLING, StartType, TaskStatus
+from airflow_neon_dms.dms.states import (
+    TASK_ACTIVE,
+    TASK_SETTLING,
+    ConnectionStatus,
+    Outcome,
+    StartType,
+    TaskStatus,
+    classify_startable,
+    last_run_started,
+    run_began_since,
+    start_type_for,
+)
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
 
@@ -23,7 +35,15 @@ TABLE_STATISTICS_PAGE_SIZE = 500
 #: ReloadTables accepts at most 10 tables a call.
 RELOAD_BATCH_SIZE = 10
 #: Endpoint fields DescribeEndpoints shows back; a difference in any of them means "modify".
-COMPARED_ENDPOINT_FIELDS = ("EngineName", "ServerName", "Port", "DatabaseName", "Username", "SslMode")
+COMPARED_ENDPOINT_FIELDS = (
+    "EngineName",
+    "ServerName",
+    "Port",
+    "DatabaseName",
+    "Username",
+    "SslMode",
+    "CertificateArn",
+)
 #: Task fields that CreateReplicationTask sets and DescribeReplicationTasks shows back.
 COMPARED_TASK_FIELDS = ("SourceEndpointArn", "TargetEndpointArn", "ReplicationInstanceArn", "MigrationType")
 #: The error code of a Describe*/Delete* call on something that does not exist.
@@ -183,32 +203,73 @@ class NeonDmsHook(DmsHook):
             "(DMS console: Replication instances) or pass the ARN of an existing one."
         )
 
-    def replication_instance_id(self, replication_instance_arn: str) -> str | None:
-        """The identifier (name) of a replication instance, which names its CloudWatch log group."""
+    def describe_replication_instance(self, replication_instance_arn: str) -> dict[str, Any] | None:
+        """The replication instance with this ARN, or None."""
         found = _or_none(
             self.conn.describe_replication_instances,
             Filters=[{"Name": "replication-instance-arn", "Values": [replication_instance_arn]}],
         )
         for instance in (found or {}).get("ReplicationInstances", []):
             if instance.get("ReplicationInstanceArn") == replication_instance_arn:
-                return str(instance.get("ReplicationInstanceIdentifier"))
+                return dict(instance)
         return None
+
+    def replication_instance_id(self, replication_instance_arn: str) -> str | None:
+        """The identifier (name) of a replication instance, which names its CloudWatch log group."""
+        instance = self.describe_replication_instance(replication_instance_arn)
+        return str(instance.get("ReplicationInstanceIdentifier")) if instance else None
 
     # Connection tests ------------------------------------------------------------------------
 
-    def test_connection_start(self, replication_instance_arn: str, endpoint_arn: str) -> dict[str, Any]:
-        """Start TestConnection; an already running test for the same pair is reused."""
-        try:
-            response = self.conn.test_connection(
-                ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_arn
-            )
-        except ClientError as err:
-            if _error_code(err) == "InvalidResourceStateFault":
-                current = self.describe_connection(replication_instance_arn, endpoint_arn)
-                if current is not None:
-                    return current
-            raise
-        return dict(response.get("Connection", {}))
+    def test_connection_start(
+        self,
+        replication_instance_arn: str,
+        endpoint_arn: str,
+        *,
+        instance_wait: float = 900,
+        delay: float = 15,
+    ) -> dict[str, Any]:
+        """Start TestConnection and return the pair's connection record as the call left it.
+
+        When DMS refuses (InvalidResourceStateFault), a test of the pair already running is adopted
+        (its record, ``testing``, is returned); a replication instance that is on its way back to
+        ``available`` (modifying, rebooting, ...) is waited for up to ``instance_wait`` seconds and
+        the test started then; anything else raises with the reason. A recorded result is never
+        returned in place of a test: see :class:`~airflow_neon_dms.dms.connection_test.FreshResult`.
+        """
+        deadline = time.monotonic() + instance_wait
+        while True:
+            try:
+                response = self.conn.test_connection(
+                    ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_arn
+                )
+            except ClientError as err:
+                if _error_code(err) != "InvalidResourceStateFault":
+                    raise
+                connection = self.describe_connection(replication_instance_arn, endpoint_arn)
+                refusal = explain_refusal(
+                    connection,
+                    self.describe_replication_instance(replication_instance_arn),
+                    replication_instance_arn,
+                    str(err.response.get("Error", {}).get("Message", err)),
+                )
+            else:
+                return dict(response.get("Connection", {}))
+            if refusal.kind == RefusalKind.TEST_RUNNING:
+                self.log.info("%s Waiting for its result.", refusal.message)
+                return dict(connection or {"Status": ConnectionStatus.TESTING.value})
+            if refusal.kind == RefusalKind.REFUSED:
+                raise DmsResourceError(
+                    f"Connection test to endpoint {endpoint_arn} cannot start: {refusal.message}"
+                )
+            if time.monotonic() >= deadline:
+                raise DmsResourceError(
+                    f"Connection test to endpoint {endpoint_arn} cannot start: {refusal.message} It did not "
+                    f"become available within {instance_wait:.0f} s. Raise instance_wait, or check the "
+                    "instance in the DMS console."
+                )
+            self.log.info("%s Waiting for it before testing the connection.", refusal.message)
+            time.sleep(delay)
 
     def describe_connection(self, replication_instance_arn: str, endpoint_arn: str) -> dict[str, Any] | None:
         """The latest connection test result for an instance and endpoint, or None."""
@@ -346,13 +407,21 @@ class NeonDmsHook(DmsHook):
         return arn, "modified"
 
     def wait_until_settled(self, task_arn: str, *, timeout: float = 600, delay: float = 10) -> dict[str, Any]:
-        """Poll until the task leaves creating/modifying/moving/testing, or ``timeout`` passes."""
+        """Poll until the task can be started (or already runs); raise when it cannot, or on timeout."""
         deadline = time.monotonic() + timeout
-        task = self.describe_task(task_arn)
-        while str(task.get("Status", "")) in TASK_SETTLING and time.monotonic() < deadline:
-            time.sleep(delay)
+        while True:
             task = self.describe_task(task_arn)
-        return task
+            verdict = classify_startable(task)
+            if verdict.outcome == Outcome.SUCCESS:
+                return task
+            if verdict.outcome == Outcome.FAILED:
+                raise DmsResourceError(f"{verdict.message} Create the task again (NeonDmsCreateTaskOperator)")
+            if time.monotonic() >= deadline:
+                raise DmsResourceError(
+                    f"{verdict.message} It did not become startable within {timeout:.0f} s, so it was not "
+                    "started. Raise settle_timeout, or check the task in the DMS console."
+                )
+            time.sleep(delay)
 
     def start_task(
         self,
@@ -363,33 +432,28 @@ class NeonDmsHook(DmsHook):
         settle_timeout: float = 600,
         settle_delay: float = 10,
     ) -> tuple[bool, dict[str, Any]]:
-        """Start the task unless a run is already under way, or already ran since ``started_since``.
+        """Start the task unless a run is already under way, or already began since ``started_since``.
 
         Returns ``(started, task)``; ``started`` is False when this call did not start a run, which
-        is what makes a retried start idempotent. ``start-replication`` on a task that has run
-        before becomes ``reload-target`` (DMS allows start-replication only for a first run);
-        ``resume-processing`` on a task that never ran becomes ``start-replication``.
+        is what makes a retried start idempotent. When the run began is read from
+        ReplicationTaskStats (StartDate/FreshStartDate), not ReplicationTaskStartDate, which is
+        only when a task is scheduled to start. The start type sent follows
+        :func:`~airflow_neon_dms.dms.states.start_type_for`.
         """
         task = self.wait_until_settled(task_arn, timeout=settle_timeout, delay=settle_delay)
         status = str(task.get("Status", ""))
-        start_date = task.get("ReplicationTaskStartDate")
         if status in TASK_ACTIVE:
             self.log.info("Replication task %s is already %s; not starting it again", task_arn, status)
             return False, task
-        if started_since is not None and isinstance(start_date, datetime) and start_date >= started_since:
+        if started_since is not None and run_began_since(task, started_since):
             self.log.info(
                 "Replication task %s already started at %s, after %s; not starting it again",
                 task_arn,
-                start_date,
+                last_run_started(task),
                 started_since,
             )
             return False, task
-        kind = StartType(start_type)
-        has_run = status in (TaskStatus.STOPPED, TaskStatus.FAILED) or start_date is not None
-        if not has_run and kind == StartType.RESUME_PROCESSING:
-            kind = StartType.START_REPLICATION
-        elif has_run and kind == StartType.START_REPLICATION:
-            kind = StartType.RELOAD_TARGET
+        kind = start_type_for(task, start_type)
         self.start_replication_task(task_arn, kind.value)
         self.log.info("Started replication task %s (%s)", task_arn, kind.value)
         return True, self.describe_task(task_arn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -10,10 +11,11 @@ from typing import Any
 import psycopg
 from airflow.sdk import BaseHook
 
+from airflow_neon_dms.dms.endpoint_settings import tls_settings
 from airflow_neon_dms.dms.failure_hints import neon_hint
 from airflow_neon_dms.exceptions import DatabaseConnectionError, WrongConnectionTypeError
 from airflow_neon_dms.masking import mask
-from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host
+from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host, worker_sslrootcert
 
 #: Connection types this hook reads; ``postgres`` lets an existing Postgres connection to Neon serve.
 ACCEPTED_CONN_TYPES = frozenset({"neon", "postgres", "postgresql"})
@@ -31,8 +33,11 @@ class NeonHook(BaseHook):
     Interact with a Neon database through psycopg 3.
 
     The Airflow connection (type ``neon``) holds the Neon host, port (5432), role (Login),
-    password and database (Schema). Extras: ``endpoint_id`` for hosts that do not start with it,
-    ``sslmode`` (``require`` by default; Neon requires TLS). A ``-pooler`` host is replaced by the
+    password and database (Schema). Extras: ``endpoint_id`` for hosts that do not start with it;
+    ``sslmode`` for this worker's own connection (``verify-full`` against the system's trusted
+    roots for a ``*.neon.tech`` host, ``require`` for any other; ``require`` is the documented way
+    down); ``sslrootcert`` (a CA file instead of the system roots); ``certificate_arn`` and
+    ``dms_ssl_mode`` for the DMS endpoint's TLS. A ``-pooler`` host is replaced by the
     direct host: DMS bulk loads and session settings need it.
 
     :param neon_conn_id: The Airflow connection id of the Neon database.
@@ -87,9 +92,17 @@ class NeonHook(BaseHook):
             "user": target.user,
             "password": target.password,
             "sslmode": target.sslmode,
+            "sslrootcert": worker_sslrootcert(
+                target.sslmode,
+                target.sslrootcert,
+                psycopg.pq.version(),
+                ssl.get_default_verify_paths().cafile,
+            ),
             "connect_timeout": self.connect_timeout,
             "application_name": "airflow-neon-dms",
         }
+        if kwargs["sslrootcert"] is None:
+            del kwargs["sslrootcert"]
         sni_names_endpoint = is_neon_host(target.host) and target.host.split(".", 1)[0] == target.endpoint_id
         if target.endpoint_id and not sni_names_endpoint:
             # No SNI can carry the endpoint id for this host: pass it as Neon's startup option.
@@ -140,13 +153,24 @@ class NeonHook(BaseHook):
         where = f"endpoint {target.endpoint_id}" if target.endpoint_id else f"host {target.host}"
         return True, f"Connected to Neon {where}, database {row[0]} as {row[1]} (PostgreSQL {row[2]})."
 
-    def dms_target_settings(self) -> dict[str, Any]:
+    def dms_target_settings(
+        self, *, ssl_mode: str | None = None, certificate_arn: str | None = None
+    ) -> dict[str, Any]:
         """CreateEndpoint arguments for this Neon database as an AWS DMS target.
 
         ServerName is the direct host, Password is ``endpoint=<id>$<password>`` (masked in logs the
-        moment it exists), SslMode is ``require`` unless the connection asks for certificate checks.
+        moment it exists). SslMode is ``ssl_mode``, else the connection's ``dms_ssl_mode`` extra,
+        else ``verify-full`` with a certificate ARN (``certificate_arn``, else the connection's
+        ``certificate_arn`` extra) and ``require`` without; verify-ca/verify-full without a
+        certificate ARN is an error naming the fix.
         """
         target = self.target
+        certificate = certificate_arn or target.certificate_arn
+        tls = tls_settings(
+            f"for Neon connection {self.neon_conn_id!r}",
+            ssl_mode or target.dms_sslmode(certificate),
+            certificate,
+        )
         password = dms_password(target.require_endpoint_id(), target.password)
         mask(password)
         return {
@@ -157,5 +181,5 @@ class NeonHook(BaseHook):
             "DatabaseName": target.database,
             "Username": target.user,
             "Password": password,
-            "SslMode": target.dms_sslmode(),
+            **tls,
         }

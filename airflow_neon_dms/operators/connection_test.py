@@ -16,7 +16,10 @@ from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOper
 
 class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
     """
-    Run DMS TestConnection from a replication instance to an endpoint and wait for the result.
+    Run DMS TestConnection from a replication instance to an endpoint and wait for its result.
+
+    Only the result of the test this step started (or of one already running for the pair) counts:
+    DescribeConnections keeps the last result, so a result counts only after ``testing``.
 
     On failure raises ConnectionTestFailedError with DMS's LastFailureMessage and, for a Neon
     target, a hint when the message points at the endpoint id, TLS or a pooler host.
@@ -27,6 +30,9 @@ class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up.
+    :param instance_wait: seconds to wait for a replication instance that is not ``available``
+        (modifying, rebooting, ...) before the test can start; then it fails with the instance's
+        status.
     """
 
     template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_instance_arn", "endpoint_arn")
@@ -40,15 +46,18 @@ class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         deferrable: bool | None = None,
         waiter_delay: float = 15,
         max_wait: float = 900,
+        instance_wait: float = 900,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.replication_instance_arn = replication_instance_arn
         self.endpoint_arn = endpoint_arn
+        self.instance_wait = instance_wait
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> str:
-        from airflow_neon_dms.dms.states import Outcome, classify_connection
+        from airflow_neon_dms.dms.connection_test import FreshResult
+        from airflow_neon_dms.dms.states import ConnectionStatus, Outcome
         from airflow_neon_dms.triggers.connection_test import NeonDmsConnectionTestTrigger
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn)
@@ -64,21 +73,29 @@ class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
             aws_partition=self.hook.conn_partition,
             endpoint_id=endpoint.get("EndpointIdentifier", ""),
         )
-        connection: dict[str, Any] | None = self.hook.test_connection_start(
-            self.replication_instance_arn, self.endpoint_arn
+        started = self.hook.test_connection_start(
+            self.replication_instance_arn,
+            self.endpoint_arn,
+            instance_wait=self.instance_wait,
+            delay=self.waiter_delay,
         )
         self.log.info(
             "Testing the connection from %s to endpoint %s",
             self.replication_instance_arn,
             endpoint.get("EndpointIdentifier"),
         )
+        # Only a result that follows ``testing`` belongs to this test (DescribeConnections keeps the
+        # previous result and has no timestamp).
+        fresh = FreshResult(testing_seen=str(started.get("Status", "")).lower() == ConnectionStatus.TESTING)
+        connection: dict[str, Any] | None = None
+        outcome = Outcome.WAITING
         deadline = self._deadline()
-        outcome = classify_connection(connection)
-        if outcome == Outcome.WAITING and self.deferrable:
+        if self.deferrable:
             self.defer(
                 trigger=NeonDmsConnectionTestTrigger(
                     endpoint_arn=self.endpoint_arn,
                     replication_instance_arn=self.replication_instance_arn,
+                    testing_seen=fresh.testing_seen,
                     deadline=deadline,
                     waiter_delay=self.waiter_delay,
                     **self.aws_kwargs,
@@ -88,7 +105,7 @@ class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
         while outcome == Outcome.WAITING and time.time() < deadline:
             time.sleep(self.waiter_delay)
             connection = self.hook.describe_connection(self.replication_instance_arn, self.endpoint_arn)
-            outcome = classify_connection(connection)
+            outcome = fresh.judge(connection)
         if outcome == Outcome.SUCCESS:
             return self._succeeded()
         if outcome == Outcome.FAILED:

@@ -76,3 +76,19 @@ def neon_endpoint(conn_id: str) -> Endpoint:
     params = {k: v for k, v in hook.connection_kwargs().items() if v is not None}
     target = hook.target
     return Endpoint("postgresql", params, f"Neon {target.host}:{target.port}/{target.database}")
+
+
+def source_schema(conn_id: str, given: str | None = None) -> str:
+    """The table-mapping schema to migrate: ``given``, else the source connection's default.
+
+    A MySQL/MariaDB source migrates the database in its connection's Schema field (DMS takes a
+    MySQL database as the mapping's schema, never as the endpoint's DatabaseName); any other
+    source migrates ``public``.
+    """
+    from airflow_neon_dms.dms.endpoint_settings import default_source_schema
+
+    if given:
+        return given
+    conn = BaseHook.get_connection(conn_id)
+    engine = "mysql" if (conn.conn_type or "").lower() in MYSQL_TYPES else conn.conn_type
+    return default_source_schema(engine, conn.schema, conn_id)

@@ -49,7 +49,10 @@ class _EndpointOperator(NeonDmsBaseOperator):
         raise NotImplementedError
 
     def execute(self, context: Context) -> str:
+        from airflow_neon_dms.dms.endpoint_settings import check_mysql_database_name
+
         settings = {**self.endpoint_settings(), **dict(self.extra_settings or {})}
+        check_mysql_database_name(self.endpoint_identifier, settings)
         tags = {**DEFAULT_TAGS, **dict(self.tags or {})}
         arn, action = self.hook.ensure_endpoint(
             self.endpoint_identifier, settings, tags, refresh_password=self.refresh_password
@@ -78,9 +81,10 @@ class NeonTargetEndpointOperator(_EndpointOperator):
     """
     Create the DMS target endpoint for a Neon database, or reuse (and update) the one that exists.
 
-    Reads the ``neon`` connection through NeonHook: the direct (non-pooler) host, SslMode
-    ``require`` and the password in the form ``endpoint=<endpoint-id>$<password>``, which is masked
-    in logs and never returned. Returns the endpoint ARN.
+    Reads the ``neon`` connection through NeonHook: the direct (non-pooler) host and the password
+    in the form ``endpoint=<endpoint-id>$<password>``, which is masked in logs and never returned.
+    TLS: SslMode ``require``, or ``verify-full`` once DMS has Neon's CA (``certificate_arn``: the
+    ARN ImportCertificate returned for ISRG Root X1). Returns the endpoint ARN.
 
     :param endpoint_identifier: DMS endpoint identifier (letters, digits, hyphens).
     :param neon_conn_id: Airflow connection of type ``neon``.
@@ -88,25 +92,42 @@ class NeonTargetEndpointOperator(_EndpointOperator):
     :param extra_settings: more CreateEndpoint arguments (e.g. ``PostgreSQLSettings``); they win.
     :param refresh_password: send the password to an existing endpoint even when nothing visible
         differs (DMS never shows a password back); use it after rotating the Neon password.
+    :param ssl_mode: DMS SslMode; default: the connection's ``dms_ssl_mode`` extra, else
+        ``verify-full`` with a certificate ARN and ``require`` without.
+    :param certificate_arn: ARN of Neon's CA in DMS (default: the connection's ``certificate_arn``
+        extra); verify-ca and verify-full need it.
     """
 
     template_fields: Sequence[str] = (
         *AWS_TEMPLATE_FIELDS,
         "neon_conn_id",
         "endpoint_identifier",
+        "ssl_mode",
+        "certificate_arn",
         "tags",
         "extra_settings",
     )
     template_fields_renderers = {"extra_settings": "json", "tags": "json"}
 
-    def __init__(self, *, neon_conn_id: str = "neon_default", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        neon_conn_id: str = "neon_default",
+        ssl_mode: str | None = None,
+        certificate_arn: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.neon_conn_id = neon_conn_id
+        self.ssl_mode = ssl_mode
+        self.certificate_arn = certificate_arn
 
     def endpoint_settings(self) -> dict[str, Any]:
         from airflow_neon_dms.hooks.neon import NeonHook  # psycopg: only when the task runs
 
-        return NeonHook(neon_conn_id=self.neon_conn_id).dms_target_settings()
+        return NeonHook(neon_conn_id=self.neon_conn_id).dms_target_settings(
+            ssl_mode=self.ssl_mode, certificate_arn=self.certificate_arn
+        )
 
 
 class NeonDmsSourceEndpointOperator(_EndpointOperator):
@@ -116,6 +137,8 @@ class NeonDmsSourceEndpointOperator(_EndpointOperator):
     The connection gives EngineName (from its type: postgres, mysql, mariadb, oracle, mssql),
     ServerName, Port, DatabaseName, Username and Password (masked); ``extra_settings`` can set or
     override any CreateEndpoint argument, so a source with no Airflow connection works too.
+    A MySQL or MariaDB endpoint gets no DatabaseName (botocore: DMS would then load every task
+    table into that one database): the connection's Schema is the table mapping's schema instead.
     Returns the endpoint ARN.
 
     :param endpoint_identifier: DMS endpoint identifier.
@@ -123,6 +146,8 @@ class NeonDmsSourceEndpointOperator(_EndpointOperator):
     :param engine_name: DMS EngineName; defaults from the connection type.
     :param ssl_mode: DMS SslMode (none, require, verify-ca, verify-full); the connection's
         ``sslmode`` extra when not given, else ``none``.
+    :param certificate_arn: ARN of the source's CA imported into DMS (default: the connection's
+        ``certificate_arn`` extra); verify-ca and verify-full need it.
     """
 
     template_fields: Sequence[str] = (
@@ -131,6 +156,7 @@ class NeonDmsSourceEndpointOperator(_EndpointOperator):
         "endpoint_identifier",
         "engine_name",
         "ssl_mode",
+        "certificate_arn",
         "tags",
         "extra_settings",
     )
@@ -142,14 +168,18 @@ class NeonDmsSourceEndpointOperator(_EndpointOperator):
         source_conn_id: str | None = None,
         engine_name: str | None = None,
         ssl_mode: str | None = None,
+        certificate_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.source_conn_id = source_conn_id
         self.engine_name = engine_name
         self.ssl_mode = ssl_mode
+        self.certificate_arn = certificate_arn
 
     def endpoint_settings(self) -> dict[str, Any]:
+        from airflow_neon_dms.dms.endpoint_settings import is_mysql_engine, tls_settings
+
         settings: dict[str, Any] = {"EndpointType": "source"}
         if self.source_conn_id:
             conn = BaseHook.get_connection(self.source_conn_id)
@@ -167,16 +197,21 @@ class NeonDmsSourceEndpointOperator(_EndpointOperator):
                     "EngineName": engine,
                     "ServerName": conn.host,
                     "Port": int(conn.port) if conn.port else None,
-                    "DatabaseName": conn.schema or None,
+                    # MySQL: the database is the table mapping's schema, never DatabaseName.
+                    "DatabaseName": None if is_mysql_engine(engine) else conn.schema or None,
                     "Username": conn.login,
                     "Password": conn.password,
-                    "SslMode": self.ssl_mode or _dms_ssl_mode(extra.get("sslmode")),
+                    **tls_settings(
+                        self.endpoint_identifier,
+                        self.ssl_mode or _dms_ssl_mode(extra.get("sslmode")),
+                        self.certificate_arn or extra.get("certificate_arn"),
+                    ),
                 }
             )
         elif self.engine_name:
             settings["EngineName"] = self.engine_name
             if self.ssl_mode:
-                settings["SslMode"] = self.ssl_mode
+                settings.update(tls_settings(self.endpoint_identifier, self.ssl_mode, self.certificate_arn))
         settings = {k: v for k, v in settings.items() if v not in (None, "")}
         missing = [k for k in ("EngineName",) if k not in settings and k not in (self.extra_settings or {})]
         if missing:

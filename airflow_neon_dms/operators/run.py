@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 #: StartReplicationTaskType of a first run (``StartType.START_REPLICATION``).
 START_REPLICATION = "start-replication"
+#: Without a DAG run start, a run counts as ours when it began after our StartReplicationTask call
+#: less this margin for a worker clock ahead of AWS's.
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=1)
 
 
 class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
@@ -122,25 +126,29 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         return self._start_and_wait(context, start_type)
 
     def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import Outcome, classify_task, task_summary
+        from airflow_neon_dms.dms.states import Outcome, task_summary
         from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
+        run_started = dag_run_started(context)
+        call_time = datetime.now(timezone.utc) - CLOCK_SKEW_ALLOWANCE
         started, task = self.hook.start_task(
             self.replication_task_arn,
             start_type,
-            started_since=dag_run_started(context),
+            started_since=run_started,
             settle_timeout=self.settle_timeout,
             settle_delay=min(self.waiter_delay, 10),
         )
         if not self.wait_for_completion:
             return {**task_summary(task), "started": started}
-        verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
+        started_after = _judged_run_start(started, task, run_started, call_time)
+        verdict = self._verdict(task, started_after)
         deadline = self._deadline()
         if verdict.outcome == Outcome.WAITING and self.deferrable:
             self.defer(
                 trigger=NeonDmsTaskCompletionTrigger(
                     replication_task_arn=self.replication_task_arn,
                     wait_for_cdc_stop=self.wait_for_cdc_stop,
+                    started_after=started_after.timestamp() if started_after else None,
                     deadline=deadline,
                     waiter_delay=self.waiter_delay,
                     **self.aws_kwargs,
@@ -152,8 +160,13 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
             self.log.info("%s", verdict.message)
             time.sleep(self.waiter_delay)
             task = self.hook.describe_task(self.replication_task_arn)
-            verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
+            verdict = self._verdict(task, started_after)
         return self._finish(verdict, task, started)
+
+    def _verdict(self, task: dict[str, Any], started_after: datetime | None) -> TaskOutcome:
+        from airflow_neon_dms.dms.states import classify_task
+
+        return classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, started: bool = True
@@ -192,3 +205,21 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
             f"finish within {self.max_wait:.0f} s ({verdict.message}). It keeps running in DMS; raise "
             "max_wait, or clear this task to wait again (it will not start a second run)."
         )
+
+
+def _judged_run_start(
+    started: bool, task: dict[str, Any], run_started: datetime | None, call_time: datetime
+) -> datetime | None:
+    """The earliest start of the run the wait may judge; a stop left by an earlier run never counts.
+
+    This step started the task: the DAG run's start (else the call's time). It found the task
+    already started in this DAG run: the DAG run's start. It found a run under way (``starting``,
+    ``running``, ``stopping``): that run is the one, whenever it began (None: no date check).
+    """
+    from airflow_neon_dms.dms.states import TASK_ACTIVE
+
+    if started:
+        return run_started or call_time
+    if str(task.get("Status", "")) in TASK_ACTIVE:
+        return None
+    return run_started

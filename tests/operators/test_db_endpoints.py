@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 
 import pytest
 
@@ -84,7 +85,9 @@ def test_neon_target_requires_tls_and_passes_endpoint_id(monkeypatch: pytest.Mon
         extra={"endpoint_id": "ep-cool-darkness-123456"},
     )
     direct = neon_endpoint("neon_direct")
-    assert direct.params["sslmode"] == "require"
+    # The worker checks Neon's certificate against the system's roots (libpq >= 16: "system").
+    assert direct.params["sslmode"] == "verify-full"
+    assert direct.params["sslrootcert"] in ("system", ssl.get_default_verify_paths().cafile)
     assert "options" not in direct.params  # SNI carries the endpoint id
     custom = neon_endpoint("neon_custom")
     assert custom.params["options"] == "endpoint=ep-cool-darkness-123456"

@@ -178,7 +178,9 @@ def test_target_normalises_pooler_host_and_defaults() -> None:
     assert target.host == "ep-a-1.us-east-2.aws.neon.tech"
     assert target.was_pooler_host
     assert target.port == 5432
-    assert target.sslmode == "require"
+    # A *.neon.tech host: the worker verifies Neon's certificate chain and host name by default.
+    assert target.sslmode == "verify-full"
+    assert target.dms_sslmode() == "require"  # DMS verifies only with a certificate ARN
     assert target.require_endpoint_id() == "ep-a-1"
     assert "pw" not in repr(target)
 
@@ -219,3 +221,40 @@ def test_dms_sslmode_mapping() -> None:
     assert _target(host="127.0.0.1", extra={"sslmode": "disable"}).dms_sslmode() == "none"
     with pytest.raises(NeonConfigError, match="no AWS DMS equivalent"):
         _target(host="127.0.0.1", extra={"sslmode": "prefer"}).dms_sslmode()
+
+
+def test_sslmode_require_is_the_documented_way_down() -> None:
+    assert _target(extra={"sslmode": "require"}).sslmode == "require"
+    assert _target(host="db.internal.example", extra={"endpoint_id": "ep-a-1"}).sslmode == "require"
+
+
+def test_dms_sslmode_follows_the_certificate() -> None:
+    arn = "arn:aws:dms:us-east-2:1:cert:X"
+    assert _target(extra={"certificate_arn": arn}).dms_sslmode() == "verify-full"
+    assert _target().dms_sslmode(arn) == "verify-full"
+    assert _target(extra={"dms_ssl_mode": "require", "certificate_arn": arn}).dms_sslmode() == "require"
+
+
+@pytest.mark.parametrize(
+    ("sslmode", "explicit", "libpq", "cafile", "expected"),
+    [
+        ("verify-full", None, 170000, "/etc/ssl/ca.pem", "system"),
+        ("verify-full", None, 150000, "/etc/ssl/ca.pem", "/etc/ssl/ca.pem"),
+        ("verify-ca", None, 170000, "/etc/ssl/ca.pem", "/etc/ssl/ca.pem"),
+        ("verify-full", "/my/ca.pem", 170000, None, "/my/ca.pem"),
+        ("require", None, 170000, "/etc/ssl/ca.pem", None),
+    ],
+)
+def test_worker_sslrootcert(
+    sslmode: str, explicit: str | None, libpq: int, cafile: str | None, expected: str | None
+) -> None:
+    from airflow_neon_dms.neon import worker_sslrootcert
+
+    assert worker_sslrootcert(sslmode, explicit, libpq, cafile) == expected
+
+
+def test_worker_sslrootcert_without_any_roots_names_the_fix() -> None:
+    from airflow_neon_dms.neon import worker_sslrootcert
+
+    with pytest.raises(NeonConfigError, match="extra 'sslrootcert'.*'require'"):
+        worker_sslrootcert("verify-full", None, 150000, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -17,7 +17,9 @@ from airflow_neon_dms.dms.states import (
     classify_startable,
     classify_table,
     classify_task,
+    last_run_started,
     pending_tables,
+    start_type_for,
     stop_reason_code,
     table_failure_reason,
     table_is_pending,
@@ -89,12 +91,6 @@ def test_unknown_status_warns_and_waits(caplog: pytest.LogCaptureFixture) -> Non
         verdict = classify_task(_task("hibernating"))
     assert verdict.outcome == Outcome.WAITING
     assert "unknown status 'hibernating'" in caplog.text
-
-
-def test_unknown_stop_reason_decided_by_progress() -> None:
-    assert classify_task(_task("stopped", "Stop Reason SOMETHING_NEW")).outcome == Outcome.SUCCESS
-    partial = _task("stopped", "Stop Reason SOMETHING_NEW", FullLoadProgressPercent=10)
-    assert classify_task(partial).outcome == Outcome.FAILED
 
 
 def test_stop_reason_code() -> None:
@@ -302,3 +298,47 @@ def test_a_reload_that_ends_in_table_error_is_terminal() -> None:
     assert pending_tables([stale], None, reloaded_since=since) == [TableRef("public", "t")]
     # a row with no timestamps cannot be told apart: judge its state rather than wait forever
     assert table_progress([_row("Table cancelled")], None, since).failed[0].reason == "Table cancelled"
+
+
+def _ran(status: str, migration: str, started: datetime | None) -> dict[str, Any]:
+    stats = {"StartDate": started, "FreshStartDate": started} if started else {}
+    return {"Status": status, "MigrationType": migration, "ReplicationTaskStats": stats}
+
+
+YESTERDAY = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("status", "migration", "started", "requested", "sent"),
+    [
+        ("ready", "full-load", None, "start-replication", "start-replication"),
+        ("ready", "cdc", None, "resume-processing", "start-replication"),
+        ("ready", "full-load", None, "reload-target", "start-replication"),
+        ("stopped", "full-load", YESTERDAY, "start-replication", "reload-target"),
+        ("stopped", "cdc", YESTERDAY, "start-replication", "resume-processing"),
+        ("stopped", "full-load-and-cdc", YESTERDAY, "start-replication", "resume-processing"),
+        ("failed", "full-load-and-cdc", YESTERDAY, "reload-target", "reload-target"),
+        ("stopped", "full-load", YESTERDAY, "resume-processing", "resume-processing"),
+    ],
+)
+def test_start_type_for(
+    status: str, migration: str, started: datetime | None, requested: str, sent: str
+) -> None:
+    assert start_type_for(_ran(status, migration, started), requested).value == sent
+
+
+def test_a_stop_from_an_earlier_run_keeps_the_wait_going() -> None:
+    task = {
+        **_task("stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED"),
+        "ReplicationTaskStats": {"StartDate": YESTERDAY},
+    }
+    verdict = classify_task(task, started_after=YESTERDAY + timedelta(hours=20))
+    assert verdict.outcome == Outcome.WAITING
+    assert "earlier run" in verdict.message
+    assert classify_task(task, started_after=YESTERDAY).outcome == Outcome.SUCCESS
+
+
+def test_scheduled_start_date_is_not_a_run_start() -> None:
+    task = {"Status": "ready", "ReplicationTaskStartDate": YESTERDAY, "ReplicationTaskStats": {}}
+    assert last_run_started(task) is None
+    assert start_type_for(task, "start-replication").value == "start-replication"

@@ -20,9 +20,23 @@ def test_defaults_follow_the_neon_guide() -> None:
     assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "TRUNCATE_BEFORE_LOAD"
     assert settings["ValidationSettings"]["EnableValidation"] is True
     assert settings["Logging"]["EnableLogging"] is True
-    assert {"Id": "TARGET_LOAD", "Severity": "LOGGER_SEVERITY_DETAILED_DEBUG"} in settings["Logging"][
-        "LogComponents"
+    # DEBUG, not the guide's DETAILED_DEBUG, which may write row data to CloudWatch.
+    target_load = {"Id": "TARGET_LOAD", "Severity": "LOGGER_SEVERITY_DEBUG"}
+    assert settings["Logging"]["LogComponents"] == [target_load]
+
+
+def test_detailed_debug_is_an_explicit_opt_in() -> None:
+    from airflow_neon_dms.dms.task_settings import DETAILED_DEBUG
+
+    settings = TaskSettings(target_load_severity=DETAILED_DEBUG).to_dict()
+    assert settings["Logging"]["LogComponents"] == [
+        {"Id": "TARGET_LOAD", "Severity": "LOGGER_SEVERITY_DETAILED_DEBUG"}
     ]
+
+
+def test_unknown_severity_is_refused() -> None:
+    with pytest.raises(NeonConfigError, match="'LOUD' is not a DMS logger severity"):
+        TaskSettings(target_load_severity="LOUD")
 
 
 def test_do_nothing_and_overrides() -> None:

@@ -172,7 +172,7 @@ def test_settings_comparison_only_checks_keys_the_caller_set() -> None:
                 "EnableLogging": True,
                 "LogComponents": [
                     {"Id": "SOURCE_UNLOAD", "Severity": "LOGGER_SEVERITY_DEFAULT"},
-                    {"Id": "TARGET_LOAD", "Severity": "LOGGER_SEVERITY_DETAILED_DEBUG"},
+                    {"Id": "TARGET_LOAD", "Severity": "LOGGER_SEVERITY_DEBUG"},
                 ],
             },
             "ValidationSettings": {"EnableValidation": True, "ThreadCount": 5},

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
+import psycopg
 import pytest
 
-from airflow_neon_dms.exceptions import DmsPasswordError, NeonHostError, WrongConnectionTypeError
+from airflow_neon_dms.exceptions import (
+    DatabaseConnectionError,
+    DmsPasswordError,
+    NeonHostError,
+    WrongConnectionTypeError,
+)
 from airflow_neon_dms.hooks.neon import NeonHook
 from airflow_neon_dms.local.embedded import EmbeddedPostgres
 
@@ -183,3 +190,64 @@ def test_test_connection_reports_config_errors(monkeypatch: pytest.MonkeyPatch) 
     ok, message = NeonHook(neon_conn_id="neon_empty").test_connection()
     assert not ok
     assert "Neon host is empty" in message
+
+
+@pytest.fixture(scope="module")
+def tls_proxy(pg_server: Any) -> Iterator[Any]:
+    """The Neon proxy stand-in: TLS with a self-signed certificate no system root trusts."""
+    from airflow_neon_dms.local.neon_proxy import NeonProxy
+
+    with NeonProxy("ep-quiet-lake-123456", pg_server.host, pg_server.port) as running:
+        yield running
+
+
+def _proxy_conn(proxy: Any, pg_server: Any, **extra: object) -> dict[str, object]:
+    return {
+        "conn_type": "neon",
+        "host": "127.0.0.1",
+        "port": proxy.port,
+        "login": pg_server.user,
+        "password": pg_server.password or "any",
+        "schema": "postgres",
+        "extra": {"endpoint_id": "ep-quiet-lake-123456", **extra},
+    }
+
+
+def test_neon_host_defaults_to_verify_full_against_the_system_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_conn(
+        monkeypatch,
+        "neon_cloud",
+        conn_type="neon",
+        host="ep-cool-darkness-123456.us-east-2.aws.neon.tech",
+        login="neondb_owner",
+        password="pw",
+        schema="neondb",
+    )
+    kwargs = NeonHook(neon_conn_id="neon_cloud").connection_kwargs()
+    assert kwargs["sslmode"] == "verify-full"
+    assert psycopg.pq.version() >= 160000, "this test expects libpq 16+ (sslrootcert=system)"
+    assert kwargs["sslrootcert"] == "system"
+
+
+def test_verify_full_refuses_a_certificate_no_system_root_signed(
+    monkeypatch: pytest.MonkeyPatch, tls_proxy: Any, pg_server: Any
+) -> None:
+    """Real libpq against a real TLS server: the hook's verify-full really checks the chain, and
+    the documented way down (sslmode=require) still connects, encrypted."""
+    _set_conn(monkeypatch, "neon_verify", **_proxy_conn(tls_proxy, pg_server, sslmode="verify-full"))
+    with pytest.raises(DatabaseConnectionError, match="certificate verify failed"):
+        NeonHook(neon_conn_id="neon_verify").get_conn()
+    _set_conn(monkeypatch, "neon_require", **_proxy_conn(tls_proxy, pg_server, sslmode="require"))
+    with NeonHook(neon_conn_id="neon_require").cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+
+
+def test_own_ca_file_through_the_sslrootcert_extra(
+    monkeypatch: pytest.MonkeyPatch, tls_proxy: Any, pg_server: Any
+) -> None:
+    extra = {"sslmode": "verify-ca", "sslrootcert": str(tls_proxy.cert_path)}
+    _set_conn(monkeypatch, "neon_own_ca", **_proxy_conn(tls_proxy, pg_server, **extra))
+    with NeonHook(neon_conn_id="neon_own_ca").cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)

@@ -120,20 +120,106 @@ def test_source_endpoint_from_connection(
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
     name = unique_id("src")
-    op = NeonDmsSourceEndpointOperator(
-        task_id="source",
-        endpoint_identifier=name,
-        source_conn_id=source_conn,
-        extra_settings={"DatabaseName": "shop_v2"},
-    )
+    op = NeonDmsSourceEndpointOperator(task_id="source", endpoint_identifier=name, source_conn_id=source_conn)
     arn = op.execute(context_factory())
     [endpoint] = _endpoint(dms, name)
     assert endpoint["EndpointArn"] == arn
     assert endpoint["EngineName"] == "mysql"
     assert endpoint["ServerName"] == "db.internal"
     assert endpoint["Port"] == 3306
-    assert endpoint["DatabaseName"] == "shop_v2"  # explicit settings win
+    # botocore: never DatabaseName for a MySQL endpoint; the connection's Schema ("shop") is the
+    # table mapping's schema instead.
+    assert "DatabaseName" not in endpoint
     assert endpoint["EndpointType"].lower() == "source"
+
+
+def test_mysql_source_with_database_name_is_refused_before_any_call(
+    aws_conn: str,
+    source_conn: str,
+    dms: Any,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    name = unique_id("src")
+    op = NeonDmsSourceEndpointOperator(
+        task_id="source",
+        endpoint_identifier=name,
+        source_conn_id=source_conn,
+        extra_settings={"DatabaseName": "shop_v2"},
+    )
+    with pytest.raises(
+        NeonConfigError, match=f"Endpoint {name} is a mysql endpoint with DatabaseName 'shop_v2'"
+    ):
+        op.execute(context_factory())
+    assert _endpoint(dms, name) == []
+
+
+def test_mysql_connection_schema_is_the_default_source_schema(source_conn: str) -> None:
+    from airflow_neon_dms.operators.db_endpoints import source_schema
+
+    assert source_schema(source_conn) == "shop"
+    assert source_schema(source_conn, "sales") == "sales"
+
+
+def test_postgres_and_schemaless_mysql_source_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_neon_dms.operators.db_endpoints import source_schema
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PG_SRC", json.dumps({"conn_type": "postgres", "host": "h", "schema": "app"})
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_MY_SRC", json.dumps({"conn_type": "mysql", "host": "h"}))
+    assert source_schema("pg_src") == "public"
+    with pytest.raises(NeonConfigError, match="Connection 'my_src' is a MySQL source without a Schema"):
+        source_schema("my_src")
+
+
+def test_verify_full_target_without_a_certificate_names_the_fix(
+    aws_conn: str,
+    neon_conn: str,
+    dms: Any,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    name = unique_id("neon")
+    op = NeonTargetEndpointOperator(
+        task_id="target", endpoint_identifier=name, neon_conn_id=neon_conn, ssl_mode="verify-full"
+    )
+    with pytest.raises(
+        NeonConfigError, match="needs the CA as a CertificateArn.*import-certificate.*'require'"
+    ):
+        op.execute(context_factory())
+    assert _endpoint(dms, name) == []
+
+
+def test_certificate_arn_makes_the_target_verify_full(
+    aws_conn: str,
+    neon_conn: str,
+    dms: Any,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    certificate = "arn:aws:dms:us-east-1:123456789012:cert:ISRGROOTX1"
+    name = unique_id("neon")
+    op = NeonTargetEndpointOperator(
+        task_id="target", endpoint_identifier=name, neon_conn_id=neon_conn, certificate_arn=certificate
+    )
+    op.execute(context_factory())
+    [endpoint] = _endpoint(dms, name)
+    assert endpoint["SslMode"] == "verify-full"
+    assert endpoint["CertificateArn"] == certificate
+
+
+def test_verify_full_source_without_a_certificate_is_refused(
+    aws_conn: str,
+    source_conn: str,
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    op = NeonDmsSourceEndpointOperator(
+        task_id="s", endpoint_identifier=unique_id("src"), source_conn_id=source_conn, ssl_mode="verify-ca"
+    )
+    with pytest.raises(NeonConfigError, match="SslMode verify-ca checks the server's certificate"):
+        op.execute(context_factory())
 
 
 def test_source_endpoint_unknown_connection_type(

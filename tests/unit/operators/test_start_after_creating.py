@@ -304,3 +304,16 @@ def test_reload_failed_settle_deletes_the_temporary_task(
     assert temp_id not in {
         t["ReplicationTaskIdentifier"] for t in dms.describe_replication_tasks()["ReplicationTasks"]
     }
+
+
+def test_settle_timeout_raises_instead_of_starting_anyway(
+    creating_task: Callable[..., str], aws_conn: str, dms: Any
+) -> None:
+    arn = creating_task()
+    hook = NeonDmsHook(aws_conn_id=aws_conn)
+    with pytest.raises(DmsResourceError, match="did not become startable within 0 s, so it was not started"):
+        hook.start_task(arn, "start-replication", settle_timeout=0.2, settle_delay=0.1)
+    task = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [arn]}])[
+        "ReplicationTasks"
+    ][0]
+    assert "StartDate" not in task.get("ReplicationTaskStats", {})

@@ -96,10 +96,14 @@ async def test_task_trigger_fails_for_a_deleted_task(aws_conn: str) -> None:
 async def test_connection_trigger_reports_success(
     aws_conn: str, dms: Any, endpoint_pair: Any, replication_instance_arn: str
 ) -> None:
-    dms.test_connection(ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_pair.target_arn)
+    started = dms.test_connection(
+        ReplicationInstanceArn=replication_instance_arn, EndpointArn=endpoint_pair.target_arn
+    )
+    assert started["Connection"]["Status"] == "testing"
     trigger = NeonDmsConnectionTestTrigger(
         endpoint_arn=endpoint_pair.target_arn,
         replication_instance_arn=replication_instance_arn,
+        testing_seen=True,
         deadline=time.time() + 30,
         waiter_delay=0.1,
     )
