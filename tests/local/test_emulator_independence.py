@@ -16,9 +16,6 @@ PACKAGE = "airflow_neon_dms"
 
 #: (module file, imported provider module) pairs allowed for now, each with its reason.
 ALLOWED = {
-    # The endpoint operations still take DMS's password character rule from the provider; they
-    # are being given their own copy written from the DMS error text. Remove this entry then.
-    ("endpoint_operations.py", "airflow_neon_dms.neon"),
     # The demo runs the provider's example DAG and prints the DAG's own report the way the
     # provider formats it. It decides nothing with it: its verdict comes from its own row counts
     # and checksums of both databases.
@@ -58,10 +55,10 @@ def _provider_imports(path: Path) -> set[str]:
 
 def test_local_modules_import_no_provider_rules() -> None:
     offending = {
-        (path.name, module)
-        for path in sorted(LOCAL_DIR.glob("*.py"))
+        (path.relative_to(LOCAL_DIR).as_posix(), module)
+        for path in sorted(LOCAL_DIR.rglob("*.py"))  # subpackages (cdc/, cdc_mysql/) too
         for module in _provider_imports(path)
-        if (path.name, module) not in ALLOWED
+        if (path.relative_to(LOCAL_DIR).as_posix(), module) not in ALLOWED
     }
     assert not offending, (
         "The local DMS imports provider modules; give the emulator its own implementation, written "
