@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from airflow_neon_dms.exceptions import NeonDmsError
 
-
-class CdcError(NeonDmsError):
+class CdcError(Exception):
     """Change data capture cannot start or continue."""
 
 
