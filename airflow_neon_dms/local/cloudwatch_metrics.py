@@ -185,11 +185,14 @@ class LocalMetrics:
             log.exception("Unexpected error in the local DMS emulator's CloudWatch")
             return _json_error(start_response, "500 Internal Server Error", "InternalFailure", str(err))
         data = body.encode("utf-8") if isinstance(body, str) else body
-        content_type = dict(headers).get("Content-Type") or dict(headers).get("content-type")
-        start_response(
-            f"{int(status)} {HTTPStatus(int(status)).phrase}",
-            [("Content-Type", content_type or "text/xml"), ("Content-Length", str(len(data)))],
-        )
+        # moto's headers (x-amzn-query-error carries the query-protocol error code botocore reports,
+        # as AWS's awsQueryCompatible services do), with a real Content-Type for its bare "text"
+        out = {k: str(v) for k, v in dict(headers).items() if k.lower() not in ("status", "content-length")}
+        json_request = str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(METRICS_TARGET_PREFIX)
+        if out.get("Content-Type", "text") == "text":
+            out["Content-Type"] = "application/x-amz-json-1.0" if json_request else "text/xml"
+        out["Content-Length"] = str(len(data))
+        start_response(f"{int(status)} {HTTPStatus(int(status)).phrase}", list(out.items()))
         return [data]
 
 

@@ -13,6 +13,7 @@ import boto3
 import psycopg
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from airflow_neon_dms.local.cloudwatch_metrics import LocalMetrics
 from airflow_neon_dms.local.models import ReplicationTask
@@ -285,4 +286,17 @@ def test_bad_readings_are_refused_with_the_task_named(
         publisher.put({"CDCLatency": 1})
     with pytest.raises(ValueError, match="must be positive"):
         LocalMetrics("123456789012", period_seconds=0)
+    # CloudWatch's own errors come back with the code AWS gives (a query-compatible service)
+    window = _window()
+    with pytest.raises(ClientError) as err:
+        _cloudwatch(own_dms.endpoint_url).get_metric_statistics(
+            Namespace="AWS/DMS",
+            MetricName="CDCLatencySource",
+            StartTime=window["EndTime"],
+            EndTime=window["StartTime"],
+            Period=60,
+            Statistics=["Maximum"],
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert "StartTime must be less than the parameter EndTime" in err.value.response["Error"]["Message"]
     assert _cloudwatch(own_dms.endpoint_url).list_metrics(Namespace="AWS/DMS")["Metrics"] == []
