@@ -9,10 +9,13 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_neon_dms.local.databases import DatabaseAddress
 from airflow_neon_dms.local.endpoint_rules import missing_to_connect
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.local.task_metrics import TaskMetrics
 
 #: Settings blocks of CreateEndpoint that are returned as given, minus any password in them.
 ENDPOINT_SETTINGS_KEYS = (
@@ -118,11 +121,14 @@ class Endpoint:
 
 
 class ResourceObserver(Protocol):
-    """Told of every status change and task log line (events and task logs record them)."""
+    """Told of every status change and task log line (events and task logs record them); gives a
+    task its CloudWatch metrics publisher."""
 
     def status_changed(self, resource: Any, old: str, new: str) -> None: ...
 
     def task_log(self, task: ReplicationTask, component: str, severity: str, text: str) -> None: ...
+
+    def task_metrics(self, task: ReplicationTask) -> TaskMetrics | None: ...
 
 
 class _Observed:

@@ -13,6 +13,7 @@ import threading
 
 from airflow_neon_dms.local.api_params import Params, Result
 from airflow_neon_dms.local.cloudwatch_logs import LocalLogs
+from airflow_neon_dms.local.cloudwatch_metrics import LocalMetrics
 from airflow_neon_dms.local.service import DmsService
 from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
 
@@ -37,6 +38,7 @@ class RegionalDms:
         default_region: str = "us-east-1",
         account_id: str = "123456789012",
         timing: StateTiming = AWS_LIKE,
+        metrics_period_seconds: float = 5.0,
     ) -> None:
         self.default_region = default_region
         self.account_id = account_id
@@ -47,6 +49,8 @@ class RegionalDms:
         self._regions: dict[str, DmsService] = {}
         #: CloudWatch Logs of every region (task logs), served at the same address.
         self.cloudwatch_logs = LocalLogs(account_id)
+        #: CloudWatch metrics of every region (``AWS/DMS`` task metrics), served at the same address.
+        self.cloudwatch_metrics = LocalMetrics(account_id, period_seconds=metrics_period_seconds)
 
     def region(self, name: str | None = None) -> DmsService:
         """The service of region ``name`` (the default region when None)."""
@@ -60,6 +64,7 @@ class RegionalDms:
                     routes=self.routes,
                     timing=self.timing,
                     cloudwatch_logs=self.cloudwatch_logs,
+                    cloudwatch_metrics=self.cloudwatch_metrics,
                 )
                 self._regions[name] = service
             return service
@@ -84,3 +89,4 @@ class RegionalDms:
         for service in services:
             service.shutdown()
         self.cloudwatch_logs.reset()
+        self.cloudwatch_metrics.reset()

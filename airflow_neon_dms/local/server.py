@@ -5,10 +5,11 @@
                               aws_access_key_id="x", aws_secret_access_key="x")
 
 Any credentials work; each region (the one the client signs for) has its own resources.
-``timing`` says how long AWS's transitional states last (``state_timing``). Each ``NeonTarget``
-starts a ``NeonProxy`` in front of that PostgreSQL server, and the emulator's own connections for
-endpoints whose ServerName:Port is that address go through it, so Neon's password and TLS rules
-apply on the wire.
+``timing`` says how long AWS's transitional states last (``state_timing``); CloudWatch Logs and
+metrics are served at the same address, metrics published every ``metrics_period_seconds``.
+Each ``NeonTarget`` starts a ``NeonProxy`` in front of that PostgreSQL server, and the emulator's
+own connections for endpoints whose ServerName:Port is that address go through it, so Neon's
+password and TLS rules apply on the wire.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from types import TracebackType
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from airflow_neon_dms.local.cloudwatch_logs import with_logs
+from airflow_neon_dms.local.cloudwatch_metrics import with_metrics
 from airflow_neon_dms.local.moto_dms import make_wsgi_app
 from airflow_neon_dms.local.neon_proxy import DEFAULT_BACKEND_SSLMODE, NeonProxy, check_backend_sslmode
 from airflow_neon_dms.local.neon_rules import check_endpoint_id
@@ -67,6 +69,7 @@ class LocalDms:
         region: str = "us-east-1",
         timing: StateTiming = AWS_LIKE,
         task_creating_seconds: float | None = None,
+        metrics_period_seconds: float = 5.0,
     ) -> None:
         self.host = host
         self._port = port
@@ -74,7 +77,9 @@ class LocalDms:
         if task_creating_seconds is not None:
             timing = dataclasses.replace(timing, task_creating_seconds=task_creating_seconds)
         #: Every region's resources; ``region`` answers requests that are not SigV4-signed.
-        self.service = RegionalDms(default_region=region, timing=timing)
+        self.service = RegionalDms(
+            default_region=region, timing=timing, metrics_period_seconds=metrics_period_seconds
+        )
         self.proxies: list[NeonProxy] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -98,6 +103,7 @@ class LocalDms:
                 self.proxies.append(proxy)
                 self.service.routes[(target.host.lower(), target.port)] = ("127.0.0.1", proxy.port)
             app = with_logs(make_wsgi_app(self.service), self.service.cloudwatch_logs)
+            app = with_metrics(app, self.service.cloudwatch_metrics)
             self._server = make_server(self.host, self._port, app, threaded=True)
         except BaseException:
             self.stop()

@@ -15,6 +15,16 @@ from airflow_neon_dms.local.state_timing import INSTANT, StateTiming
 log = logging.getLogger(__name__)
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds (e.g. 5 or 60)")
+    return seconds
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
     parser.add_argument("--port", type=int, default=4566, help="port to listen on (0 = a free one)")
@@ -71,6 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="set every time above to 0: no transitional state is ever described (fast tests)",
     )
+    parser.add_argument(
+        "--metrics-period-seconds",
+        type=_positive_seconds,
+        default=5.0,
+        help="how often a running task publishes its CloudWatch metrics (AWS/DMS); default 5",
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
 
@@ -118,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         neon=targets,
         region=args.region,
         timing=timing_from_args(args),
+        metrics_period_seconds=args.metrics_period_seconds,
     ) as dms:
         for target, proxy in zip(targets, dms.proxies, strict=True):
             log.info(

@@ -4,8 +4,8 @@
 No HTTP and no moto here (``moto_dms`` puts this behind moto's request handling); long work runs
 on task threads (``task_runner``), so every call returns at once. The operations live in one
 module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``,
-``event_operations``, ``task_log_operations``, ``schema_operations``, ``endpoint_types``,
-``subnet_group_operations``.
+``event_operations``, ``task_log_operations``, ``task_metric_operations``, ``schema_operations``,
+``endpoint_types``, ``subnet_group_operations``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from airflow_neon_dms.local.instance_operations import InstanceOperations
 from airflow_neon_dms.local.schema_operations import SchemaOperations
 from airflow_neon_dms.local.subnet_group_operations import SubnetGroupOperations
 from airflow_neon_dms.local.task_log_operations import TaskLogOperations
+from airflow_neon_dms.local.task_metric_operations import TaskMetricOperations
 from airflow_neon_dms.local.task_operations import TaskOperations
 
 #: The DMS operations the emulator serves (everything else answers UnknownOperationException).
@@ -48,6 +49,7 @@ class DmsService(
     TaskOperations,
     EventOperations,
     TaskLogOperations,
+    TaskMetricOperations,
     SchemaOperations,
     EndpointTypeOperations,
     SubnetGroupOperations,
@@ -55,7 +57,8 @@ class DmsService(
     """All state and operations of one local DMS (see ``ServiceState`` for the state).
 
     It observes its tasks and instances (``models.ResourceObserver``): ``EventOperations`` records
-    their events, ``TaskLogOperations`` their task log lines.
+    their events, ``TaskLogOperations`` their task log lines, ``TaskMetricOperations`` gives each
+    task its CloudWatch metrics publisher.
     """
 
     def call(self, operation: str, params: Params) -> Result:

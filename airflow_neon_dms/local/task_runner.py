@@ -23,6 +23,7 @@ from airflow_neon_dms.local.models import ReplicationTask, TableStats
 from airflow_neon_dms.local.sources import Cancelled, SourceReader, TableShape, open_source
 from airflow_neon_dms.local.table_mappings import TableMappings
 from airflow_neon_dms.local.task_logs import table_lines
+from airflow_neon_dms.local.task_metrics import FullLoadThroughput
 from airflow_neon_dms.local.task_settings import TaskSettings
 from airflow_neon_dms.local.validation import validate_table
 
@@ -134,7 +135,7 @@ class TaskJob:
         except (DatabaseUnreachable, psycopg.Error) as err:
             self._fail(f"Cannot prepare the target schemas: {err}")
             return False
-        with ThreadPoolExecutor(max_workers=self.settings.max_subtasks) as pool:
+        with FullLoadThroughput(task, self.lock), ThreadPoolExecutor(self.settings.max_subtasks) as pool:
             list(pool.map(self.load_one, todo))
         with self.lock:
             task.full_load_finish = time.time()

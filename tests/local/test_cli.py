@@ -197,3 +197,27 @@ def test_local_dms_state_timing_flags(flags: tuple[str, ...], after_delete: str)
         _stop(process, signal.SIGTERM)
     assert arn.startswith("arn:aws:dms:eu-west-1:")
     assert status == after_delete
+
+
+def test_local_dms_serves_cloudwatch_and_checks_the_metrics_period() -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "airflow_neon_dms.cli", "local-dms", "--metrics-period-seconds", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert "'0' is not a positive number of seconds" in bad.stderr
+    port = free_port()
+    process, _ = _start("local-dms", "--port", str(port), "--metrics-period-seconds", "60")
+    try:
+        cloudwatch = boto3.client(
+            "cloudwatch",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="eu-west-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+        )
+        assert cloudwatch.list_metrics(Namespace="AWS/DMS")["Metrics"] == []
+    finally:
+        _stop(process, signal.SIGTERM)

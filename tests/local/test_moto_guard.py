@@ -8,6 +8,7 @@ import moto
 from moto.core.responses import BaseResponse
 
 from airflow_neon_dms.local.cloudwatch_logs import MOTO_LOGS_INTERNALS
+from airflow_neon_dms.local.cloudwatch_metrics import MOTO_METRICS_INTERNALS
 from airflow_neon_dms.local.moto_dms import MOTO_INTERNALS, MOTO_VERSION, EmulatorResponse
 from airflow_neon_dms.local.service import OPERATIONS
 
@@ -22,7 +23,7 @@ def test_moto_is_the_version_the_emulator_was_written_for() -> None:
 def test_every_moto_internal_still_exists() -> None:
     missing = [
         f"{getattr(owner, '__name__', owner)}.{name}"
-        for owner, name in (*MOTO_INTERNALS, *MOTO_LOGS_INTERNALS)
+        for owner, name in (*MOTO_INTERNALS, *MOTO_LOGS_INTERNALS, *MOTO_METRICS_INTERNALS)
         if not hasattr(owner, name)
     ]
     assert missing == [], f"moto internals the emulator relies on are gone: {missing}"
@@ -48,3 +49,33 @@ def _snake(name: str) -> str:
     from moto.core.utils import camelcase_to_underscores
 
     return str(camelcase_to_underscores(name))
+
+
+def test_cloudwatch_backend_signatures_the_metrics_fixes_override_are_unchanged() -> None:
+    from moto.cloudwatch.models import CloudWatchBackend, Statistics
+
+    assert "self.metric_data" in inspect.getsource(Statistics.__init__)
+
+    assert list(inspect.signature(CloudWatchBackend.get_metric_data).parameters) == [
+        "self",
+        "queries",
+        "start_time",
+        "end_time",
+        "scan_by",
+    ]
+    assert list(inspect.signature(CloudWatchBackend.get_metric_statistics).parameters) == [
+        "self",
+        "namespace",
+        "metric_name",
+        "start_time",
+        "end_time",
+        "period",
+        "stats",
+        "dimensions",
+        "unit",
+    ]
+    assert list(inspect.signature(CloudWatchBackend.put_metric_data).parameters) == [
+        "self",
+        "namespace",
+        "metric_data",
+    ]
