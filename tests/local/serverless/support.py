@@ -36,7 +36,9 @@ def create_config(
 
 
 def replication(client: Any, config_arn: str) -> dict[str, Any]:
-    answer = client.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [config_arn]}])
+    answer = client.describe_replications(
+        Filters=[{"Name": "replication-config-arn", "Values": [config_arn]}]
+    )
     assert len(answer["Replications"]) == 1
     return dict(answer["Replications"][0])
 

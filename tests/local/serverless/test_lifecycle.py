@@ -165,9 +165,12 @@ def test_a_stopped_replication_restarts_with_reload_target_only(
 def test_a_never_started_config_is_deleting_then_gone(timed: Dms) -> None:
     client = timed.client
     config = create_config(client, timed.endpoint("source"), timed.endpoint("target"))
-    assert client.describe_replication_table_statistics(ReplicationConfigArn=config)[
-        "ReplicationTableStatistics"
-    ] == []
+    assert (
+        client.describe_replication_table_statistics(ReplicationConfigArn=config)[
+            "ReplicationTableStatistics"
+        ]
+        == []
+    )
     client.delete_replication_config(ReplicationConfigArn=config)
     assert replication(client, config)["Status"] == "deleting"
     with pytest.raises(ClientError, match="being deleted"):
