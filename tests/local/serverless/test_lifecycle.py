@@ -181,3 +181,24 @@ def test_a_never_started_config_is_deleting_then_gone(timed: Dms) -> None:
     with pytest.raises(ClientError) as missing:
         client.describe_replication_configs(Filters=[{"Name": "replication-config-arn", "Values": [config]}])
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundFault"
+
+
+def test_a_replication_stopped_while_provisioning_loads_nothing(
+    timed: Dms, pg_server: Any, pg_pair: tuple[str, str]
+) -> None:
+    source_db, target_db = pg_pair
+    with psycopg.connect(pg_server.dsn(source_db), autocommit=True) as conn:
+        conn.execute(ROWS_SQL)
+    client = timed.client
+    config = create_config(
+        client,
+        timed.pg_endpoint("source", pg_server, source_db),
+        timed.pg_endpoint("target", pg_server, target_db),
+    )
+    client.start_replication(ReplicationConfigArn=config, StartReplicationType="start-replication")
+    stopping = client.stop_replication(ReplicationConfigArn=config)["Replication"]
+    assert stopping["Status"] == "stopping"
+    stopped = wait_for(client, config, lambda r: r["Status"] == "stopped", "stopped")
+    assert stopped["StopReason"] == "Stop Reason NORMAL"
+    assert stopped["ReplicationStats"]["TablesLoaded"] == 0
+    assert not _target_has_orders(pg_server.dsn(target_db))
