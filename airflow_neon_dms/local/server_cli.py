@@ -77,6 +77,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds a modified replication instance stays 'modifying'",
     )
     timing.add_argument(
+        "--serverless-provisioning-seconds",
+        type=float,
+        default=defaults.serverless_provisioning_seconds,
+        help="seconds a started DMS Serverless replication provisions capacity before it runs",
+    )
+    timing.add_argument(
+        "--serverless-deprovision-after-seconds",
+        type=float,
+        default=defaults.serverless_deprovision_after_seconds,
+        help="seconds a stopped serverless replication keeps its capacity (AWS: up to 48 hours)",
+    )
+    timing.add_argument(
         "--instant-states",
         action="store_true",
         help="set every time above to 0: no transitional state is ever described (fast tests)",
@@ -99,6 +111,8 @@ def timing_from_args(args: argparse.Namespace) -> StateTiming:
         task_starting_seconds=args.task_starting_seconds,
         deleting_seconds=args.deleting_seconds,
         modifying_seconds=args.modifying_seconds,
+        serverless_provisioning_seconds=args.serverless_provisioning_seconds,
+        serverless_deprovision_after_seconds=args.serverless_deprovision_after_seconds,
     )
 
 

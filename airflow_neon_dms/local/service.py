@@ -5,7 +5,8 @@ No HTTP and no moto here (``moto_dms`` puts this behind moto's request handling)
 on task threads (``task_runner``), so every call returns at once. The operations live in one
 module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``,
 ``event_operations``, ``task_log_operations``, ``task_metric_operations``, ``schema_operations``,
-``endpoint_types``, ``subnet_group_operations``.
+``endpoint_types``, ``subnet_group_operations``, and DMS Serverless in
+``replication_config_operations`` and ``replication_operations``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from airflow_neon_dms.local.endpoint_types import EndpointTypeOperations
 from airflow_neon_dms.local.event_operations import EventOperations
 from airflow_neon_dms.local.faults import UnknownOperationException
 from airflow_neon_dms.local.instance_operations import InstanceOperations
+from airflow_neon_dms.local.replication_operations import ReplicationOperations
 from airflow_neon_dms.local.schema_operations import SchemaOperations
 from airflow_neon_dms.local.subnet_group_operations import SubnetGroupOperations
 from airflow_neon_dms.local.task_log_operations import TaskLogOperations
@@ -39,6 +41,10 @@ OPERATIONS = frozenset(
         "ModifyReplicationInstance",
         "CreateReplicationSubnetGroup", "DescribeReplicationSubnetGroups",
         "ModifyReplicationSubnetGroup", "DeleteReplicationSubnetGroup",
+        # DMS Serverless
+        "CreateReplicationConfig", "ModifyReplicationConfig", "DeleteReplicationConfig",
+        "DescribeReplicationConfigs", "StartReplication", "StopReplication",
+        "DescribeReplications", "DescribeReplicationTableStatistics", "ReloadReplicationTables",
     }
 )  # fmt: skip
 
@@ -53,6 +59,7 @@ class DmsService(
     SchemaOperations,
     EndpointTypeOperations,
     SubnetGroupOperations,
+    ReplicationOperations,
 ):
     """All state and operations of one local DMS (see ``ServiceState`` for the state).
 

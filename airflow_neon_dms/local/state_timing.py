@@ -25,9 +25,18 @@ class StateTiming:
     deleting_seconds: float = 3.0
     #: ``modifying`` -> ``available`` of a replication instance modified with ApplyImmediately.
     modifying_seconds: float = 2.0
+    #: DMS Serverless: StartReplication -> ``running``, the provisioning phase (AWS's user guide,
+    #: "AWS DMS Serverless components": initializing ... provisioning_capacity,
+    #: replication_starting; on AWS tens of minutes). No table loads during it.
+    serverless_provisioning_seconds: float = 4.0
+    #: DMS Serverless: how long a stopped or failed replication keeps its capacity
+    #: (``ProvisionState`` ``provisioned``) before DMS deprovisions it (AWS: up to 48 hours).
+    serverless_deprovision_after_seconds: float = 5.0
+    #: DMS Serverless: ``deprovisioning`` -> ``deprovisioned``.
+    serverless_deprovisioning_seconds: float = 2.0
 
 
 #: The default: every AWS state is visible, briefly.
 AWS_LIKE = StateTiming()
 #: No transitional state is ever described: for tests that are not about timing.
-INSTANT = StateTiming(0, 0, 0, 0)
+INSTANT = StateTiming(0, 0, 0, 0, 0, 0, 0)

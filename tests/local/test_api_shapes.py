@@ -6,7 +6,9 @@ serves has been answered and checked at least once in one run of calls.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from typing import Any
 
 import pytest
@@ -131,9 +133,56 @@ def test_every_operation_answers_in_botocore_shape(
     client.modify_event_subscription(SubscriptionName=subscription, Enabled=False)
     client.describe_event_subscriptions()
     client.delete_event_subscription(SubscriptionName=subscription)
+    _serverless_calls(client, source, target)
     client.delete_endpoint(EndpointArn=source)
     client.delete_replication_instance(ReplicationInstanceArn=instance)
     assert seen == OPERATIONS
+
+
+def _serverless_calls(client: Any, source: str, target: str) -> None:
+    """Every DMS Serverless operation, on a config whose mappings select no table (its full load
+    fails at once, touching no data of the shared database)."""
+    nothing = {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "rule-name": "none",
+                "object-locator": {"schema-name": "neon_dms_absent_schema", "table-name": "%"},
+                "rule-action": "include",
+            }
+        ]
+    }
+    config = client.create_replication_config(
+        ReplicationConfigIdentifier=unique("config"),
+        SourceEndpointArn=source,
+        TargetEndpointArn=target,
+        ComputeConfig={"MinCapacityUnits": 1, "MaxCapacityUnits": 4},
+        ReplicationType="full-load",
+        TableMappings=json.dumps(nothing),
+        ReplicationSettings=json.dumps({"Logging": {"EnableLogging": False}}),
+        SupplementalSettings="{}",
+        Tags=[{"Key": "k", "Value": "v"}],
+    )["ReplicationConfig"]["ReplicationConfigArn"]
+    client.modify_replication_config(ReplicationConfigArn=config, ComputeConfig={"MaxCapacityUnits": 8})
+    client.describe_replication_configs()
+    client.describe_replication_table_statistics(ReplicationConfigArn=config)
+    client.start_replication(ReplicationConfigArn=config, StartReplicationType="start-replication")
+    client.describe_replications()
+    with pytest.raises(ClientError):  # not running: InvalidResourceStateFault, checked too
+        client.reload_replication_tables(
+            ReplicationConfigArn=config + "X", TablesToReload=[{"SchemaName": "a", "TableName": "b"}]
+        )
+    for _ in range(300):
+        mine = [{"Name": "replication-config-arn", "Values": [config]}]
+        status = client.describe_replications(Filters=mine)["Replications"][0]
+        if status["Status"] in ("failed", "stopped"):
+            break
+        time.sleep(0.1)
+    with pytest.raises(ClientError):  # no longer running
+        client.stop_replication(ReplicationConfigArn=config)
+    with contextlib.suppress(ClientError):  # refused while the capacity is still provisioned
+        client.delete_replication_config(ReplicationConfigArn=config)
 
 
 def test_a_bad_answer_surfaces_as_an_error_from_the_call(dms_client_factory: Any, local_dms: Any) -> None:
