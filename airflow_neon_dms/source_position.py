@@ -2,8 +2,9 @@
 
 The cutover records it when the stop is requested and again once the task has stopped, so the
 closing report shows the last position the migration covers (PostgreSQL documentation,
-"System Administration Functions": ``pg_current_wal_lsn()``; MySQL/MariaDB ``SHOW MASTER STATUS``,
-named ``SHOW BINARY LOG STATUS`` from MySQL 8.2 on).
+"System Administration Functions": ``pg_current_wal_insert_lsn()``, the end of the WAL including
+records not yet written out, so a commit made with synchronous_commit off is not left beyond it;
+MySQL/MariaDB ``SHOW MASTER STATUS``, named ``SHOW BINARY LOG STATUS`` from MySQL 8.2 on).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def read_source_position(conn: Any, engine: Engine) -> dict[str, Any]:
     """``{"engine", "position", "server_time"}`` of an open source connection (psycopg or PyMySQL)."""
     if engine == "postgresql":
         row = conn.execute(
-            "SELECT pg_current_wal_lsn()::text, to_char(now() AT TIME ZONE 'UTC', "
+            "SELECT pg_current_wal_insert_lsn()::text, to_char(now() AT TIME ZONE 'UTC', "
             '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
         ).fetchone()
         return {"engine": engine, "position": row[0], "server_time": row[1]}
