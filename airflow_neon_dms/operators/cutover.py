@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import Context
-from botocore.exceptions import ClientError
 
 from airflow_neon_dms.dms.lag import DEFAULT_PERIOD
 from airflow_neon_dms.dms.wait_events import check_event
@@ -24,6 +23,10 @@ from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, Repli
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 from airflow_neon_dms.sensors.lag import MetricsWindowWait
+
+#: XCom key of the cutover's progress (facts so far and the deadline), which crosses each deferral:
+#: ``dag.test()`` resumes a deferred task without the ``defer(kwargs=...)``.
+PROGRESS_KEY = "cutover_progress"
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -136,6 +139,7 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
         self.log.info("Cutover of %s began at %s", self.replication_task_arn, facts["requested_at"])
         window = float(self.catch_up_seconds)
         if self.deferrable:
+            self._carry(context, facts, deadline)
             self.defer(
                 trigger=self.window_trigger(
                     limits, window, deadline=deadline, waiter_delay=self.waiter_delay, not_before=requested_at
@@ -152,8 +156,25 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
             raise self._timeout_error("catch up", verdict.message)
         return self._stop(context, facts, deadline, verdict.message)
 
+    def _carry(self, context: Context, facts: dict[str, Any], deadline: float) -> None:
+        context["ti"].xcom_push(key=PROGRESS_KEY, value={"facts": facts, "deadline": deadline})
+
+    def _carried(
+        self, context: Context, facts: dict[str, Any] | None, deadline: float | None
+    ) -> tuple[dict[str, Any], float]:
+        """The facts and deadline from ``defer(kwargs=...)``, or from XCom when they were dropped."""
+        if facts is None or deadline is None:
+            saved = context["ti"].xcom_pull(task_ids=self.task_id, key=PROGRESS_KEY) or {}
+            facts = facts if facts is not None else dict(saved.get("facts") or {})
+            deadline = deadline if deadline is not None else saved.get("deadline")
+        return facts, float(deadline if deadline is not None else self._deadline())
+
     def execute_stop(
-        self, context: Context, event: dict[str, Any] | None = None, *, facts: dict[str, Any], deadline: float
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        facts: dict[str, Any] | None = None,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         message = check_event(
             event,
@@ -164,11 +185,13 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
             ),
             timed_out=lambda detail: self._timeout_error("catch up", detail),
         )
-        return self._stop(context, facts, deadline, message)
+        return self._stop(context, *self._carried(context, facts, deadline), message)
 
     def _stop(
         self, context: Context, facts: dict[str, Any], deadline: float, caught_up: str
     ) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
         from airflow_neon_dms.dms.cdc import cutover_stop
         from airflow_neon_dms.dms.states import Outcome
 
@@ -185,6 +208,7 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
         if verdict.outcome == Outcome.WAITING and self.deferrable:
             from airflow_neon_dms.triggers.cutover import NeonDmsTaskStoppedTrigger
 
+            self._carry(context, facts, deadline)
             self.defer(
                 trigger=NeonDmsTaskStoppedTrigger(
                     replication_task_arn=self.replication_task_arn,
@@ -205,7 +229,7 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
         return self._facts(facts)
 
     def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, *, facts: dict[str, Any]
+        self, context: Context, event: dict[str, Any] | None = None, facts: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         check_event(
             event,
@@ -214,7 +238,7 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
             failed=ReplicationTaskFailedError,
             timed_out=lambda detail: self._timeout_error("stop", detail),
         )
-        return self._facts(facts)
+        return self._facts(self._carried(context, facts, None)[0])
 
     def _facts(self, facts: dict[str, Any]) -> dict[str, Any]:
         from airflow_neon_dms.dms.cdc import stop_facts

@@ -144,6 +144,23 @@ def test_deferrable_cutover_defers_then_stops_on_success(
     assert status(task) == "stopped" and result["requested_at"] == facts["requested_at"]
 
 
+def test_resumes_from_xcom_when_the_defer_kwargs_are_dropped(
+    moto_task: Callable[[], MotoTask], moto_conn: str, context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    """``dag.test()`` resumes with the event only; the progress pushed to XCom carries the facts."""
+    task = moto_task()
+    op = cutover(task, moto_conn, deferrable=True)
+    context = context_factory()
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context)
+    saved = context["ti"].xcom["cutover_progress"]
+    assert saved == {"facts": deferred.value.kwargs["facts"], "deadline": deferred.value.kwargs["deadline"]}
+    event = {"status": "success", "message": "caught up", "replication_task_arn": task.arn}
+    result = op.execute_stop(context, event)
+    assert status(task) == "stopped"
+    assert result["requested_at"] == saved["facts"]["requested_at"] and result["stop_requested_at"]
+
+
 @pytest.mark.parametrize(
     ("event", "error"),
     [
