@@ -165,11 +165,12 @@ class NeonDmsMetricsWindowSensor(MetricsWindowWait, BaseSensorOperator):
     def limits(self) -> dict[str, float]:
         raise NotImplementedError
 
-    def window_seconds(self) -> float:
+    def window(self) -> float:
+        """Seconds the metrics must stay within their limits."""
         raise NotImplementedError
 
     def poke(self, context: Context) -> bool:
-        verdict = self.check_window(self.limits(), self.window_seconds())
+        verdict = self.check_window(self.limits(), self.window())
         if verdict.warning:
             self.log.warning("%s", verdict.message)
         else:
@@ -185,7 +186,7 @@ class NeonDmsMetricsWindowSensor(MetricsWindowWait, BaseSensorOperator):
         self.defer(
             trigger=self.window_trigger(
                 self.limits(),
-                self.window_seconds(),
+                self.window(),
                 deadline=time.time() + float(self.timeout),
                 waiter_delay=float(self.poke_interval),
             ),
@@ -226,14 +227,14 @@ class NeonDmsReplicationLagSensor(NeonDmsMetricsWindowSensor):
     template_fields: Sequence[str] = (
         *NeonDmsMetricsWindowSensor.template_fields,
         "max_lag_seconds",
-        "lag_window_seconds",
+        "window_seconds",
     )
     wait_name = "replication lag"
 
     def __init__(self, *, max_lag_seconds: float = 5, window_seconds: float = 300, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_lag_seconds = max_lag_seconds
-        self.lag_window_seconds = window_seconds
+        self.window_seconds = window_seconds
 
     def limits(self) -> dict[str, float]:
         from airflow_neon_dms.dms.lag import lag_limits
@@ -243,8 +244,10 @@ class NeonDmsReplicationLagSensor(NeonDmsMetricsWindowSensor):
         except ValueError as err:
             raise NeonConfigError(f"{self.task_id}: {err}") from None
 
-    def window_seconds(self) -> float:
-        return float(self.lag_window_seconds)
+    def window(self) -> float:
+        if float(self.window_seconds) < 0:
+            raise NeonConfigError(f"{self.task_id}: window_seconds ({self.window_seconds}) must be 0 or more.")
+        return float(self.window_seconds)
 
 
 class NeonDmsQuiescenceSensor(NeonDmsMetricsWindowSensor):
@@ -274,7 +277,7 @@ class NeonDmsQuiescenceSensor(NeonDmsMetricsWindowSensor):
 
         return quiet_limits()
 
-    def window_seconds(self) -> float:
+    def window(self) -> float:
         if float(self.quiet_seconds) < 0:
             raise NeonConfigError(f"{self.task_id}: quiet_seconds ({self.quiet_seconds}) must be 0 or more.")
         return float(self.quiet_seconds)

@@ -141,4 +141,7 @@ def test_bad_arguments_are_clear() -> None:
     sensor = NeonDmsReplicationLagSensor(task_id="lag", replication_task_arn="arn:t", max_lag_seconds=-1)
     with pytest.raises(NeonConfigError, match="threshold"):
         sensor.limits()
-    assert {"max_lag_seconds", "lag_window_seconds", "replication_task_arn"} <= set(sensor.template_fields)
+    sensor.window_seconds = "-5"  # as a template renders it
+    with pytest.raises(NeonConfigError, match="window_seconds"):
+        sensor.window()
+    assert {"max_lag_seconds", "window_seconds", "replication_task_arn"} <= set(sensor.template_fields)
