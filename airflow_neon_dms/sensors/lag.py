@@ -246,7 +246,9 @@ class NeonDmsReplicationLagSensor(NeonDmsMetricsWindowSensor):
 
     def window(self) -> float:
         if float(self.window_seconds) < 0:
-            raise NeonConfigError(f"{self.task_id}: window_seconds ({self.window_seconds}) must be 0 or more.")
+            raise NeonConfigError(
+                f"{self.task_id}: window_seconds ({self.window_seconds}) must be 0 or more."
+            )
         return float(self.window_seconds)
 
 
