@@ -1,6 +1,6 @@
 """The schema pre-flight with a CDC migration type, on real servers: readiness findings join the report.
 
-The machine's PostgreSQL runs wal_level=replica (not ready); the session's own logical server
+The machine's PostgreSQL runs wal_level=replica (not ready); the test run's own logical server
 (tests/logical_postgres.py) is ready except for what each test seeds. MySQL: the machine's
 MariaDB, whose settings the test reads itself.
 """

@@ -27,7 +27,7 @@ MOTO_CONN_ID = "aws_moto"
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    """A moto server on a free port of 127.0.0.1 for the session."""
+    """A moto server on a free port of 127.0.0.1 for the whole test run."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
