@@ -16,7 +16,11 @@ class NeonSchemaPreflightOperator(BaseOperator):
 
     Reports missing tables, missing, extra or case-different columns, incompatible or lossy types
     (see the compatibility table in the docs), nullability differences, tables without a primary
-    or unique key, and foreign keys on Neon tables. The report (``passed``, ``errors``,
+    or unique key, and foreign keys on Neon tables. With a ``migration_type`` that captures changes
+    (``cdc``, ``full-load-and-cdc``) it also checks the source's readiness (PostgreSQL wal_level,
+    free replication slots and WAL senders, the replication privilege, REPLICA IDENTITY of keyless
+    tables; MySQL binary log settings and retention) and Neon triggers and foreign keys that would
+    act while changes apply; each finding names its fix. The report (``passed``, ``errors``,
     ``warnings``, ``tables``, ``problems``) is logged as a table and returned as the XCom.
 
     :param source_conn_id: Airflow connection of the source (postgres or mysql type).
@@ -25,9 +29,11 @@ class NeonSchemaPreflightOperator(BaseOperator):
     :param fail_on_warnings: Fail on warnings as well as errors.
     :param fail_on_errors: Fail when the report has errors (True); False only reports.
     :param include_system_schemas: Also check MySQL system databases a ``%`` schema selects.
+    :param migration_type: The DMS MigrationType: ``full-load`` (default), ``cdc`` or
+        ``full-load-and-cdc``.
     """
 
-    template_fields: Sequence[str] = ("source_conn_id", "neon_conn_id", "table_mappings")
+    template_fields: Sequence[str] = ("source_conn_id", "neon_conn_id", "table_mappings", "migration_type")
     template_fields_renderers = {"table_mappings": "json"}
     ui_color = "#e8f7e4"
 
@@ -40,6 +46,7 @@ class NeonSchemaPreflightOperator(BaseOperator):
         fail_on_warnings: bool = False,
         fail_on_errors: bool = True,
         include_system_schemas: bool = False,
+        migration_type: str = "full-load",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -49,12 +56,15 @@ class NeonSchemaPreflightOperator(BaseOperator):
         self.fail_on_warnings = fail_on_warnings
         self.fail_on_errors = fail_on_errors
         self.include_system_schemas = include_system_schemas
+        self.migration_type = migration_type
 
     def execute(self, context: Context) -> dict[str, Any]:
         # Drivers and catalogs load when the task runs, not when the DAG file is parsed.
         from airflow_neon_dms.operators.db_endpoints import neon_endpoint, source_endpoint
+        from airflow_neon_dms.schema.cdc_preflight import check_migration_type
         from airflow_neon_dms.schema.preflight import run_preflight
 
+        check_migration_type(self.migration_type)
         source = source_endpoint(self.source_conn_id)
         target = neon_endpoint(self.neon_conn_id)
         src_conn = source.open()
@@ -67,6 +77,7 @@ class NeonSchemaPreflightOperator(BaseOperator):
                     tgt_conn,
                     self.table_mappings,
                     include_system_schemas=self.include_system_schemas,
+                    migration_type=self.migration_type,
                 )
             finally:
                 tgt_conn.close()
@@ -80,7 +91,8 @@ class NeonSchemaPreflightOperator(BaseOperator):
             context["ti"].xcom_push(key="report", value=result)
             raise SchemaPreflightError(
                 f"Schema pre-flight found {report.errors} error(s) and {report.warnings} warning(s) in "
-                f"{len(report.tables)} table(s); see the report above (XCom key 'report'). Fix the Neon "
-                "schema, or set fail_on_warnings=False to accept warnings."
+                f"{len(report.tables)} table(s); see the report above (XCom key 'report'). Fix what each "
+                "problem names (the Neon schema, or the source's CDC settings), or set "
+                "fail_on_warnings=False to accept warnings."
             )
         return result

@@ -62,8 +62,16 @@ def run_preflight(
     table_mappings: Mapping[str, Any] | str,
     *,
     include_system_schemas: bool = False,
+    migration_type: str = "full-load",
 ) -> PreflightReport:
-    """Compare every table the mapping selects on the source with its Neon target table."""
+    """Compare every table the mapping selects on the source with its Neon target table.
+
+    With a ``migration_type`` that includes CDC, the source's readiness for change capture and
+    the Neon triggers and foreign keys that act during apply join the report.
+    """
+    from airflow_neon_dms.schema.cdc_preflight import as_problems, cdc_findings, check_migration_type
+
+    with_cdc = check_migration_type(migration_type)
     report = PreflightReport()
     available = _reader(source_engine).list_tables(source_conn)
     selected = select_tables(table_mappings, available)
@@ -103,4 +111,8 @@ def run_preflight(
             continue
         target = catalog_postgres.read_table(target_conn, t_schema, t_table)
         report.problems.extend(compare_table(source, target, f"{t_schema}.{t_table}"))
+    if with_cdc:
+        targets = [(t["target_schema"], t["target_table"]) for t in report.tables]
+        findings = cdc_findings(source_conn, source_engine, target_conn, selected, targets)
+        report.problems.extend(as_problems(findings, report.problems))
     return report

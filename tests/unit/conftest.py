@@ -60,6 +60,9 @@ class RecordingTI:
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcom[key] = json.loads(json.dumps(value))  # XCom values must be JSON
 
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
+        return self.xcom.get(key)
+
 
 @dataclass
 class FakeDagRun:
