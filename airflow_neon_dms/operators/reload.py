@@ -153,10 +153,13 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self, tables: list[TableRef], since: float | None, deadline: float
     ) -> list[dict[str, Any]]:
         """Poll until every table is in a terminal state; stop at once on an unmodelled state."""
+        from airflow_neon_dms.dms.progress import ProgressLog, table_progress_lines
         from airflow_neon_dms.dms.states import table_progress, unmodelled_state_message
 
+        lines = ProgressLog()
         while True:
             rows = self.hook.table_statistics(self.replication_task_arn, tables)
+            self.log_progress(lines, table_progress_lines(rows, tables))
             progress = table_progress(rows, tables, since)
             if progress.unknown:
                 raise ReplicationTaskFailedError(
@@ -295,6 +298,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self, context: Context, temp_arn: str, temp_id: str, tables: list[TableRef]
     ) -> dict[str, Any]:
         """Start the temporary task (once per DAG run), wait for it, check and delete it."""
+        from airflow_neon_dms.dms.progress import ProgressLog
         from airflow_neon_dms.dms.states import Outcome, StartType, classify_task
         from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
@@ -319,7 +323,9 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                     method_name="execute_complete_temporary",
                     kwargs={"temporary_task_arn": temp_arn, "temporary_task_identifier": temp_id},
                 )
+            progress = ProgressLog()
             while verdict.outcome == Outcome.WAITING and time.time() < deadline:
+                self.log_task_progress(progress, temp_task, verdict.message)
                 time.sleep(self.waiter_delay)
                 temp_task = self.hook.describe_task(temp_arn)
                 verdict = classify_task(temp_task)

@@ -122,6 +122,7 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         return self._start_and_wait(context, start_type)
 
     def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
+        from airflow_neon_dms.dms.progress import ProgressLog
         from airflow_neon_dms.dms.states import Outcome, classify_task, task_summary
         from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
@@ -148,8 +149,9 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
                 method_name="execute_complete",
                 kwargs={"started": started},
             )
+        progress = ProgressLog()
         while verdict.outcome == Outcome.WAITING and time.time() < deadline:
-            self.log.info("%s", verdict.message)
+            self.log_task_progress(progress, task, verdict.message)
             time.sleep(self.waiter_delay)
             task = self.hook.describe_task(self.replication_task_arn)
             verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_neon_dms.dms.progress import task_progress_lines
 from airflow_neon_dms.dms.states import Outcome, classify_task
 from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
@@ -31,6 +32,10 @@ class NeonDmsTaskCompletionTrigger(NeonDmsPollTrigger):
             return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
         verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop)
         self.last_state = verdict.message
+        if task.get("ReplicationTaskStats"):
+            tables = await self.table_statistics_or_none(hook, self.replication_task_arn)
+            # CDC lag: pass a CdcLatency here once the provider reads the CloudWatch metrics.
+            self.report_progress(task_progress_lines(task, tables))
         if verdict.outcome == Outcome.SUCCESS:
             return EVENT_SUCCESS, verdict.message
         if verdict.outcome == Outcome.FAILED:
