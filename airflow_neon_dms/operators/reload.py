@@ -16,6 +16,7 @@ from airflow_neon_dms.exceptions import (
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
+from airflow_neon_dms.lineage import DmsTaskLineageMixin
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
@@ -34,7 +35,7 @@ METHOD_RELOAD_TABLES = "reload-tables"
 METHOD_TEMPORARY_TASK = "temporary-task"
 
 
-class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMixin):
     """
     Reload the given tables and wait until each is in a terminal state, then judge them.
 
@@ -55,7 +56,8 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     :param replication_task_arn: the task whose tables to reload.
     :param tables: the tables; an empty list does nothing.
     :param reload_option: data-reload or validate-only (running tasks only).
-    :param neon_conn_id: Neon connection, needed for a running task in DO_NOTHING prep mode.
+    :param neon_conn_id: Neon connection, needed for a running task in DO_NOTHING prep mode (and
+        read for OpenLineage's column lineage when given).
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up.
@@ -102,6 +104,10 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         if str(task.get("Status")) in TASK_ACTIVE:
             return self._reload_running(context, task, tables)
         return self._reload_with_temporary_task(context, task, tables)
+
+    def lineage_tables(self) -> list[TableRef]:
+        """OpenLineage: the reloaded tables (see :mod:`airflow_neon_dms.lineage`)."""
+        return self._tables()
 
     def _tables(self) -> list[TableRef]:
         from airflow_neon_dms.dms.table_names import parse_tables

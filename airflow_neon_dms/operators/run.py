@@ -18,6 +18,7 @@ from airflow_neon_dms.dms.wait_events import (
     event_status,
 )
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.lineage import DmsTaskLineageMixin
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 START_REPLICATION = "start-replication"
 
 
-class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsStartTaskOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMixin):
     """
     Start a replication task and wait for its run to finish.
 
@@ -52,9 +53,16 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     :param max_wait: seconds before the wait gives up.
     :param settle_timeout: seconds to wait for a new task to leave ``creating`` before starting
         (deferred to the triggerer when ``deferrable``).
+    :param neon_conn_id: Neon connection; only read for OpenLineage, to list the columns of the
+        Neon tables in the column-lineage facet (see :mod:`airflow_neon_dms.lineage`).
     """
 
-    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "start_type")
+    template_fields: Sequence[str] = (
+        *AWS_TEMPLATE_FIELDS,
+        "replication_task_arn",
+        "start_type",
+        "neon_conn_id",
+    )
     operator_extra_links = OPERATOR_LINKS_FOR_TASK
 
     def __init__(
@@ -68,10 +76,12 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         waiter_delay: float = 30,
         max_wait: float = 24 * 3600,
         settle_timeout: float = 600,
+        neon_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.replication_task_arn = replication_task_arn
+        self.neon_conn_id = neon_conn_id
         self.start_type = start_type.value if isinstance(start_type, Enum) else start_type
         self.wait_for_completion = wait_for_completion
         self.wait_for_cdc_stop = wait_for_cdc_stop
