@@ -218,3 +218,5 @@ def test_lineage_events_of_a_dag_run(
     assert _names(failed["inputs"]) == [source] and _names(failed["outputs"]) == [neon]
     assert "not clean" in failed["run"]["facets"]["errorMessage"]["message"]
     assert "neon-lineage-secret-5521" not in events_file.read_text()
+    # The deferred full load's trigger logged the load's progress into the run's logs.
+    assert "1 of 1 table(s) loaded, 0 loading, 0 queued, 0 errored; 50 row(s) copied" in run.output
