@@ -207,6 +207,7 @@ with DAG(
     full_load = NeonDmsStartTaskOperator(
         task_id="run_full_load",
         replication_task_arn=create_task.output,
+        neon_conn_id=NEON_CONN_ID,  # OpenLineage: the Neon tables' columns for column lineage
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
         **AWS_RETRIES,

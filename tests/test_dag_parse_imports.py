@@ -34,6 +34,10 @@ RUN_TIME_ONLY = (
     "airflow_neon_dms.dms.validation_report",
     "airflow_neon_dms.dms.reload_plan",
     "airflow_neon_dms.sequences",
+    # OpenLineage is optional (the openlineage extra): only a finished task asks for its lineage.
+    "openlineage",
+    "airflow.providers.openlineage",
+    "airflow.providers.common.compat.openlineage",
 )
 
 PARSE = """

@@ -16,6 +16,7 @@ from airflow_neon_dms.exceptions import NeonConfigError
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_neon_dms.dms.progress import ProgressLog
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 AWS_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "verify")
@@ -95,6 +96,29 @@ class NeonDmsBaseOperator(BaseOperator):
             instance_id=self.hook.replication_instance_id(str(task.get("ReplicationInstanceArn", ""))),
         )
         return task
+
+    def log_progress(self, progress: ProgressLog, lines: Mapping[str, str]) -> None:
+        """Log those of ``lines`` that changed since the last poll of this wait."""
+        for line in progress.changes(lines):
+            self.log.info("%s", line)
+
+    def log_task_progress(self, progress: ProgressLog, task: Mapping[str, Any], state: str) -> None:
+        """Log the wait's state and the task's full-load progress when they changed since the last
+        poll. Table statistics only add the row count: when DMS cannot give them, the line goes
+        without rows (it must never end the wait)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from airflow_neon_dms.dms.progress import task_progress_lines
+
+        lines = {"state": state}
+        if task.get("ReplicationTaskStats"):
+            tables = None
+            try:
+                tables = self.hook.table_statistics(str(task.get("ReplicationTaskArn")))
+            except (ClientError, BotoCoreError) as err:
+                self.log.debug("No table statistics yet: %s", err)
+            lines.update(task_progress_lines(task, tables))
+        self.log_progress(progress, lines)
 
 
 class WaitMixin:

@@ -11,6 +11,8 @@ from airflow_neon_dms.exceptions import DataDiffError, NeonConfigError
 
 if TYPE_CHECKING:
     from airflow_neon_dms.diff.engine import TableSpec
+    from airflow_neon_dms.diff.model import TableDiff
+    from airflow_neon_dms.lineage import TableCopy
 
 # The diff engine, the database drivers and the catalogs load inside execute(): a DAG file that
 # uses these operators parses without them.
@@ -142,6 +144,7 @@ class NeonDataDiffOperator(BaseOperator):
         self.max_connections = max_connections
         self.fail_on_difference = fail_on_difference
         self.max_keys = max_keys
+        self._lineage: list[TableCopy] = []
 
     def _specs(self, source: Any) -> list[TableSpec]:
         from airflow_neon_dms.diff.report import parse_table
@@ -184,6 +187,7 @@ class NeonDataDiffOperator(BaseOperator):
             options=DiffOptions(max_keys=self.max_keys),
         )
         report = build_report(results)
+        self._lineage = _table_copies(source, target, results)
         verified = verified_table_uris(
             report["tables"],
             host=target.params["host"],
@@ -217,6 +221,46 @@ class NeonDataDiffOperator(BaseOperator):
             )
         announce_verified_tables(context, self.outlets, verified)
         return report
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the compared source tables in, their Neon copies out, column by column."""
+        from airflow_neon_dms.lineage import operator_lineage
+
+        return operator_lineage(self._lineage)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """OpenLineage for a failed diff: the same tables (the listener adds the error message)."""
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+
+def _table_copies(source: Any, target: Any, results: list[TableDiff]) -> list[TableCopy]:
+    """Each compared table and its Neon copy, with the columns compared on both sides."""
+    from airflow_neon_dms.lineage import Database, TableCopy
+
+    where = [
+        Database.from_engine(
+            end.engine,
+            str(end.params.get("host") or ""),
+            end.params.get("port") or (3306 if end.engine == "mysql" else 5432),
+            str(end.params.get("dbname") or end.params.get("database") or ""),
+        )
+        for end in (source, target)
+    ]
+    source_db, target_db = where
+    if source_db is None or target_db is None:
+        return []
+    return [
+        TableCopy(
+            source_db,
+            t.schema,
+            t.table,
+            target_db,
+            t.target_schema,
+            t.target_table,
+            tuple(t.compared_columns),
+        )
+        for t in results
+    ]
 
 
 def _column_note(only_source: list[str], only_target: list[str], ignored: list[str]) -> str:

@@ -16,6 +16,7 @@ from airflow_neon_dms.exceptions import (
     ReplicationTaskFailedError,
     TableValidationFailedError,
 )
+from airflow_neon_dms.lineage import DmsTaskLineageMixin
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
@@ -34,7 +35,7 @@ METHOD_RELOAD_TABLES = "reload-tables"
 METHOD_TEMPORARY_TASK = "temporary-task"
 
 
-class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMixin):
     """
     Reload the given tables and wait until each is in a terminal state, then judge them.
 
@@ -55,7 +56,8 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
     :param replication_task_arn: the task whose tables to reload.
     :param tables: the tables; an empty list does nothing.
     :param reload_option: data-reload or validate-only (running tasks only).
-    :param neon_conn_id: Neon connection, needed for a running task in DO_NOTHING prep mode.
+    :param neon_conn_id: Neon connection, needed for a running task in DO_NOTHING prep mode (and
+        read for OpenLineage's column lineage when given).
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up.
@@ -102,6 +104,10 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         if str(task.get("Status")) in TASK_ACTIVE:
             return self._reload_running(context, task, tables)
         return self._reload_with_temporary_task(context, task, tables)
+
+    def lineage_tables(self) -> list[TableRef]:
+        """OpenLineage: the reloaded tables (see :mod:`airflow_neon_dms.lineage`)."""
+        return self._tables()
 
     def _tables(self) -> list[TableRef]:
         from airflow_neon_dms.dms.table_names import parse_tables
@@ -153,10 +159,13 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self, tables: list[TableRef], since: float | None, deadline: float
     ) -> list[dict[str, Any]]:
         """Poll until every table is in a terminal state; stop at once on an unmodelled state."""
+        from airflow_neon_dms.dms.progress import ProgressLog, table_progress_lines
         from airflow_neon_dms.dms.states import table_progress, unmodelled_state_message
 
+        lines = ProgressLog()
         while True:
             rows = self.hook.table_statistics(self.replication_task_arn, tables)
+            self.log_progress(lines, table_progress_lines(rows, tables))
             progress = table_progress(rows, tables, since)
             if progress.unknown:
                 raise ReplicationTaskFailedError(
@@ -295,6 +304,7 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
         self, context: Context, temp_arn: str, temp_id: str, tables: list[TableRef]
     ) -> dict[str, Any]:
         """Start the temporary task (once per DAG run), wait for it, check and delete it."""
+        from airflow_neon_dms.dms.progress import ProgressLog
         from airflow_neon_dms.dms.states import Outcome, StartType, classify_task
         from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
@@ -319,7 +329,9 @@ class NeonDmsReloadTablesOperator(NeonDmsBaseOperator, WaitMixin):
                     method_name="execute_complete_temporary",
                     kwargs={"temporary_task_arn": temp_arn, "temporary_task_identifier": temp_id},
                 )
+            progress = ProgressLog()
             while verdict.outcome == Outcome.WAITING and time.time() < deadline:
+                self.log_task_progress(progress, temp_task, verdict.message)
                 time.sleep(self.waiter_delay)
                 temp_task = self.hook.describe_task(temp_arn)
                 verdict = classify_task(temp_task)

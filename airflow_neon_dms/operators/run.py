@@ -19,6 +19,7 @@ from airflow_neon_dms.dms.wait_events import (
     event_status,
 )
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.lineage import DmsTaskLineageMixin
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
@@ -37,7 +38,7 @@ START_REPLICATION = "start-replication"
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=1)
 
 
-class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsStartTaskOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMixin):
     """
     Start a replication task and wait for its run to finish.
 
@@ -56,9 +57,16 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
     :param max_wait: seconds before the wait gives up.
     :param settle_timeout: seconds to wait for a new task to leave ``creating`` before starting
         (deferred to the triggerer when ``deferrable``).
+    :param neon_conn_id: Neon connection; only read for OpenLineage, to list the columns of the
+        Neon tables in the column-lineage facet (see :mod:`airflow_neon_dms.lineage`).
     """
 
-    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "start_type")
+    template_fields: Sequence[str] = (
+        *AWS_TEMPLATE_FIELDS,
+        "replication_task_arn",
+        "start_type",
+        "neon_conn_id",
+    )
     operator_extra_links = OPERATOR_LINKS_FOR_TASK
 
     def __init__(
@@ -72,10 +80,12 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         waiter_delay: float = 30,
         max_wait: float = 24 * 3600,
         settle_timeout: float = 600,
+        neon_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.replication_task_arn = replication_task_arn
+        self.neon_conn_id = neon_conn_id
         self.start_type = start_type.value if isinstance(start_type, Enum) else start_type
         self.wait_for_completion = wait_for_completion
         self.wait_for_cdc_stop = wait_for_cdc_stop
@@ -126,6 +136,7 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
         return self._start_and_wait(context, start_type)
 
     def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
+        from airflow_neon_dms.dms.progress import ProgressLog
         from airflow_neon_dms.dms.states import Outcome, task_summary
         from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
@@ -156,8 +167,9 @@ class NeonDmsStartTaskOperator(NeonDmsBaseOperator, WaitMixin):
                 method_name="execute_complete",
                 kwargs={"started": started},
             )
+        progress = ProgressLog()
         while verdict.outcome == Outcome.WAITING and time.time() < deadline:
-            self.log.info("%s", verdict.message)
+            self.log_task_progress(progress, task, verdict.message)
             time.sleep(self.waiter_delay)
             task = self.hook.describe_task(self.replication_task_arn)
             verdict = self._verdict(task, started_after)

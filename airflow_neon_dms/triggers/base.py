@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import BotoCoreError, ClientError
 
+from airflow_neon_dms.dms.progress import ProgressLog
 from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
@@ -34,7 +35,9 @@ class NeonDmsPollTrigger(BaseTrigger):
     Base of the DMS triggers: calls :meth:`poll` every ``waiter_delay`` seconds until it returns
     an event, the ``deadline`` (epoch seconds) passes, or DMS answers with an error.
 
-    Every event has the fixed shape ``{"status", "message", <id_key>: <id>}``.
+    Every event has the fixed shape ``{"status", "message", <id_key>: <id>}``. While it waits, it
+    logs the state (and the progress lines a subclass reports) only when they changed since the
+    last poll; in Airflow 3 a trigger's log lines go to the deferred task's log.
     """
 
     #: Name of the id in the event and in :meth:`serialize` (e.g. ``replication_task_arn``).
@@ -57,6 +60,7 @@ class NeonDmsPollTrigger(BaseTrigger):
         self.region_name = region_name
         self.verify = verify
         self.botocore_config = botocore_config
+        self._progress = ProgressLog()
 
     def own_fields(self) -> dict[str, Any]:
         """The subclass's own constructor arguments (JSON primitives)."""
@@ -95,6 +99,20 @@ class NeonDmsPollTrigger(BaseTrigger):
         """Read DMS once; return ``(status, message)`` to finish, or None to wait on."""
         raise NotImplementedError
 
+    def report_progress(self, lines: Mapping[str, str]) -> None:
+        """Log those of ``lines`` that changed since the last poll (see :mod:`dms.progress`)."""
+        for line in self._progress.changes(lines):
+            self.log.info("%s", line)
+
+    async def table_statistics_or_none(self, hook: NeonDmsHook, task_arn: str) -> list[dict[str, Any]] | None:
+        """The task's table statistics for a progress line; None when DMS cannot give them now
+        (the progress line is extra: it must never end the wait)."""
+        try:
+            return await hook.table_statistics_async(task_arn)
+        except (ClientError, BotoCoreError) as err:
+            self.log.debug("No table statistics for %s yet: %s", task_arn, err)
+            return None
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self.hook()
         while True:
@@ -113,7 +131,7 @@ class NeonDmsPollTrigger(BaseTrigger):
                     f"{self.last_state}",
                 )
                 return
-            self.log.info("%s", self.last_state)
+            self.report_progress({"state": self.last_state})
             await asyncio.sleep(self.waiter_delay)
 
     #: A short description of the last state read, for logs and the timeout message.

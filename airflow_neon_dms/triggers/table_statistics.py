@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_neon_dms.dms.progress import table_progress_lines
 from airflow_neon_dms.dms.states import table_progress, unmodelled_state_message
 from airflow_neon_dms.dms.table_names import parse_tables
 from airflow_neon_dms.hooks.dms import NeonDmsHook
@@ -49,7 +50,9 @@ class NeonDmsTableStatisticsTrigger(NeonDmsPollTrigger):
     async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
         wanted = parse_tables(self.tables) if self.tables is not None else None
         rows = await hook.table_statistics_async(self.replication_task_arn, wanted)
-        progress = table_progress(rows, wanted if self.expect_tables else None, self.reloaded_since)
+        expected = wanted if self.expect_tables else None
+        progress = table_progress(rows, expected, self.reloaded_since)
+        self.report_progress(table_progress_lines(rows, expected))
         self.last_state = f"{len(progress.pending)} of {len(rows)} table(s) still loading or validating"
         if progress.unknown:
             return EVENT_FAILED, unmodelled_state_message(

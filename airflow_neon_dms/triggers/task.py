@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_neon_dms.dms.progress import task_progress_lines
 from airflow_neon_dms.dms.states import Outcome, classify_task
 from airflow_neon_dms.hooks.dms import NeonDmsHook
 from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
@@ -46,6 +47,10 @@ class NeonDmsTaskCompletionTrigger(NeonDmsPollTrigger):
         since = datetime.fromtimestamp(self.started_after, timezone.utc) if self.started_after else None
         verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=since)
         self.last_state = verdict.message
+        if task.get("ReplicationTaskStats"):
+            tables = await self.table_statistics_or_none(hook, self.replication_task_arn)
+            # CDC lag: pass a CdcLatency here once the provider reads the CloudWatch metrics.
+            self.report_progress(task_progress_lines(task, tables))
         if verdict.outcome == Outcome.SUCCESS:
             return EVENT_SUCCESS, verdict.message
         if verdict.outcome == Outcome.FAILED:

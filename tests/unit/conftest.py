@@ -330,3 +330,34 @@ def started_task_factory(
         return arn
 
     return make
+
+
+#: Rows of the ``locked`` table (see ``locked_target``).
+LOCKED_ROWS = 40
+
+
+@pytest.fixture
+def locked_target(endpoint_pair: EndpointPair, pg_server: Any) -> Iterator[Any]:
+    """A second table ``locked`` on both sides, locked on the target until the test commits the
+    returned connection: a real load stays on that table until then."""
+    import psycopg
+
+    for database in (endpoint_pair.source_db, endpoint_pair.target_db):
+        with psycopg.connect(pg_server.dsn(database), autocommit=True) as conn:
+            conn.execute("CREATE TABLE locked (id int PRIMARY KEY)")
+    with psycopg.connect(pg_server.dsn(endpoint_pair.source_db), autocommit=True) as conn:
+        conn.execute("INSERT INTO locked SELECT generate_series(1, %s)", (LOCKED_ROWS,))
+    holder = psycopg.connect(pg_server.dsn(endpoint_pair.target_db))
+    holder.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
+    yield holder
+    holder.close()
+
+
+def info_messages(entries: list[dict[str, Any]]) -> list[str]:
+    """The info lines in structlog's ``capture_logs`` entries (Airflow 3 operators and triggers
+    log through structlog; the triggerer sends a trigger's lines to the deferred task's log)."""
+    return [
+        str(e["event"]) % tuple(e["positional_args"]) if e.get("positional_args") else str(e["event"])
+        for e in entries
+        if e.get("log_level") == "info"
+    ]
