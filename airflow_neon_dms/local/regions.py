@@ -13,6 +13,7 @@ import threading
 
 from airflow_neon_dms.local.api_params import Params, Result
 from airflow_neon_dms.local.cloudwatch_logs import LocalLogs
+from airflow_neon_dms.local.s3_buckets import LocalS3
 from airflow_neon_dms.local.service import DmsService
 from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
 
@@ -47,6 +48,8 @@ class RegionalDms:
         self._regions: dict[str, DmsService] = {}
         #: CloudWatch Logs of every region (task logs), served at the same address.
         self.cloudwatch_logs = LocalLogs(account_id)
+        #: S3 (assessment results), served at the same address; bucket names are global.
+        self.s3 = LocalS3(account_id)
 
     def region(self, name: str | None = None) -> DmsService:
         """The service of region ``name`` (the default region when None)."""
@@ -60,6 +63,7 @@ class RegionalDms:
                     routes=self.routes,
                     timing=self.timing,
                     cloudwatch_logs=self.cloudwatch_logs,
+                    s3=self.s3,
                 )
                 self._regions[name] = service
             return service
@@ -84,3 +88,4 @@ class RegionalDms:
         for service in services:
             service.shutdown()
         self.cloudwatch_logs.reset()
+        self.s3.reset()
