@@ -9,8 +9,9 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms.wait_events import check_event
+from airflow_neon_dms.dms.wait_events import check_event, check_startable_event
 from airflow_neon_dms.exceptions import PremigrationAssessmentError
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 
 #: Fixes for the errors StartReplicationTaskAssessmentRun can answer (botocore's DMS model).
@@ -55,8 +56,11 @@ class NeonDmsPremigrationAssessmentOperator(NeonDmsBaseOperator, WaitMixin):
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up.
+    :param settle_timeout: seconds to wait for a new task to leave ``creating`` first (DMS runs an
+        assessment only on a ready, stopped or failed task).
     """
 
+    operator_extra_links = OPERATOR_LINKS_FOR_TASK
     template_fields: Sequence[str] = (
         *AWS_TEMPLATE_FIELDS,
         "replication_task_arn",
@@ -82,6 +86,7 @@ class NeonDmsPremigrationAssessmentOperator(NeonDmsBaseOperator, WaitMixin):
         deferrable: bool | None = None,
         waiter_delay: float = 15,
         max_wait: float = 3600,
+        settle_timeout: float = 600,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -93,14 +98,44 @@ class NeonDmsPremigrationAssessmentOperator(NeonDmsBaseOperator, WaitMixin):
         self.include_only = include_only
         self.exclude = exclude
         self.fail_on_failed = fail_on_failed
+        self.settle_timeout = settle_timeout
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
         self._run_arn: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms.assessments import RunOutcome, check_assessment_settings, classify_run
-        from airflow_neon_dms.triggers.assessment import NeonDmsAssessmentRunTrigger
+        from airflow_neon_dms.dms.assessments import check_assessment_settings
+        from airflow_neon_dms.dms.states import TASK_SETTLING
+        from airflow_neon_dms.triggers.task_startable import NeonDmsTaskStartableTrigger
 
         check_assessment_settings(self.service_access_role_arn, self.result_bucket)
+        task = self.describe_task_with_links(context, self.replication_task_arn)
+        if str(task.get("Status", "")) in TASK_SETTLING:
+            self.log.info("Replication task %s is %s; waiting until it can be assessed", task.get(
+                "ReplicationTaskIdentifier"), task.get("Status"))  # fmt: skip
+            if self.deferrable:
+                self.defer(
+                    trigger=NeonDmsTaskStartableTrigger(
+                        replication_task_arn=self.replication_task_arn,
+                        deadline=time.time() + self.settle_timeout,
+                        waiter_delay=min(self.waiter_delay, 10),
+                        **self.aws_kwargs,
+                    ),
+                    method_name="execute_settled",
+                )
+            self.hook.wait_until_settled(
+                self.replication_task_arn, timeout=self.settle_timeout, delay=min(self.waiter_delay, 10)
+            )
+        return self._assess(context)
+
+    def execute_settled(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume once the new task left ``creating``: start the assessment run."""
+        check_startable_event(event, self.replication_task_arn, self.settle_timeout)
+        return self._assess(context)
+
+    def _assess(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms.assessments import RunOutcome, classify_run
+        from airflow_neon_dms.triggers.assessment import NeonDmsAssessmentRunTrigger
+
         run = self._start(self.assessment_run_name or default_run_name(context))
         run_arn = self._run_arn = str(run["ReplicationTaskAssessmentRunArn"])
         self.log.info(
