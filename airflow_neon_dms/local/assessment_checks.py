@@ -21,6 +21,7 @@ from airflow_neon_dms.local.databases import (
     DatabaseUnreachable,
     connect_mysql,
     connect_postgres,
+    mask,
 )
 from airflow_neon_dms.local.table_mappings import TableMappings
 
@@ -355,6 +356,9 @@ class SourceSnapshot:
                 self._read = _source(self.task)
             except DatabaseUnreachable as err:
                 self.error = f"The source database could not be read: {err}"
+            except Exception as err:  # a query failed after connecting: report it, end the run
+                text = mask(f"{type(err).__name__}: {err}".strip(), self.task.source.password)
+                self.error = f"The source database could not be read: {text}"
         return self._read
 
 
@@ -367,3 +371,10 @@ def run_check(name: str, snapshot: SourceSnapshot) -> CheckResult:
         return CHECKS[name](snapshot.task, *read)
     except DatabaseUnreachable as err:
         return CheckResult(ERROR, f"A database could not be read: {err}")
+    except Exception as err:  # a query failed (e.g. the database went away): the run must end
+        text = mask(
+            f"{type(err).__name__}: {err}".strip(),
+            snapshot.task.source.password,
+            snapshot.task.target.password,
+        )
+        return CheckResult(ERROR, f"The assessment could not finish: {text}")

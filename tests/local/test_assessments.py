@@ -264,3 +264,24 @@ def test_s3_is_per_emulator_and_cleared_by_reset() -> None:
         assert [b["Name"] for b in s3_client(second.endpoint_url).list_buckets()["Buckets"]] == [
             "shared-name"
         ]
+
+
+def test_unreachable_source_ends_the_run_in_error_executing(
+    dms: Dms, pg_server: Any, pg_database: str, bucket: str
+) -> None:
+    from airflow_neon_dms.local.embedded import free_port
+
+    source = dms.endpoint(
+        "source", "postgres", ServerName="127.0.0.1", Port=free_port(), Username="u",
+        Password="secret-pw", DatabaseName="db",
+    )  # fmt: skip
+    task = dms.task(source, dms.pg_endpoint("target", pg_server, pg_database))
+    started = dms.client.start_replication_task_assessment_run(
+        ReplicationTaskArn=task, ServiceAccessRoleArn=ROLE, ResultLocationBucket=bucket,
+        AssessmentRunName=unique("run"),
+    )["ReplicationTaskAssessmentRun"]  # fmt: skip
+    run = wait_finished(dms.client, started["ReplicationTaskAssessmentRunArn"])
+    assert run["Status"] == "error-executing"
+    assert "source database could not be read" in run["LastFailureMessage"]
+    assert "secret-pw" not in run["LastFailureMessage"]
+    assert run["ResultStatistic"]["Error"] == run["AssessmentProgress"]["IndividualAssessmentCount"]
