@@ -1,0 +1,44 @@
+"""Fixtures that start a real Airflow deployment (see ``harness.py``) on the test PostgreSQL server.
+
+A failing test gets the tail of every component's log (api-server, scheduler, dag-processor,
+triggerer, local DMS, ``db migrate``) attached to its report, and the deployment's directory is
+kept (its path is printed) instead of being removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.deployment.api import AirflowApi
+from tests.deployment.harness import RUNNING, Deployment, DeploymentOptions, PgAdmin, running_deployment
+
+
+def start_deployment(pg_server: Any, options: DeploymentOptions | None = None) -> Iterator[Deployment]:
+    """A deployment on the session's PostgreSQL server (``pg_server`` fixture)."""
+    admin = PgAdmin(pg_server.host, pg_server.port, pg_server.user, pg_server.password)
+    yield from running_deployment(admin, options)
+
+
+@pytest.fixture(scope="module")
+def deployment(pg_server: Any) -> Iterator[Deployment]:
+    """A running deployment shared by the tests of one module (each triggers its own runs)."""
+    yield from start_deployment(pg_server)
+
+
+@pytest.fixture
+def api(deployment: Deployment) -> AirflowApi:
+    """The deployment's REST API client."""
+    return deployment.api
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for deployment in RUNNING:
+            deployment.keep_workdir = True
+            report.sections.append(("deployment logs", deployment.log_report()))
