@@ -7,6 +7,7 @@ kept (its path is printed) instead of being removed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,9 +16,25 @@ import pytest
 from tests.deployment.api import AirflowApi
 from tests.deployment.harness import RUNNING, Deployment, DeploymentOptions, PgAdmin, running_deployment
 
+#: Set to 1 to run the tests marked ``slow`` (``make test-deployment`` does); else they are skipped.
+SLOW_TESTS_ENV = "NEON_DMS_SLOW_TESTS"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(SLOW_TESTS_ENV) == "1":
+        return
+    skip = pytest.mark.skip(
+        reason=f"slow real-deployment scenario: `make test-deployment` runs it ({SLOW_TESTS_ENV}=1)"
+    )
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
 
 def start_deployment(pg_server: Any, options: DeploymentOptions | None = None) -> Iterator[Deployment]:
     """A deployment on the session's PostgreSQL server (``pg_server`` fixture)."""
+    for driver in ("psycopg2", "asyncpg"):
+        pytest.importorskip(driver, reason=f"{driver} is missing: install the 'deployment' extra")
     admin = PgAdmin(pg_server.host, pg_server.port, pg_server.user, pg_server.password)
     yield from running_deployment(admin, options)
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES
-from tests.deployment.harness import DAG_ID, AirflowApi, Deployment, RunWatch
+from tests.deployment.api import AirflowApi, RunWatch
+from tests.deployment.harness import DAG_ID, Deployment
 
 pytestmark = pytest.mark.deployment
 
