@@ -29,6 +29,7 @@ pytest: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-deployment: venv
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev,deployment,browser]'
 	NEON_DMS_SLOW_TESTS=1 $(BIN)/pytest -m "deployment and slow" $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -136,6 +136,19 @@ class AirflowApi:
         entries = self._json("GET", base)["xcom_entries"]
         return {e["key"]: self._json("GET", f"{base}/{quote(e['key'], safe='')}")["value"] for e in entries}
 
+    def set_connection(self, conn_id: str, fields: dict[str, Any]) -> None:
+        """Create or replace a connection in the metadata database (``fields``: Airflow's JSON form)."""
+        body = {
+            "connection_id": conn_id,
+            **{k: v for k, v in fields.items() if k != "extra"},
+            "extra": json.dumps(fields.get("extra") or {}),
+        }
+        answer = self.request("POST", "/connections", json=body)
+        if answer.status_code == 409:
+            answer = self.request("PATCH", f"/connections/{conn_id}", json=body)
+        if answer.is_error:
+            raise DeploymentError(f"connection {conn_id}: HTTP {answer.status_code}")
+
     def clear(self, dag_id: str, run_id: str, task_ids: list[str] | None = None, **options: Any) -> list[str]:
         """Clear task instances of one run (all of them when ``task_ids`` is None); return the cleared ids."""
         body: dict[str, Any] = {"dry_run": False, "dag_run_id": run_id, "reset_dag_runs": True, **options}

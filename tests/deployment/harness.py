@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -41,6 +41,7 @@ from tests.deployment.api import AirflowApi, DeploymentError, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "neon_dms_migration"
 ENDPOINT_ID = "ep-local-demo"
+NEON_CONN_ID = "neon_target"
 INSTANCE_ID = "neon-dms-local"
 REGION = "us-east-1"
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -74,6 +75,10 @@ class DeploymentOptions:
     poll_seconds: float = 1.0
     #: Seconds a new DMS task stays ``creating`` in the emulator (gives a wait something to wait for).
     task_creating_seconds: float = 0.0
+    #: Where ``neon_target`` lives: "env" (an ``AIRFLOW_CONN_*`` variable, fixed for the processes'
+    #: lifetime), "metadata" (set through the REST API, so a test can change it between runs:
+    #: ``rotate_neon_password``) or "none" (the test creates it, e.g. through the UI's form).
+    neon_connection: Literal["env", "metadata", "none"] = "env"
 
 
 @dataclass
@@ -207,6 +212,8 @@ class Deployment:
         self.api = AirflowApi(self.api_url)
         wait_for("Airflow healthy", self._healthy, timeout=300, interval=2)
         wait_for(f"DAG {DAG_ID} parsed", lambda: self.api.dag(DAG_ID), timeout=300, interval=2)
+        if self.options.neon_connection == "metadata":
+            self.api.set_connection(NEON_CONN_ID, self.neon_connection())
 
     def _start_component(self, name: str, command: list[str]) -> Component:
         component = Component(name, command, self.log_dir / f"{name}.log")
@@ -298,6 +305,37 @@ class Deployment:
     def dms_endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.dms_port}"
 
+    def dms_client(self) -> Any:
+        """A boto3 DMS client for the emulator (to change DMS behind the DAG's back)."""
+        import boto3
+
+        return boto3.client(
+            "dms",
+            endpoint_url=self.dms_endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def rotate_neon_password(self) -> str:
+        """``ALTER ROLE ... PASSWORD`` on the Neon stand-in, then the same change in ``neon_target``.
+
+        Needs ``neon_connection="metadata"``; returns the new password (``neon_password`` too).
+        """
+        if self.options.neon_connection != "metadata":
+            raise DeploymentError(
+                'rotate_neon_password needs DeploymentOptions(neon_connection="metadata"): '
+                "an AIRFLOW_CONN_* variable cannot change under running processes"
+            )
+        self.neon_password = f"neon-pw-{secrets.token_hex(8)}"
+        self._admin_execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(self.neon_role), sql.Literal(self.neon_password)
+            )
+        )
+        self.api.set_connection(NEON_CONN_ID, self.neon_connection())
+        return self.neon_password
+
     def neon_connection(self, password: str | None = None) -> dict[str, Any]:
         """The ``neon_target`` connection as Airflow's JSON connection form."""
         return {
@@ -333,12 +371,17 @@ class Deployment:
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_server_ports[0]),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_server_ports[1]),
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the UI's Test button
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "NEON_DMS_POLL_SECONDS": str(self.options.poll_seconds),
             "NEON_DMS_REPLICATION_INSTANCE_ARN": INSTANCE_ID,
             "NEON_DMS_EXCLUDE_TABLES": "audit_%",
             "AIRFLOW_CONN_DMS_SOURCE": self.source_dsn,
-            "AIRFLOW_CONN_NEON_TARGET": json.dumps(self.neon_connection()),
+            **(
+                {}
+                if self.options.neon_connection != "env"
+                else {"AIRFLOW_CONN_NEON_TARGET": json.dumps(self.neon_connection())}
+            ),
             "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
                 {
                     "conn_type": "aws",
