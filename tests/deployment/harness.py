@@ -7,6 +7,12 @@ then ``airflow db migrate`` followed by the api-server, scheduler (LocalExecutor
 and triggerer, each a separate process with one ``AIRFLOW_HOME`` in a temporary directory, and
 the connections as ``AIRFLOW_CONN_*`` variables. Every process writes its own log file; ``close``
 stops every process group and removes the databases. ``AirflowApi`` is the REST client.
+
+Hooks for more scenarios: ``DeploymentOptions(neon_connection="metadata", password_auth=True)``
+plus ``rotate_neon_password()`` between two runs (a password rotation: ``ALTER ROLE`` and the
+connection updated through the REST API); ``dms_client()`` to change DMS behind the DAG's back
+(e.g. delete the replication task, for an error a retry cannot fix), ``api.tries()`` to count the
+tries a task took, ``stop_local_dms()``/``start_local_dms()`` for an outage.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import psycopg
 from psycopg import sql
 
 from airflow_neon_dms.local.demo_faults import install_one_shot_corruption
-from airflow_neon_dms.local.embedded import free_port
+from airflow_neon_dms.local.embedded import EmbeddedPostgres, free_port
 from airflow_neon_dms.local.neon_proxy import NeonProxy
 from airflow_neon_dms.local.sample_data import SampleSize, create_source, create_target
 from tests.deployment.api import AirflowApi, DeploymentError, wait_for
@@ -79,6 +85,9 @@ class DeploymentOptions:
     #: lifetime), "metadata" (set through the REST API, so a test can change it between runs:
     #: ``rotate_neon_password``) or "none" (the test creates it, e.g. through the UI's form).
     neon_connection: Literal["env", "metadata", "none"] = "env"
+    #: Put every database on an embedded PostgreSQL with SCRAM logins, so a wrong Neon password
+    #: really fails (the shared test server may trust every login from 127.0.0.1).
+    password_auth: bool = False
 
 
 @dataclass
@@ -184,6 +193,9 @@ class Deployment:
     def _start(self) -> None:
         self.airflow_home.mkdir()
         self.log_dir.mkdir()
+        if self.options.password_auth:
+            server = self._stack.enter_context(EmbeddedPostgres(password=secrets.token_hex(12)))
+            self.admin = PgAdmin(server.host, server.port, server.user, server.password or "")
         self._create_databases()
         create_source(self.source_dsn, self.options.sample_size)
         create_target(self.neon_owner_dsn)
@@ -320,12 +332,13 @@ class Deployment:
     def rotate_neon_password(self) -> str:
         """``ALTER ROLE ... PASSWORD`` on the Neon stand-in, then the same change in ``neon_target``.
 
-        Needs ``neon_connection="metadata"``; returns the new password (``neon_password`` too).
+        Needs ``neon_connection="metadata"`` (an ``AIRFLOW_CONN_*`` variable cannot change under
+        running processes) and ``password_auth`` (else the old password would go on working).
+        Returns the new password (``neon_password`` holds it too).
         """
-        if self.options.neon_connection != "metadata":
+        if self.options.neon_connection != "metadata" or not self.options.password_auth:
             raise DeploymentError(
-                'rotate_neon_password needs DeploymentOptions(neon_connection="metadata"): '
-                "an AIRFLOW_CONN_* variable cannot change under running processes"
+                'rotate_neon_password needs DeploymentOptions(neon_connection="metadata", password_auth=True)'
             )
         self.neon_password = f"neon-pw-{secrets.token_hex(8)}"
         self._admin_execute(

@@ -45,9 +45,9 @@ def test_emulator_restart_mid_wait_then_clear_recovers(deployment: Deployment) -
     deployment.start_local_dms()  # same port, no memory of the run's endpoints or task
     # The wait ends with a failed try: retried, or failed at once (an error a retry cannot fix).
     api.wait_for_run(DAG_ID, run_id, watch=watch, until=_task_in("run_full_load", {"up_for_retry", "failed"}))
-    first_try = api.task_log(DAG_ID, run_id, "run_full_load", 1)
-    failure = [line for line in first_try.splitlines() if "Task failed with exception" in line]
-    assert failure, first_try[-3000:]
+    tries = [text for task, _, text in api.all_task_logs(DAG_ID, run_id) if task == "run_full_load"]
+    failure = [line for text in tries for line in text.splitlines() if "Task failed with exception" in line]
+    assert failure, tries[-1][-3000:]
     assert task_arn in failure[0]
     assert any(words in failure[0] for words in ("no longer exists", "not found", "does not exist")), failure
 
