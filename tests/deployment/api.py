@@ -63,6 +63,9 @@ class AirflowApi:
         self._client = httpx.Client(base_url=base_url, timeout=60)
         self._token = ""
 
+    def close(self) -> None:
+        self._client.close()
+
     def _headers(self) -> dict[str, str]:
         if not self._token:
             # With simple_auth_manager_all_admins, GET /auth/token issues an admin token.

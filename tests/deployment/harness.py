@@ -168,6 +168,7 @@ class Deployment:
         self.proxy_port = 0
         self._jwt_secret = secrets.token_hex(16)
         self.components: dict[str, Component] = {}
+        self.api = AirflowApi(self.api_url)
         self._stack = ExitStack()
         self.keep_workdir = False
 
@@ -187,6 +188,7 @@ class Deployment:
 
     def close(self) -> None:
         self._stack.close()
+        self.api.close()
         if not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -206,22 +208,22 @@ class Deployment:
         self.proxy_port = proxy.port
         self._stack.callback(self._stop_components)
         self.start_local_dms()
-        migrate = subprocess.run(
-            [_airflow(), "db", "migrate"],
-            env=self.env,
-            stdout=(self.log_dir / "db-migrate.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            timeout=600,
-            check=False,
-        )
+        with (self.log_dir / "db-migrate.log").open("wb") as log:
+            migrate = subprocess.run(
+                [_airflow(), "db", "migrate"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=600,
+                check=False,
+            )
         if migrate.returncode:
             raise DeploymentError(f"airflow db migrate exited {migrate.returncode}")
         for name in AIRFLOW_COMPONENTS:
             extra = ["--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
             command = [_airflow(), name, *(extra if name == "api-server" else [])]
             self._start_component(name, command)
-        self.api = AirflowApi(self.api_url)
         wait_for("Airflow healthy", self._healthy, timeout=300, interval=2)
         wait_for(f"DAG {DAG_ID} parsed", lambda: self.api.dag(DAG_ID), timeout=300, interval=2)
         if self.options.neon_connection == "metadata":
