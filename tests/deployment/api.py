@@ -183,9 +183,11 @@ class AirflowApi:
         return result
 
     def all_task_logs(self, dag_id: str, run_id: str) -> Iterator[tuple[str, int, str]]:
-        """(task id, try number, log text) of every try of every task of a run."""
+        """(task id, try number, log text) of every try of every task of a run.
+
+        Counts tries from the task instance's ``try_number``: the ``/tries`` endpoint answers 404
+        for a task instance that is ``up_for_retry`` before its next try has started.
+        """
         for ti in self.task_instances(dag_id, run_id):
-            for attempt in self.tries(dag_id, run_id, ti["task_id"]):
-                number = int(attempt["try_number"])
-                if number > 0:
-                    yield ti["task_id"], number, self.task_log(dag_id, run_id, ti["task_id"], number)
+            for number in range(1, int(ti["try_number"] or 0) + 1):
+                yield ti["task_id"], number, self.task_log(dag_id, run_id, ti["task_id"], number)
