@@ -31,6 +31,7 @@ class LogicalPg:
     host: str
     port: int
     user: str = "postgres"
+    password: str = ""
 
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"

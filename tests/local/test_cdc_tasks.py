@@ -362,3 +362,40 @@ def test_mysql_binlog_full_load_and_cdc_under_writes(
             assert table[f"Applied{name}"] == table[name]
     stopped = stop(dms, arn)
     assert stopped["StopReason"] == "Stop Reason NORMAL"
+
+
+def test_reload_tables_while_the_stream_runs_loses_nothing(
+    dms: Dms, logical_pg: LogicalPg, pg_databases: tuple[str, str], tasks: list[str]
+) -> None:
+    source_db, target_db = pg_databases
+    with connect(logical_pg, source_db) as src, connect(logical_pg, target_db) as tgt:
+        src.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL)")
+        src.execute("INSERT INTO items SELECT g, 'row ' || g, 0 FROM generate_series(1, 5000) g")
+        arn = cdc_task(
+            dms,
+            logical_endpoint(dms, logical_pg, "source", source_db),
+            logical_endpoint(dms, logical_pg, "target", target_db),
+        )
+        tasks.append(arn)
+        start(dms, arn)
+        wait_until(lambda: loaded(dms, arn, 1), "the table to be loaded", state=task_state(dms, arn))
+        tgt.execute("DELETE FROM items WHERE id <= 10")  # drift the reload must repair
+        writer = Writer(logical_pg, source_db)
+        writer.start()
+        try:
+            seen = writer.transactions
+            wait_until(lambda: writer.transactions >= seen + 10, "writes before the reload")
+            dms.client.reload_tables(
+                ReplicationTaskArn=arn, TablesToReload=[{"SchemaName": "public", "TableName": "items"}]
+            )
+            wait_until(
+                lambda: dms.table_stats(arn)[("public", "items")]["FullLoadReloaded"] and loaded(dms, arn, 1),
+                "the reload to finish",
+                state=task_state(dms, arn),
+            )
+            seen = writer.transactions
+            wait_until(lambda: writer.transactions >= seen + 10, "writes after the reload")
+        finally:
+            writer.stop()
+        wait_until(lambda: identical(src, tgt, "items"), "the target to catch up after the reload")
+        assert status(dms, arn) == "running"

@@ -16,9 +16,6 @@ PACKAGE = "airflow_neon_dms"
 
 #: (module file, imported provider module) pairs allowed for now, each with its reason.
 ALLOWED = {
-    # The endpoint operations still take DMS's password character rule from the provider; they
-    # are being given their own copy written from the DMS error text. Remove this entry then.
-    ("endpoint_operations.py", "airflow_neon_dms.neon"),
     # The demo runs the provider's example DAG and prints the DAG's own report the way the
     # provider formats it. It decides nothing with it: its verdict comes from its own row counts
     # and checksums of both databases.

@@ -1,6 +1,6 @@
 """The CDC loop of one replication task: read the slot, apply or cache, confirm, stop.
 
-Typical use by a task runner (see docs/emulator.md, "CDC engine"):
+Typical use (``cdc_capture.PostgresCapture`` does this for a task; see docs/emulator.md):
 
     slot = create_slot(source, slot_name_for_task(task_id), plugin_setting=plugin_name)
     engine = CdcEngine(SlotReader(source_conn, slot.slot_name), applier, stats)
