@@ -36,9 +36,10 @@ def dag_run_started(context: Mapping[str, Any]) -> datetime | None:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-class NeonDmsBaseOperator(BaseOperator):
+class AwsConnectionMixin:
     """
-    Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook.
+    The amazon provider's AWS arguments, shared by the DMS operators and sensors, and the hook
+    built from them. Its ``__init__`` takes them and passes the rest on to the operator's.
 
     :param aws_conn_id: Airflow AWS connection (its extra ``endpoint_url`` points at a local DMS).
     :param region_name: AWS region; the connection's or boto3's default when None.
@@ -46,7 +47,10 @@ class NeonDmsBaseOperator(BaseOperator):
     :param botocore_config: botocore ``Config`` keyword arguments.
     """
 
-    template_fields: Sequence[str] = AWS_TEMPLATE_FIELDS
+    aws_conn_id: str | None
+    region_name: str | None
+    verify: bool | str | None
+    botocore_config: dict[str, Any] | None
 
     def __init__(
         self,
@@ -79,6 +83,15 @@ class NeonDmsBaseOperator(BaseOperator):
         from airflow_neon_dms.hooks.dms import NeonDmsHook
 
         return NeonDmsHook(**self.aws_kwargs)
+
+
+class NeonDmsBaseOperator(AwsConnectionMixin, BaseOperator):
+    """
+    Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook
+    (see :class:`AwsConnectionMixin` for the arguments).
+    """
+
+    template_fields: Sequence[str] = AWS_TEMPLATE_FIELDS
 
     def describe_task_with_links(
         self, context: Context, task_arn: str, *, with_settings: bool = False
