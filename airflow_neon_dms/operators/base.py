@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
+from airflow_neon_dms.aws_arguments import AwsArguments
 from airflow_neon_dms.exceptions import NeonConfigError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def dag_run_started(context: Mapping[str, Any]) -> datetime | None:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-class AwsConnectionMixin:
+class AwsConnectionMixin(AwsArguments):
     """
     The amazon provider's AWS arguments, shared by the DMS operators and sensors, and the hook
     built from them. Its ``__init__`` takes them and passes the rest on to the operator's.
@@ -46,11 +47,6 @@ class AwsConnectionMixin:
     :param verify: TLS verification for the AWS API (bool or a CA bundle path).
     :param botocore_config: botocore ``Config`` keyword arguments.
     """
-
-    aws_conn_id: str | None
-    region_name: str | None
-    verify: bool | str | None
-    botocore_config: dict[str, Any] | None
 
     def __init__(
         self,
@@ -66,16 +62,6 @@ class AwsConnectionMixin:
         self.region_name = region_name
         self.verify = verify
         self.botocore_config = botocore_config
-
-    @property
-    def aws_kwargs(self) -> dict[str, Any]:
-        """The AWS arguments, as the hook and the triggers take them."""
-        return {
-            "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name,
-            "verify": self.verify,
-            "botocore_config": self.botocore_config,
-        }
 
     @cached_property
     def hook(self) -> NeonDmsHook:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import BotoCoreError, ClientError
 
+from airflow_neon_dms.aws_arguments import AwsArguments
 from airflow_neon_dms.dms.progress import ProgressLog
 from airflow_neon_dms.dms.states import Outcome
 from airflow_neon_dms.dms.wait_events import (
@@ -46,7 +47,7 @@ def outcome_event(outcome: Outcome, message: str) -> tuple[str, str] | None:
     return None
 
 
-class NeonDmsPollTrigger(BaseTrigger):
+class NeonDmsPollTrigger(AwsArguments, BaseTrigger):
     """
     Base of the DMS triggers: calls :meth:`poll` every ``waiter_delay`` seconds until it returns
     an event, the ``deadline`` (epoch seconds) passes, or DMS answers with an error.
@@ -92,16 +93,6 @@ class NeonDmsPollTrigger(BaseTrigger):
                 **self.aws_kwargs,
             },
         )
-
-    @property
-    def aws_kwargs(self) -> dict[str, Any]:
-        """The AWS arguments, as the hooks take them."""
-        return {
-            "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name,
-            "verify": self.verify,
-            "botocore_config": self.botocore_config,
-        }
 
     def hook(self) -> NeonDmsHook:
         return NeonDmsHook(**self.aws_kwargs)
@@ -170,7 +161,7 @@ class NeonDmsTaskPollTrigger(NeonDmsPollTrigger):
         self.replication_task_arn = replication_task_arn
 
     def own_fields(self) -> dict[str, Any]:
-        return {"replication_task_arn": self.replication_task_arn}
+        return {self.id_key: self.replication_task_arn}
 
     async def judge(self, hook: NeonDmsHook, task: Mapping[str, Any]) -> TaskOutcome:
         """The verdict on the task as DescribeReplicationTasks returned it."""
