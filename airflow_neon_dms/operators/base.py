@@ -12,6 +12,7 @@ from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
 from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,9 +37,10 @@ def dag_run_started(context: Mapping[str, Any]) -> datetime | None:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-class NeonDmsBaseOperator(BaseOperator):
+class NeonDmsBaseOperator(FailFastMixin, BaseOperator):
     """
     Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook.
+    Errors no retry can fix fail the task at once (:mod:`~airflow_neon_dms.operators.fail_fast`).
 
     :param aws_conn_id: Airflow AWS connection (its extra ``endpoint_url`` points at a local DMS).
     :param region_name: AWS region; the connection's or boto3's default when None.

@@ -14,12 +14,13 @@ from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
+from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 
-class NeonDmsFullLoadDoneSensor(BaseSensorOperator):
+class NeonDmsFullLoadDoneSensor(FailFastMixin, BaseSensorOperator):
     """
     Wait until a ``full-load-and-cdc`` task, which keeps running, has finished its full load: the
     task is ``running`` with FullLoadProgressPercent 100 and no table loading, queued or errored,

@@ -20,6 +20,7 @@ from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
+from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
     from airflow_neon_dms.dms.lag import WindowVerdict
@@ -123,7 +124,7 @@ class MetricsWindowWait:
         )
 
 
-class NeonDmsMetricsWindowSensor(MetricsWindowWait, BaseSensorOperator):
+class NeonDmsMetricsWindowSensor(FailFastMixin, MetricsWindowWait, BaseSensorOperator):
     """Base of the CloudWatch window sensors: subclasses say which limits and which window."""
 
     template_fields: Sequence[str] = (

@@ -15,12 +15,13 @@ from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
+from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 
-class NeonDmsTaskCompletedSensor(BaseSensorOperator):
+class NeonDmsTaskCompletedSensor(FailFastMixin, BaseSensorOperator):
     """
     Wait until a replication task's run succeeds: ``stopped`` with a non-error stop reason, or (for
     CDC) running with the full load complete. Fails with StopReason and LastFailureMessage on

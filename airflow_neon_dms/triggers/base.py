@@ -14,6 +14,7 @@ from airflow_neon_dms.dms.progress import ProgressLog
 from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
+    EVENT_GONE,
     EVENT_STATUSES,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
@@ -23,6 +24,7 @@ from airflow_neon_dms.hooks.dms import NeonDmsHook
 __all__ = [
     "EVENT_ERROR",
     "EVENT_FAILED",
+    "EVENT_GONE",
     "EVENT_STATUSES",
     "EVENT_SUCCESS",
     "EVENT_TIMEOUT",

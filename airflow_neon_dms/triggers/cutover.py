@@ -7,7 +7,7 @@ from typing import Any
 from airflow_neon_dms.dms.cdc import cutover_stop
 from airflow_neon_dms.dms.states import Outcome
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_GONE, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
 class NeonDmsTaskStoppedTrigger(NeonDmsPollTrigger):
@@ -25,7 +25,7 @@ class NeonDmsTaskStoppedTrigger(NeonDmsPollTrigger):
     async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
         task = await hook.describe_task_async(self.replication_task_arn)
         if task is None:
-            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
+            return EVENT_GONE, f"Replication task {self.replication_task_arn} no longer exists."
         verdict = cutover_stop(task)
         self.last_state = verdict.message
         if verdict.outcome == Outcome.SUCCESS:

@@ -8,7 +8,7 @@ from airflow_neon_dms.dms.cdc import full_load_done
 from airflow_neon_dms.dms.states import Outcome
 from airflow_neon_dms.dms.table_names import parse_tables
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_GONE, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
 class NeonDmsFullLoadDoneTrigger(NeonDmsPollTrigger):
@@ -29,7 +29,7 @@ class NeonDmsFullLoadDoneTrigger(NeonDmsPollTrigger):
     async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
         task = await hook.describe_task_async(self.replication_task_arn)
         if task is None:
-            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
+            return EVENT_GONE, f"Replication task {self.replication_task_arn} no longer exists."
         wanted = parse_tables(self.tables) if self.tables is not None else None
         rows = await hook.table_statistics_async(self.replication_task_arn, wanted)
         verdict = full_load_done(task, rows, wanted)

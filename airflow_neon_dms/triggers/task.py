@@ -8,7 +8,7 @@ from typing import Any
 from airflow_neon_dms.dms.progress import task_progress_lines
 from airflow_neon_dms.dms.states import Outcome, classify_task
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_GONE, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
 class NeonDmsTaskCompletionTrigger(NeonDmsPollTrigger):
@@ -43,7 +43,7 @@ class NeonDmsTaskCompletionTrigger(NeonDmsPollTrigger):
     async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
         task = await hook.describe_task_async(self.replication_task_arn)
         if task is None:
-            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
+            return EVENT_GONE, f"Replication task {self.replication_task_arn} no longer exists."
         since = datetime.fromtimestamp(self.started_after, timezone.utc) if self.started_after else None
         verdict = classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=since)
         self.last_state = verdict.message

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow_neon_dms.dms.states import Outcome, classify_startable
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
+from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_GONE, EVENT_SUCCESS, NeonDmsPollTrigger
 
 
 class NeonDmsTaskStartableTrigger(NeonDmsPollTrigger):
@@ -28,7 +28,7 @@ class NeonDmsTaskStartableTrigger(NeonDmsPollTrigger):
     async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
         task = await hook.describe_task_async(self.replication_task_arn)
         if task is None:
-            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
+            return EVENT_GONE, f"Replication task {self.replication_task_arn} no longer exists."
         verdict = classify_startable(task)
         self.last_state = verdict.message
         if verdict.outcome == Outcome.SUCCESS:

@@ -41,7 +41,9 @@ def password_pg() -> Iterator[TlsOnlyPostgres]:
 def neon_dms(password_pg: TlsOnlyPostgres) -> Iterator[Any]:
     from airflow_neon_dms.local.server import LocalDms, NeonTarget
 
-    with LocalDms(neon=[NeonTarget(ENDPOINT_ID, "localhost", password_pg.port)], timing=chosen_timing()) as dms:
+    with LocalDms(
+        neon=[NeonTarget(ENDPOINT_ID, "localhost", password_pg.port)], timing=chosen_timing()
+    ) as dms:
         yield dms
 
 
@@ -98,12 +100,18 @@ def test_rotated_password_is_sent_and_the_dms_connection_test_passes(
     if kind == "neon":
         conn.update(conn_type="neon", extra={"endpoint_id": ENDPOINT_ID})
         op: Any = NeonTargetEndpointOperator(
-            task_id="neon_endpoint", endpoint_identifier=identifier, neon_conn_id="rot", aws_conn_id="aws_rotate"
+            task_id="neon_endpoint",
+            endpoint_identifier=identifier,
+            neon_conn_id="rot",
+            aws_conn_id="aws_rotate",
         )
     else:
         conn.update(conn_type="postgres")
         op = NeonDmsSourceEndpointOperator(
-            task_id="source_endpoint", endpoint_identifier=identifier, source_conn_id="rot", aws_conn_id="aws_rotate"
+            task_id="source_endpoint",
+            endpoint_identifier=identifier,
+            source_conn_id="rot",
+            aws_conn_id="aws_rotate",
         )
     _rotate(password_pg, "first-pw-1")
     _set_conn(monkeypatch, "rot", {**conn, "password": "first-pw-1"})

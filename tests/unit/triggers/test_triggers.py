@@ -86,7 +86,7 @@ async def test_task_trigger_fails_for_a_deleted_task(aws_conn: str) -> None:
         NeonDmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
     )
     assert event == {
-        "status": "failed",
+        "status": "gone",
         "message": f"Replication task {arn} no longer exists.",
         "replication_task_arn": arn,
     }
@@ -156,7 +156,7 @@ async def test_startable_trigger_fails_for_a_missing_task(aws_conn: str) -> None
         NeonDmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
     )
     assert event == {
-        "status": "failed",
+        "status": "gone",
         "message": f"Replication task {arn} no longer exists.",
         "replication_task_arn": arn,
     }
