@@ -122,8 +122,10 @@ def test_rotated_password_is_sent_and_the_dms_connection_test_passes(
 
     _rotate(password_pg, "second-pw-2")
     # The server really checks passwords: DMS still holds the old one.
-    with pytest.raises(ConnectionTestFailedError, match="password authentication failed"):
+    with pytest.raises(ConnectionTestFailedError, match="password authentication failed") as stale:
         _test_connection(instance, arn, context_factory())
+    if kind == "neon":  # the DMS-side hint: the endpoint holds an older password
+        assert "run the endpoint step (NeonTargetEndpointOperator) again" in str(stale.value)
     _set_conn(monkeypatch, "rot", {**conn, "password": "second-pw-2"})
     capsys.readouterr()
     assert op.execute(context_factory()) == arn
