@@ -12,6 +12,7 @@ from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
 from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.links.dms import EmptyLinksFirstMixin
 from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def dag_run_started(context: Mapping[str, Any]) -> datetime | None:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-class NeonDmsBaseOperator(FailFastMixin, BaseOperator):
+class NeonDmsBaseOperator(EmptyLinksFirstMixin, FailFastMixin, BaseOperator):
     """
     Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook.
     Errors no retry can fix fail the task at once (:mod:`~airflow_neon_dms.operators.fail_fast`).

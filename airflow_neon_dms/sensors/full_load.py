@@ -12,7 +12,7 @@ from airflow.sdk import BaseSensorOperator, Context
 
 from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, EmptyLinksFirstMixin
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
 from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 
-class NeonDmsFullLoadDoneSensor(FailFastMixin, BaseSensorOperator):
+class NeonDmsFullLoadDoneSensor(EmptyLinksFirstMixin, FailFastMixin, BaseSensorOperator):
     """
     Wait until a ``full-load-and-cdc`` task, which keeps running, has finished its full load: the
     task is ``running`` with FullLoadProgressPercent 100 and no table loading, queued or errored,

@@ -18,7 +18,7 @@ from airflow.sdk import BaseSensorOperator, Context
 from airflow_neon_dms.dms.lag import DEFAULT_PERIOD
 from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, EmptyLinksFirstMixin
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
 from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
@@ -124,7 +124,7 @@ class MetricsWindowWait:
         )
 
 
-class NeonDmsMetricsWindowSensor(FailFastMixin, MetricsWindowWait, BaseSensorOperator):
+class NeonDmsMetricsWindowSensor(EmptyLinksFirstMixin, FailFastMixin, MetricsWindowWait, BaseSensorOperator):
     """Base of the CloudWatch window sensors: subclasses say which limits and which window."""
 
     template_fields: Sequence[str] = (

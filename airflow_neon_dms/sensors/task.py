@@ -13,7 +13,7 @@ from airflow.sdk import BaseSensorOperator, Context
 from airflow_neon_dms.dms.failure_hints import failure_text
 from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
-from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
+from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK, EmptyLinksFirstMixin
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
 from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from airflow_neon_dms.hooks.dms import NeonDmsHook
 
 
-class NeonDmsTaskCompletedSensor(FailFastMixin, BaseSensorOperator):
+class NeonDmsTaskCompletedSensor(EmptyLinksFirstMixin, FailFastMixin, BaseSensorOperator):
     """
     Wait until a replication task's run succeeds: ``stopped`` with a non-error stop reason, or (for
     CDC) running with the full load complete. Fails with StopReason and LastFailureMessage on

@@ -66,6 +66,11 @@ if __name__ == "__main__":
     dag_run = dag.test()
     tis = dag_run.get_task_instances()
     out = {ti.task_id: {"state": str(ti.state), "try_number": ti.try_number} for ti in tis}
+    print("LINKS-START", flush=True)  # what follows reads XCom on purpose
+    for ti in tis:
+        task = dag.get_task(ti.task_id)
+        keys = [link.xcom_key for link in task.operator_extra_links]
+        out[ti.task_id]["links"] = {k: ti.xcom_pull(task_ids=ti.task_id, key=k) for k in keys}
     print("RESULT " + json.dumps(out))
 """
 
@@ -131,9 +136,16 @@ def test_not_retryable_errors_fail_in_one_try(airflow_home: Path, local_dms_url:
         if log_file.is_file():
             output += log_file.read_text(errors="replace")
 
+    tries = {name: (r["state"], r["try_number"]) for name, r in result.items()}
     for name in ("refused_value", "task_gone", "endpoints_gone", "plan_instance_gone"):
-        assert result[name] == {"state": "failed", "try_number": 1}, (name, result)
+        assert tries[name] == ("failed", 1), tries
     # The control: an error a retry may fix runs 1 + retries tries, so the count above means something.
-    assert result["retryable"] == {"state": "failed", "try_number": 3}, result
+    assert tries["retryable"] == ("failed", 3), tries
+    # Steps that failed before they knew their DMS resource: their console links render empty,
+    # and the task runner's link lookup at the end of each try logged no "XCom not found" error.
+    assert result["task_gone"]["links"] and set(result["task_gone"]["links"].values()) == {""}
+    assert set(result["refused_value"]["links"].values()) == {""}
+    run_output = proc.stdout.split("LINKS-START")[0] + proc.stderr
+    assert "XCom not found" not in run_output
     assert "This error is not retried" in output
     assert "InvalidParameterValueException" in output and "trigger a new" in output.lower()
