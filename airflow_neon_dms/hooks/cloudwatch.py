@@ -15,6 +15,7 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.config import Config
 
 from airflow_neon_dms.dms.lag import NAMESPACE, STATISTIC, Datapoint
+from airflow_neon_dms.hooks.async_client import AsyncClientWithoutBlockingMixin
 
 #: GetMetricData's limit of queries per request is 500; a wait asks for a handful.
 MAX_QUERIES = 500
@@ -78,7 +79,7 @@ class MetricPages:
         self._done = not self._token
 
 
-class NeonDmsMetricsHook(AwsBaseHook):
+class NeonDmsMetricsHook(AsyncClientWithoutBlockingMixin, AwsBaseHook):
     """
     Read a replication task's AWS/DMS metrics from CloudWatch (GetMetricData, paged).
 

@@ -29,6 +29,7 @@ from airflow_neon_dms.dms.states import (
 )
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import DmsResourceError, DmsResourceNotFoundError, NeonConfigError
+from airflow_neon_dms.hooks.async_client import AsyncClientWithoutBlockingMixin
 
 #: DescribeTableStatistics accepts 20..500 records a page; the maximum makes the fewest calls.
 TABLE_STATISTICS_PAGE_SIZE = 500
@@ -102,7 +103,7 @@ def _same_json(a: str | None, b: str | None) -> bool:
         return a == b
 
 
-class NeonDmsHook(DmsHook):
+class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook):
     """
     AWS DMS calls for a migration into Neon: idempotent endpoints and tasks, connection tests,
     paged table statistics and batched reloads.
