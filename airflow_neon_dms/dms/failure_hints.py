@@ -100,9 +100,13 @@ def neon_hint(failure_message: str | None, server_name: str | None = None, side:
         hints.append(HINT_DATABASE + (" Then run the endpoint step again." if on_dms else ""))
     if any(marker in text for marker in _TLS_MARKERS):
         hints.append(HINT_TLS if on_dms else HINT_TLS_WORKER)
-    if not hints and not on_dms and any(marker in text for marker in _NETWORK_MARKERS):
-        hints.append(HINT_NETWORK)
     return " ".join(hints) or None
+
+
+def neon_network_hint(failure_message: str | None) -> str | None:
+    """:data:`HINT_NETWORK` when the worker could not reach a Neon server at all, else None."""
+    text = (failure_message or "").lower()
+    return HINT_NETWORK if any(marker in text for marker in _NETWORK_MARKERS) else None
 
 
 def failure_text(message: str, task: Mapping[str, Any] | None = None) -> str:

@@ -12,7 +12,7 @@ import psycopg
 from airflow.sdk import BaseHook
 
 from airflow_neon_dms.dms.endpoint_settings import tls_settings
-from airflow_neon_dms.dms.failure_hints import neon_hint
+from airflow_neon_dms.dms.failure_hints import neon_hint, neon_network_hint
 from airflow_neon_dms.exceptions import DatabaseConnectionError, WrongConnectionTypeError
 from airflow_neon_dms.masking import mask
 from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host, worker_sslrootcert
@@ -121,7 +121,7 @@ class NeonHook(BaseHook):
         except psycopg.OperationalError as err:
             target = self.target
             reason = redact((str(err).strip().splitlines() or ["connection failed"])[0], target.password)
-            hint = neon_hint(reason, side="airflow")
+            hint = neon_hint(reason, side="airflow") or neon_network_hint(reason)
             raise DatabaseConnectionError(
                 f"Neon connection {self.neon_conn_id!r} ({target.user}@{target.host}:{target.port}/"
                 f"{target.database}) failed: {reason}.{self._pooler_note()}" + (f" {hint}" if hint else "")

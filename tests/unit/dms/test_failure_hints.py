@@ -13,6 +13,7 @@ from airflow_neon_dms.dms.failure_hints import (
     HINT_TLS,
     HINT_TLS_WORKER,
     neon_hint,
+    neon_network_hint,
 )
 from airflow_neon_dms.neon import NEON_MISSING_ENDPOINT_MESSAGE
 
@@ -47,9 +48,9 @@ def test_worker_side_hints_never_speak_of_dms() -> None:
         == HINT_TLS_WORKER
     )
     # The worker never uses the pooler host (NeonHook replaces it), so no pooler hint there.
-    assert (
-        neon_hint("timeout expired", "ep-x-1-pooler.us-east-2.aws.neon.tech", side="airflow") == HINT_NETWORK
-    )
+    assert neon_hint("timeout expired", "ep-x-1-pooler.us-east-2.aws.neon.tech", side="airflow") is None
+    assert neon_network_hint("connection failed: timeout expired") == HINT_NETWORK
+    assert neon_network_hint('FATAL: database "shop" does not exist') is None
 
 
 def test_missing_database_on_each_side() -> None:
