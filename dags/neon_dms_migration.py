@@ -150,11 +150,13 @@ with DAG(
         from airflow_neon_dms.dms.task_settings import TaskSettings
         from airflow_neon_dms.hooks.dms import NeonDmsHook
         from airflow_neon_dms.operators.db_endpoints import source_schema
+        from airflow_neon_dms.operators.fail_fast import fail_fast
 
-        instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
-            params.get("replication_instance_arn") or ""
-        )
-        schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
+        with fail_fast():  # an unknown instance or a bad Param fails at once, without retries
+            instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
+                params.get("replication_instance_arn") or ""
+            )
+            schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
         mappings = TableMappings.include(schema, exclude=params["exclude_tables"])
         # TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging; TARGET_LOAD at the chosen severity.
         settings = TaskSettings(target_load_severity=params["target_load_logging"])

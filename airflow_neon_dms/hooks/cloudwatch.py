@@ -15,6 +15,7 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.config import Config
 
 from airflow_neon_dms.dms.lag import NAMESPACE, STATISTIC, Datapoint
+from airflow_neon_dms.hooks.async_client import AsyncClientWithoutBlockingMixin
 
 #: GetMetricData's limit of queries per request is 500; a wait asks for a handful.
 MAX_QUERIES = 500
@@ -99,7 +100,7 @@ def metric_pages(
     )
 
 
-class NeonDmsMetricsHook(AwsBaseHook):
+class NeonDmsMetricsHook(AsyncClientWithoutBlockingMixin, AwsBaseHook):
     """
     Read a replication task's AWS/DMS metrics from CloudWatch (GetMetricData, paged).
 

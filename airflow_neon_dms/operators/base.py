@@ -13,6 +13,8 @@ from airflow.sdk import BaseOperator
 
 from airflow_neon_dms.aws_arguments import AwsArguments
 from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.links.dms import EmptyLinksFirstMixin
+from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -71,10 +73,11 @@ class AwsConnectionMixin(AwsArguments):
         return NeonDmsHook(**self.aws_kwargs)
 
 
-class NeonDmsBaseOperator(AwsConnectionMixin, BaseOperator):
+class NeonDmsBaseOperator(EmptyLinksFirstMixin, FailFastMixin, AwsConnectionMixin, BaseOperator):
     """
     Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook
-    (see :class:`AwsConnectionMixin` for the arguments).
+    (see :class:`AwsConnectionMixin` for the arguments). Errors no retry can fix fail the task at
+    once (:mod:`~airflow_neon_dms.operators.fail_fast`); ``execute`` stores empty link values first.
     """
 
     template_fields: Sequence[str] = AWS_TEMPLATE_FIELDS

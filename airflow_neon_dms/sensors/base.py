@@ -9,17 +9,21 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
+from airflow_neon_dms.links.dms import EmptyLinksFirstMixin
 from airflow_neon_dms.operators.base import AwsConnectionMixin, default_deferrable
+from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
 
-class NeonDmsBaseSensor(AwsConnectionMixin, BaseSensorOperator):
+class NeonDmsBaseSensor(EmptyLinksFirstMixin, FailFastMixin, AwsConnectionMixin, BaseSensorOperator):
     """
     Base of the DMS sensors: the AWS arguments and hook of :class:`AwsConnectionMixin`, the
     ``deferrable`` switch (``[operators] default_deferrable`` when None), and a timeout of a day.
+    Like the operators, a subclass's ``execute`` stores empty link values first, and errors no
+    retry can fix fail ``execute``, ``poke`` and ``execute_*`` at once (:mod:`.operators.fail_fast`).
 
     :param deferrable: wait in the triggerer.
     :param poke_interval: seconds between polls (also the trigger's delay).

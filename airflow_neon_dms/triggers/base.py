@@ -16,6 +16,7 @@ from airflow_neon_dms.dms.states import Outcome
 from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
+    EVENT_GONE,
     EVENT_STATUSES,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_ERROR",
     "EVENT_FAILED",
+    "EVENT_GONE",
     "EVENT_STATUSES",
     "EVENT_SUCCESS",
     "EVENT_TIMEOUT",
@@ -151,7 +153,7 @@ class NeonDmsTaskPollTrigger(NeonDmsPollTrigger):
     """
     Base of the triggers that read one replication task a poll and judge it with :meth:`judge`:
     its verdict's outcome ends the wait (success or failed) and its message is the last state.
-    A task that no longer exists fails the wait.
+    A task that no longer exists ends the wait with a ``gone`` event (no retry can bring it back).
     """
 
     id_key = "replication_task_arn"
@@ -170,7 +172,7 @@ class NeonDmsTaskPollTrigger(NeonDmsPollTrigger):
     async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
         task = await hook.describe_task_async(self.replication_task_arn)
         if task is None:
-            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
+            return EVENT_GONE, f"Replication task {self.replication_task_arn} no longer exists."
         verdict = await self.judge(hook, task)
         self.last_state = verdict.message
         return outcome_event(verdict.outcome, verdict.message)
