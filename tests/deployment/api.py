@@ -189,5 +189,13 @@ class AirflowApi:
         for a task instance that is ``up_for_retry`` before its next try has started.
         """
         for ti in self.task_instances(dag_id, run_id):
-            for number in range(1, int(ti["try_number"] or 0) + 1):
-                yield ti["task_id"], number, self.task_log(dag_id, run_id, ti["task_id"], number)
+            last = int(ti["try_number"] or 0)
+            for number in range(1, last + 1):
+                try:
+                    yield ti["task_id"], number, self.task_log(dag_id, run_id, ti["task_id"], number)
+                except DeploymentError as err:
+                    # A try cut short by Airflow's deferral race (apache/airflow #67287) can leave no
+                    # task-instance history behind; its lines are still in the scheduler's log,
+                    # which the secret checks read too. The current try must always have a log.
+                    if number == last or "404" not in str(err):
+                        raise
