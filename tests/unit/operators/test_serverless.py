@@ -161,9 +161,9 @@ def test_running_cdc_replication_reloads_a_table_and_stops(
 ) -> None:
     identifier = unique_id("config")
     configs.append(identifier)
-    arn = _create(endpoint_pair, identifier, max_capacity_units=2, replication_type="full-load-and-cdc").execute(
-        {}
-    )
+    arn = _create(
+        endpoint_pair, identifier, max_capacity_units=2, replication_type="full-load-and-cdc"
+    ).execute({})
     context = context_factory()
     summary = _start_deferred(arn, context)
     assert summary["status"] == "running"
@@ -284,4 +284,3 @@ def test_validation_takes_exactly_one_arn() -> None:
         NeonDmsValidationOperator(task_id="v", replication_task_arn="a", replication_config_arn="b")
     with pytest.raises(NeonConfigError, match="exactly one of replication_task_arn"):
         NeonDmsReloadTablesOperator(task_id="r", tables=[])
-
