@@ -56,7 +56,9 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
 
     :param replication_task_arn: the task whose tables to reload.
     :param replication_config_arn: instead of a task, a DMS Serverless replication config: the
-        same rules through DescribeReplicationTableStatistics and ReloadReplicationTables.
+        same rules through DescribeReplicationTableStatistics and ReloadReplicationTables. (A
+        config ARN given as ``replication_task_arn`` works too: the ARN's resource type picks the
+        DMS calls, so a DAG can pass whichever ARN its run produced.)
     :param tables: the tables; an empty list does nothing.
     :param reload_option: data-reload or validate-only (running tasks only).
     :param neon_conn_id: Neon connection, needed for a running task in DO_NOTHING prep mode (and
@@ -106,6 +108,7 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
     # Entry ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms.replication_states import is_replication_config_arn
         from airflow_neon_dms.dms.states import TASK_ACTIVE
 
         tables = self._tables()
@@ -113,7 +116,7 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
             self.log.info("No tables to reload")
             return self._result(METHOD_RELOAD_TABLES, tables, 0, None, None)
         task = self.describe_task_with_links(context, self.replication_task_arn, with_settings=True)
-        if self.replication_config_arn:
+        if is_replication_config_arn(self.replication_task_arn):
             return self._reload_replication(context, task, tables)
         if str(task.get("Status")) in TASK_ACTIVE:
             return self._reload_running(context, task, tables)

@@ -6,6 +6,7 @@ path's operators given ``replication_config_arn`` (see operators/validation.py a
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -42,14 +43,15 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
     :param replication_config_identifier: the config's name.
     :param source_endpoint_arn: source endpoint.
     :param target_endpoint_arn: target (Neon) endpoint.
-    :param table_mappings: the table mappings JSON.
+    :param table_mappings: the table mappings (JSON text or a dict).
     :param replication_type: full-load, cdc or full-load-and-cdc.
-    :param max_capacity_units: the most DCUs DMS may provision.
+    :param max_capacity_units: the most DCUs DMS may provision (required here or in
+        ``compute_config``).
     :param min_capacity_units: the fewest DCUs (DMS's default when None).
-    :param replication_settings: task settings JSON (ReplicationSettings).
-    :param supplemental_settings: SupplementalSettings JSON.
-    :param compute_config: further ComputeConfig members (MultiAZ, ReplicationSubnetGroupId,
-        VpcSecurityGroupIds, ...).
+    :param replication_settings: task settings (ReplicationSettings; JSON text or a dict).
+    :param supplemental_settings: SupplementalSettings (JSON text or a dict).
+    :param compute_config: ComputeConfig members (MaxCapacityUnits, MinCapacityUnits, MultiAZ,
+        ReplicationSubnetGroupId, VpcSecurityGroupIds, ...); the capacity arguments win.
     :param replication_instance_arn: must stay empty: a serverless run has no instance. Given to
         catch a DAG that passes one by mistake.
     :param tags: tags of the config.
@@ -65,6 +67,7 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
         "max_capacity_units",
         "min_capacity_units",
         "replication_settings",
+        "compute_config",
         "replication_instance_arn",
     )
     template_fields_renderers = {"table_mappings": "json", "replication_settings": "json"}
@@ -75,12 +78,12 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
         replication_config_identifier: str,
         source_endpoint_arn: str,
         target_endpoint_arn: str,
-        table_mappings: str,
+        table_mappings: Mapping[str, Any] | str,
         replication_type: str = "full-load",
-        max_capacity_units: int | str = 2,
+        max_capacity_units: int | str | None = None,
         min_capacity_units: int | str | None = None,
-        replication_settings: str | None = None,
-        supplemental_settings: str | None = None,
+        replication_settings: Mapping[str, Any] | str | None = None,
+        supplemental_settings: Mapping[str, Any] | str | None = None,
         compute_config: Mapping[str, Any] | None = None,
         replication_instance_arn: str | None = None,
         tags: Mapping[str, str] | None = None,
@@ -96,7 +99,7 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
         self.min_capacity_units = min_capacity_units
         self.replication_settings = replication_settings
         self.supplemental_settings = supplemental_settings
-        self.compute_config = dict(compute_config or {})
+        self.compute_config = compute_config or {}
         self.replication_instance_arn = replication_instance_arn
         self.tags = dict(tags or {})
 
@@ -106,7 +109,11 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
 
         try:
             compute_choice(COMPUTE_SERVERLESS, self.replication_instance_arn)
-            capacity = compute_config(self.max_capacity_units, self.min_capacity_units)
+            given = dict(self.compute_config)
+            capacity = compute_config(
+                given.get("MaxCapacityUnits") if self.max_capacity_units is None else self.max_capacity_units,
+                given.get("MinCapacityUnits") if self.min_capacity_units is None else self.min_capacity_units,
+            )
         except ValueError as err:
             raise NeonConfigError(f"Replication config {self.replication_config_identifier}: {err}") from None
         if self.replication_type not in ("full-load", "cdc", "full-load-and-cdc"):
@@ -114,7 +121,7 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
                 f"Replication config {self.replication_config_identifier}: replication_type "
                 f"{self.replication_type!r} is not one of full-load, cdc, full-load-and-cdc."
             )
-        return {**self.compute_config, **capacity}
+        return {**given, **capacity}
 
     def execute(self, context: Context) -> str:
         compute = self.checked_compute_config()
@@ -124,9 +131,9 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
             target_endpoint_arn=self.target_endpoint_arn,
             compute_config=compute,
             replication_type=self.replication_type,
-            table_mappings=self.table_mappings,
-            replication_settings=self.replication_settings,
-            supplemental_settings=self.supplemental_settings,
+            table_mappings=_json_text(self.table_mappings) or "{}",
+            replication_settings=_json_text(self.replication_settings),
+            supplemental_settings=_json_text(self.supplemental_settings),
             tags=self.tags,
         )
         self.log.info("Replication config %s: %s (%s)", self.replication_config_identifier, action, arn)
@@ -334,6 +341,13 @@ class NeonDmsDeleteReplicationConfigOperator(NeonDmsBaseOperator):
             self.replication_config_arn, timeout=self.max_wait, delay=self.waiter_delay
         )
         self.log.info("Replication config %s is deleted", self.replication_config_arn)
+
+
+def _json_text(value: Mapping[str, Any] | str | None) -> str | None:
+    """JSON text of a dict (sorted keys), or the given text; None stays None."""
+    if value is None or isinstance(value, str):
+        return value or None
+    return json.dumps(value, sort_keys=True)
 
 
 def replication_summary(replication: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,9 @@ class NeonDmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
 
     :param replication_task_arn: the task to check.
     :param replication_config_arn: instead of a task, a DMS Serverless replication config: the
-        same rules through DescribeReplicationTableStatistics and ReloadReplicationTables.
+        same rules through DescribeReplicationTableStatistics and ReloadReplicationTables. (A
+        config ARN given as ``replication_task_arn`` works too: the ARN's resource type picks the
+        DMS calls, so a DAG can pass whichever ARN its run produced.)
     :param fail_on_failed_tables: raise TableValidationFailedError when any table failed.
     :param fail_on_unchecked: also fail when a table could not be validated.
     :param deferrable: wait in the triggerer instead of a worker slot.
