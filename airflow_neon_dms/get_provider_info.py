@@ -44,6 +44,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.operators.run",
                     "airflow_neon_dms.operators.validation",
                     "airflow_neon_dms.operators.reload",
+                    "airflow_neon_dms.operators.serverless",
                 ],
             },
             {
@@ -66,6 +67,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.triggers.task",
                     "airflow_neon_dms.triggers.table_statistics",
                     "airflow_neon_dms.triggers.task_startable",
+                    "airflow_neon_dms.triggers.replication",
                 ],
             },
         ],

@@ -116,8 +116,9 @@ def classify_replication(
     ``stopped`` and ``failed`` and a running CDC replication are judged like a task
     (:func:`~airflow_neon_dms.dms.states.classify_task`: the StopReason table, tables in error).
     Fails closed: a Status or ProvisionState this module does not list is a failure naming it,
-    and so is ``created`` (not started) or ``deleting``. ``started_after`` as for a task: a
-    stop left by a run that began earlier keeps the wait going.
+    and so is ``deleting``, or ``created`` (never started) unless ``started_after`` says a start
+    was just sent. ``started_after`` as for a task: a stop left by a run that began earlier keeps
+    the wait going.
     """
     name = replication_name(replication)
     status = str(replication.get("Status") or "").lower()
@@ -129,6 +130,9 @@ def classify_replication(
             f"{state or '(none)'!r}, which this provider does not model, so the wait stops here. "
             "Check the replication in the DMS console (Serverless replications).",
         )
+    if status == ReplicationStatus.CREATED and started_after is not None:
+        # StartReplication was just sent; DescribeReplications may not show it yet.
+        return TaskOutcome(Outcome.WAITING, f"Replication {name} is created; waiting for the start to show.")
     if status in (ReplicationStatus.CREATED, ReplicationStatus.DELETING):
         return TaskOutcome(
             Outcome.FAILED,

@@ -88,6 +88,9 @@ def test_a_stop_from_an_earlier_run_is_not_this_runs_verdict() -> None:
     )
     since = datetime(2024, 1, 1, tzinfo=timezone.utc)
     assert classify_replication(old, started_after=since).outcome == Outcome.WAITING
+    # Just started: a replication still shown as created is waited for; never started, it fails.
+    assert classify_replication(_replication("created", ""), started_after=since).outcome == Outcome.WAITING
+    assert classify_replication(_replication("created", "")).outcome == Outcome.FAILED
 
 
 def test_start_type_follows_the_history() -> None:
