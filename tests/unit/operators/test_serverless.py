@@ -43,7 +43,7 @@ def provisioning_dms() -> Iterator[LocalDms]:
 
 
 @pytest.fixture
-def dms_server(provisioning_dms: LocalDms) -> DmsServer:  # overrides the session's DMS
+def dms_server(provisioning_dms: LocalDms) -> DmsServer:  # overrides the shared DMS of the test run
     return DmsServer(provisioning_dms.endpoint_url)
 
 
