@@ -32,7 +32,10 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [
             {"integration-name": INTEGRATION_NEON, "python-modules": ["airflow_neon_dms.hooks.neon"]},
-            {"integration-name": INTEGRATION_DMS, "python-modules": ["airflow_neon_dms.hooks.dms"]},
+            {
+                "integration-name": INTEGRATION_DMS,
+                "python-modules": ["airflow_neon_dms.hooks.dms", "airflow_neon_dms.hooks.dms_assessment"],
+            },
         ],
         "operators": [
             {
@@ -45,6 +48,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.operators.validation",
                     "airflow_neon_dms.operators.reload",
                     "airflow_neon_dms.operators.serverless",
+                    "airflow_neon_dms.operators.assessment",
                 ],
             },
             {
@@ -68,6 +72,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.triggers.table_statistics",
                     "airflow_neon_dms.triggers.task_startable",
                     "airflow_neon_dms.triggers.replication",
+                    "airflow_neon_dms.triggers.assessment",
                 ],
             },
         ],

@@ -21,6 +21,7 @@ def build_report(
     reload: Mapping[str, Any] | None,
     diff: Mapping[str, Any] | None,
     sequences: Mapping[str, Any] | None,
+    assessment: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One row per table plus totals; ``verified`` only when the diff compared every table."""
     rows: dict[str, dict[str, Any]] = {}
@@ -58,6 +59,7 @@ def build_report(
         "rows_source": (diff or {}).get("rows_source"),
         "rows_neon": (diff or {}).get("rows_target"),
         "sequences_changed": (sequences or {}).get("changed", 0),
+        "premigration_assessment": dict(assessment) if assessment else None,
     }
 
 
@@ -87,4 +89,17 @@ def format_report(report: Mapping[str, Any]) -> str:
         if report.get("verified")
         else "NOT verified: see the data diff."
     )
-    return f"{table}\n\n{verdict} Sequences moved: {report.get('sequences_changed', 0)}."
+    sequences = f"Sequences moved: {report.get('sequences_changed', 0)}."
+    return f"{table}\n\n{verdict} {sequences}{_assessment_line(report)}"
+
+
+def _assessment_line(report: Mapping[str, Any]) -> str:
+    assessment = report.get("premigration_assessment")
+    if not assessment:
+        return "\nPremigration assessment: not run."
+    failed = assessment.get("failed") or []
+    detail = f", failed: {', '.join(failed)}" if failed else ""
+    return (
+        f"\nPremigration assessment: {assessment.get('status')}{detail} "
+        f"(results in {assessment.get('result_location')})."
+    )

@@ -11,11 +11,14 @@ schema and never as the endpoint's DatabaseName), ``exclude_tables`` (table-name
 out), ``task_identifier``, ``endpoint_prefix``, ``target_load_logging`` (TARGET_LOAD log severity:
 LOGGER_SEVERITY_DEBUG; LOGGER_SEVERITY_DETAILED_DEBUG is an opt-in that may write row data to
 CloudWatch), ``notify_email`` (addresses that get the failure alert and the closing report),
+``premigration_assessment`` (on by default), ``assessment_role_arn`` and ``assessment_bucket`` (the
+IAM role DMS assumes and the S3 bucket for the assessment's results),
 ``compute`` (``instance``, the default, or ``serverless``: DMS Serverless with
 ``max_capacity_units``/``min_capacity_units`` and no replication instance).
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
-the replication instance -> replication task -> start and wait -> DMS validation -> reload the
+the replication instance -> replication task -> DMS premigration assessment (when the Param is on)
+-> start and wait -> DMS validation -> reload the
 failed tables, only if there are any -> independent data diff -> sequence sync -> report.
 With ``compute=serverless`` a replication config and its replication (task group ``serverless``)
 take the place of the connection tests, the task and its run; the rest is the same.
@@ -36,6 +39,7 @@ from airflow_neon_dms.notifications.notifier import (
     NeonDmsSmtpNotifier,
     slack_webhook_notifier,
 )
+from airflow_neon_dms.operators.assessment import NeonDmsPremigrationAssessmentOperator
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
 from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
@@ -59,6 +63,8 @@ SMTP_CONN_ID = "smtp_default"
 SLACK_WEBHOOK_CONN_ID = os.environ.get("NEON_DMS_SLACK_WEBHOOK_CONN_ID")
 #: Seconds between polls of DMS; the local demo sets a short one.
 POLL_SECONDS = float(os.environ.get("NEON_DMS_POLL_SECONDS", "30"))
+#: "false" lets a failed premigration assessment only warn (the local demo's keyless table).
+ASSESSMENT_FAIL_ON_FAILED = os.environ.get("NEON_DMS_ASSESSMENT_FAIL_ON_FAILED", "true").lower() != "false"
 
 # [START aws_retries]
 AWS_RETRIES: dict[str, Any] = {
@@ -145,6 +151,19 @@ with DAG(
             enum=["LOGGER_SEVERITY_DEBUG", "LOGGER_SEVERITY_DETAILED_DEBUG", "LOGGER_SEVERITY_INFO"],
             description="TARGET_LOAD log severity in CloudWatch. DETAILED_DEBUG may write row data "
             "to the log: choose it only where the log may hold the data.",
+        ),
+        "premigration_assessment": Param(
+            True, type="boolean", description="Run DMS's premigration assessment before the full load."
+        ),
+        "assessment_role_arn": Param(
+            os.environ.get("NEON_DMS_ASSESSMENT_ROLE_ARN"),
+            type=["null", "string"],
+            description="IAM role DMS assumes to write the assessment results to S3 (iam:PassRole).",
+        ),
+        "assessment_bucket": Param(
+            os.environ.get("NEON_DMS_ASSESSMENT_BUCKET"),
+            type=["null", "string"],
+            description="S3 bucket for the premigration assessment results.",
         ),
     },
     doc_md=__doc__,
@@ -247,15 +266,34 @@ with DAG(
         aws_conn_id=AWS_CONN_ID,
         **AWS_RETRIES,
     )
+    # [END replication_task]
+
+    # [START premigration_assessment]
+    @task.branch
+    def assess_first(params: dict[str, Any]) -> str:
+        """Run DMS's premigration assessment unless the run's Param turns it off."""
+        return "premigration_assessment" if params["premigration_assessment"] else "run_full_load"
+
+    assessment = NeonDmsPremigrationAssessmentOperator(
+        task_id="premigration_assessment",
+        replication_task_arn=create_task.output,
+        service_access_role_arn="{{ params.assessment_role_arn or '' }}",
+        result_bucket="{{ params.assessment_bucket or '' }}",
+        fail_on_failed=ASSESSMENT_FAIL_ON_FAILED,
+        aws_conn_id=AWS_CONN_ID,
+        waiter_delay=POLL_SECONDS,
+    )
+    # [END premigration_assessment]
+
     full_load = NeonDmsStartTaskOperator(
         task_id="run_full_load",
         replication_task_arn=create_task.output,
         neon_conn_id=NEON_CONN_ID,  # OpenLineage: the Neon tables' columns for column lineage
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
+        trigger_rule="none_failed_min_one_success",
         **AWS_RETRIES,
     )
-    # [END replication_task]
 
     # [START serverless]
     @task.branch
@@ -351,12 +389,15 @@ with DAG(
         reload: dict[str, Any] | None,
         diff: dict[str, Any],
         sequences: dict[str, Any],
+        assessment: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One summary of the migration: what DMS said, what was reloaded, what the diff proved."""
         from airflow_neon_dms.exceptions import DataDiffError
         from airflow_neon_dms.migration_report import build_report, format_report
 
-        summary = build_report(validation=validation, reload=reload, diff=diff, sequences=sequences)
+        summary = build_report(
+            validation=validation, reload=reload, diff=diff, sequences=sequences, assessment=assessment
+        )
         print(format_report(summary))
         if not summary["verified"]:  # no "verified" asset event for a migration the diff did not prove
             raise DataDiffError("The migration is not verified: the data diff did not prove every table.")
@@ -371,9 +412,10 @@ with DAG(
     migration_plan >> preflight >> [source_endpoint, neon_endpoint]
     source_endpoint >> test_source
     neon_endpoint >> test_neon
-    [test_source, test_neon] >> create_task >> full_load
+    [test_source, test_neon] >> create_task >> assess_first() >> [assessment, full_load]
+    assessment >> full_load
     run_arn >> validation >> branch
     branch >> reload_tables >> data_diff
     branch >> data_diff
     data_diff >> sequences
-    report(validation.output, reload_tables.output, data_diff.output, sequences.output)
+    report(validation.output, reload_tables.output, data_diff.output, sequences.output, assessment.output)
