@@ -12,12 +12,16 @@ out), ``task_identifier``, ``endpoint_prefix``, ``target_load_logging`` (TARGET_
 LOGGER_SEVERITY_DEBUG; LOGGER_SEVERITY_DETAILED_DEBUG is an opt-in that may write row data to
 CloudWatch), ``notify_email`` (addresses that get the failure alert and the closing report),
 ``premigration_assessment`` (on by default), ``assessment_role_arn`` and ``assessment_bucket`` (the
-IAM role DMS assumes and the S3 bucket for the assessment's results).
+IAM role DMS assumes and the S3 bucket for the assessment's results),
+``compute`` (``instance``, the default, or ``serverless``: DMS Serverless with
+``max_capacity_units``/``min_capacity_units`` and no replication instance).
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
 the replication instance -> replication task -> DMS premigration assessment (when the Param is on)
 -> start and wait -> DMS validation -> reload the
 failed tables, only if there are any -> independent data diff -> sequence sync -> report.
+With ``compute=serverless`` a replication config and its replication (task group ``serverless``)
+take the place of the connection tests, the task and its run; the rest is the same.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import datetime
 import os
 from typing import Any
 
-from airflow.sdk import DAG, BaseNotifier, Param, get_current_context, task
+from airflow.sdk import DAG, BaseNotifier, Param, TaskGroup, get_current_context, task
 
 from airflow_neon_dms.assets import verified_migration_asset, verified_tables_alias
 from airflow_neon_dms.callbacks import log_failed_step
@@ -43,6 +47,10 @@ from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
 from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
 from airflow_neon_dms.operators.schema_preflight import NeonSchemaPreflightOperator
 from airflow_neon_dms.operators.sequences import NeonSequenceSyncOperator
+from airflow_neon_dms.operators.serverless import (
+    NeonDmsCreateReplicationConfigOperator,
+    NeonDmsStartReplicationOperator,
+)
 from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
@@ -100,6 +108,24 @@ with DAG(
             type=["null", "string"],
             description="ARN (or identifier) of the DMS replication instance that runs the migration.",
         ),
+        # [START serverless_params]
+        "compute": Param(
+            "instance",
+            enum=["instance", "serverless"],
+            description="instance: a replication task on replication_instance_arn. serverless: DMS "
+            "Serverless (a replication config; leave replication_instance_arn empty).",
+        ),
+        "max_capacity_units": Param(
+            2,
+            enum=[1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384],
+            description="Serverless: the most DMS capacity units (DCU, 2 GB each) DMS may provision.",
+        ),
+        "min_capacity_units": Param(
+            None,
+            type=["null", "integer"],
+            description="Serverless: the fewest DCUs (DMS's default when empty).",
+        ),
+        # [END serverless_params]
         "source_schema": Param(
             None,
             type=["null", "string"],
@@ -147,14 +173,29 @@ with DAG(
     def plan(params: dict[str, Any]) -> dict[str, Any]:
         """Check the Params, find the replication instance, build the table mapping and settings once."""
         from airflow_neon_dms.dms.mappings import TableMappings
+        from airflow_neon_dms.dms.replication_states import COMPUTE_SERVERLESS, compute_choice, compute_config
         from airflow_neon_dms.dms.task_settings import TaskSettings
+        from airflow_neon_dms.exceptions import NeonConfigError
         from airflow_neon_dms.hooks.dms import NeonDmsHook
         from airflow_neon_dms.operators.db_endpoints import source_schema
         from airflow_neon_dms.operators.fail_fast import fail_fast
 
-        with fail_fast():  # an unknown instance or a bad Param fails at once, without retries
-            instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
-                params.get("replication_instance_arn") or ""
+        with fail_fast():  # a bad Param or an unknown instance fails at once, without retries
+            try:  # a contradiction or a capacity AWS refuses stops here, before anything is created
+                compute = compute_choice(params.get("compute"), params.get("replication_instance_arn"))
+                capacity = (
+                    compute_config(params.get("max_capacity_units"), params.get("min_capacity_units"))
+                    if compute == COMPUTE_SERVERLESS
+                    else {}
+                )
+            except ValueError as err:
+                raise NeonConfigError(str(err)) from None
+            instance_arn = (
+                None
+                if compute == COMPUTE_SERVERLESS
+                else NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
+                    params.get("replication_instance_arn") or ""
+                )
             )
             schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
         mappings = TableMappings.include(schema, exclude=params["exclude_tables"])
@@ -164,6 +205,8 @@ with DAG(
             "replication_instance_arn": instance_arn,
             "table_mappings": mappings.to_dict(),
             "task_settings": settings.to_dict(),
+            "compute": compute,
+            "compute_config": capacity,
         }
 
     migration_plan = plan()
@@ -254,10 +297,50 @@ with DAG(
         **AWS_RETRIES,
     )
 
+    # [START serverless]
+    @task.branch
+    def choose_compute(compute: str) -> list[str]:
+        """Instance-based (connection tests from the instance, then the task) or DMS Serverless."""
+        if compute == "serverless":
+            return ["serverless.create_replication_config"]
+        return ["test_source_connection", "test_neon_connection"]
+
+    with TaskGroup("serverless") as serverless:
+        create_config = NeonDmsCreateReplicationConfigOperator(
+            task_id="create_replication_config",
+            replication_config_identifier="{{ params.task_identifier }}",
+            source_endpoint_arn=source_endpoint.output,
+            target_endpoint_arn=neon_endpoint.output,
+            table_mappings=mappings,
+            replication_settings=migration_plan["task_settings"],
+            compute_config=migration_plan["compute_config"],
+            aws_conn_id=AWS_CONN_ID,
+            **AWS_RETRIES,
+        )
+        run_serverless = NeonDmsStartReplicationOperator(
+            task_id="run_replication",
+            replication_config_arn=create_config.output,
+            aws_conn_id=AWS_CONN_ID,
+            waiter_delay=POLL_SECONDS,
+            **AWS_RETRIES,
+        )
+        create_config >> run_serverless
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def migration_run(task_arn: str | None, config_arn: str | None) -> str:
+        """The ARN the validation and the reload work on: the task's, or the replication config's."""
+        return str(task_arn or config_arn)
+
+    compute_branch = choose_compute(migration_plan["compute"])
+    [source_endpoint, neon_endpoint] >> compute_branch >> [test_source, test_neon, serverless]
+    run_arn = migration_run(create_task.output, create_config.output)
+    [full_load, serverless] >> run_arn
+    # [END serverless]
+
     # [START validate_and_reload]
     validation = NeonDmsValidationOperator(
         task_id="check_validation",
-        replication_task_arn=create_task.output,
+        replication_task_arn=run_arn,
         fail_on_failed_tables=False,
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
@@ -271,7 +354,7 @@ with DAG(
 
     reload_tables = NeonDmsReloadTablesOperator(
         task_id="reload_failed_tables",
-        replication_task_arn=create_task.output,
+        replication_task_arn=run_arn,
         tables=validation.output["failed_tables"],
         neon_conn_id=NEON_CONN_ID,
         aws_conn_id=AWS_CONN_ID,
@@ -332,7 +415,8 @@ with DAG(
     source_endpoint >> test_source
     neon_endpoint >> test_neon
     [test_source, test_neon] >> create_task >> assess_first() >> [assessment, full_load]
-    assessment >> full_load >> validation >> branch
+    assessment >> full_load
+    run_arn >> validation >> branch
     branch >> reload_tables >> data_diff
     branch >> data_diff
     data_diff >> sequences

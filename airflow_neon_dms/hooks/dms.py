@@ -15,6 +15,14 @@ from botocore.exceptions import ClientError
 from airflow_neon_dms.dms.connection_test import RefusalKind, explain_refusal
 from airflow_neon_dms.dms.paging import MarkerPages
 from airflow_neon_dms.dms.reload_plan import is_temporary_identifier_of, is_temporary_task_of
+from airflow_neon_dms.dms.replication_states import (
+    MODIFIABLE_REPLICATION_STATUSES,
+    REPLICATION_ACTIVE,
+    as_task_view,
+    is_replication_config_arn,
+    replication_start_type,
+    startable_refusal,
+)
 from airflow_neon_dms.dms.states import (
     TASK_ACTIVE,
     TASK_SETTLING,
@@ -550,45 +558,317 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
 
     # Table statistics and reloads ------------------------------------------------------------
 
+    # A replication task and a serverless replication (config) answer the same table statistics
+    # and take the same reloads through different calls; these methods take either ARN and pick
+    # the call by the ARN's resource type (see :class:`TableCalls`), so the validation report and
+    # the selective reload have one code path for both.
+
     def table_statistics(
         self, task_arn: str, tables: Iterable[TableRef] | None = None
     ) -> list[dict[str, Any]]:
-        """Every table's statistics, paged at the maximum page size (500)."""
-        pages = _statistics_pages(task_arn)
+        """Every table's statistics of a task or a replication config, paged at 500 a call."""
+        calls = TableCalls.for_arn(task_arn)
+        pages = calls.statistics_pages(task_arn)
         while (kwargs := pages.next_request()) is not None:
-            pages.add(self.conn.describe_table_statistics(**kwargs))
+            pages.add(getattr(self.conn, calls.statistics_call)(**kwargs))
         return select_tables(pages.records, tables)
 
     async def table_statistics_async(
         self, task_arn: str, tables: Iterable[TableRef] | None = None
     ) -> list[dict[str, Any]]:
         """Async :meth:`table_statistics` for triggers."""
-        pages = _statistics_pages(task_arn)
+        calls = TableCalls.for_arn(task_arn)
+        pages = calls.statistics_pages(task_arn)
         async with await self.get_async_conn() as client:
             while (kwargs := pages.next_request()) is not None:
-                pages.add(await client.describe_table_statistics(**kwargs))
+                pages.add(await getattr(client, calls.statistics_call)(**kwargs))
         return select_tables(pages.records, tables)
 
     def reload_tables(
         self, task_arn: str, tables: Sequence[TableRef], reload_option: str = "data-reload"
     ) -> int:
-        """ReloadTables in batches of 10; returns the number of calls made."""
+        """ReloadTables (or ReloadReplicationTables) in batches of 10; returns the calls made."""
         if reload_option not in ("data-reload", "validate-only"):
             raise NeonConfigError(f"ReloadOption {reload_option!r} is not one of data-reload, validate-only.")
+        calls = TableCalls.for_arn(task_arn)
         unique = list(dict.fromkeys(tables))
-        calls = 0
+        made = 0
         for batch in batches(unique, RELOAD_BATCH_SIZE):
-            self.conn.reload_tables(
-                ReplicationTaskArn=task_arn,
+            getattr(self.conn, calls.reload_call)(
+                **{calls.arn_member: task_arn},
                 TablesToReload=[{"SchemaName": t.schema, "TableName": t.table} for t in batch],
                 ReloadOption=reload_option,
             )
-            calls += 1
-        return calls
+            made += 1
+        return made
+
+    # DMS Serverless: replication configs and their replications ------------------------------
+
+    def find_replication_config(self, identifier: str) -> dict[str, Any] | None:
+        """The replication config named ``identifier``, or None."""
+        found = _or_none(
+            self.conn.describe_replication_configs,
+            Filters=[{"Name": "replication-config-id", "Values": [identifier]}],
+        )
+        for config in (found or {}).get("ReplicationConfigs", []):
+            if str(config.get("ReplicationConfigIdentifier", "")).lower() == identifier.lower():
+                return dict(config)
+        return None
+
+    def describe_replication_config(self, config_arn: str) -> dict[str, Any] | None:
+        """The replication config with this ARN, or None."""
+        found = _or_none(
+            self.conn.describe_replication_configs,
+            Filters=[{"Name": "replication-config-arn", "Values": [config_arn]}],
+        )
+        configs = [
+            c
+            for c in (found or {}).get("ReplicationConfigs", [])
+            if c.get("ReplicationConfigArn") == config_arn
+        ]
+        return dict(configs[0]) if configs else None
+
+    def describe_replication(self, config_arn: str) -> dict[str, Any] | None:
+        """The replication of this config (DescribeReplications), or None when the config is gone."""
+        found = _or_none(self.conn.describe_replications, **replication_filter(config_arn))
+        return pick_replication((found or {}).get("Replications", []), config_arn)
+
+    async def describe_replication_async(self, config_arn: str) -> dict[str, Any] | None:
+        """Async :meth:`describe_replication` for triggers."""
+        async with await self.get_async_conn() as client:
+            found = await _or_none_async(client.describe_replications(**replication_filter(config_arn)))
+        return pick_replication((found or {}).get("Replications", []), config_arn)
+
+    def require_replication(self, config_arn: str) -> dict[str, Any]:
+        """The replication of this config; raise naming the fix when the config does not exist."""
+        replication = self.describe_replication(config_arn)
+        if replication is None:
+            raise DmsResourceError(
+                f"Replication config {config_arn} does not exist. Create it first "
+                "(NeonDmsCreateReplicationConfigOperator)."
+            )
+        return replication
+
+    def replication_task_view(self, config_arn: str, *, with_settings: bool = False) -> dict[str, Any]:
+        """The config's replication in the shape of a task (for the shared table rules and
+        operators), with the config's TableMappings and settings when ``with_settings``."""
+        view = as_task_view(self.require_replication(config_arn))
+        view["ReplicationTaskArn"] = config_arn
+        if with_settings:
+            config = self.describe_replication_config(config_arn) or {}
+            view["TableMappings"] = config.get("TableMappings")
+            view["ReplicationTaskSettings"] = config.get("ReplicationSettings")
+        return view
+
+    def ensure_replication_config(
+        self,
+        identifier: str,
+        *,
+        source_endpoint_arn: str,
+        target_endpoint_arn: str,
+        compute_config: Mapping[str, Any],
+        replication_type: str,
+        table_mappings: str,
+        replication_settings: str | None = None,
+        supplemental_settings: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> tuple[str, str]:
+        """Create the replication config, or reuse the one with this identifier.
+
+        One whose settings differ is modified when DMS allows it (its replication never started,
+        or failed: botocore's ModifyReplicationConfig); otherwise it is an error naming the fix.
+        Returns ``(config_arn, action)`` with action ``created``, ``reused`` or ``modified``.
+        """
+        wanted: dict[str, Any] = {
+            "SourceEndpointArn": source_endpoint_arn,
+            "TargetEndpointArn": target_endpoint_arn,
+            "ComputeConfig": dict(compute_config),
+            "ReplicationType": replication_type,
+            "TableMappings": table_mappings,
+        }
+        if replication_settings:
+            wanted["ReplicationSettings"] = replication_settings
+        if supplemental_settings:
+            wanted["SupplementalSettings"] = supplemental_settings
+        existing = self.find_replication_config(identifier)
+        if existing is None:
+            kwargs: dict[str, Any] = {}
+            if tags:
+                kwargs["Tags"] = [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+            try:
+                created = self.conn.create_replication_config(
+                    ReplicationConfigIdentifier=identifier, **wanted, **kwargs
+                )
+            except ClientError as err:
+                if _error_code(err) != "ResourceAlreadyExistsFault":
+                    raise
+                existing = self.find_replication_config(identifier)
+                if existing is None:
+                    raise
+            else:
+                return str(created["ReplicationConfig"]["ReplicationConfigArn"]), "created"
+        arn = str(existing["ReplicationConfigArn"])
+        changes = replication_config_changes(existing, wanted)
+        if not changes:
+            return arn, "reused"
+        replication = self.describe_replication(arn) or {}
+        status = str(replication.get("Status") or "").lower()
+        if status not in MODIFIABLE_REPLICATION_STATUSES:
+            raise DmsResourceError(
+                f"Replication config {identifier} exists with a different {', '.join(changes)}, and its "
+                f"replication is {status or 'in an unknown state'}; DMS modifies a config only before "
+                "its first start or after it failed. Delete the config "
+                "(NeonDmsDeleteReplicationConfigOperator) or choose another identifier."
+            )
+        self.log.info("Replication config %s differs in %s; modifying it", identifier, ", ".join(changes))
+        self.modify_replication_config(arn, **changes)
+        return arn, "modified"
+
+    def modify_replication_config(self, config_arn: str, **changes: Any) -> dict[str, Any]:
+        """ModifyReplicationConfig with the given members; returns the config DMS answers."""
+        response = self.conn.modify_replication_config(ReplicationConfigArn=config_arn, **changes)
+        return dict(response.get("ReplicationConfig", {}))
+
+    def start_replication_run(
+        self,
+        config_arn: str,
+        start_type: StartType | str,
+        *,
+        started_since: datetime | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[bool, dict[str, Any]]:
+        """Start the config's replication unless a run is under way or began since ``started_since``.
+
+        Returns ``(started, replication)``. The start type sent follows the replication's history
+        (:func:`~airflow_neon_dms.dms.replication_states.replication_start_type`); a state that
+        cannot be started, or one the provider does not model, raises.
+        """
+        replication = self.require_replication(config_arn)
+        status = str(replication.get("Status") or "").lower()
+        refusal = startable_refusal(replication)
+        if refusal:
+            raise DmsResourceError(refusal)
+        if status in REPLICATION_ACTIVE:
+            self.log.info("Replication %s is already %s; not starting it again", config_arn, status)
+            return False, replication
+        view = as_task_view(replication)
+        if started_since is not None and run_began_since(view, started_since):
+            self.log.info(
+                "Replication %s already started since %s; not starting it again", config_arn, started_since
+            )
+            return False, replication
+        kind = replication_start_type(replication, start_type)
+        self.conn.start_replication(
+            ReplicationConfigArn=config_arn, StartReplicationType=kind.value, **dict(extra or {})
+        )
+        self.log.info("Started replication %s (%s)", config_arn, kind.value)
+        return True, self.require_replication(config_arn)
+
+    def stop_replication_run(self, config_arn: str) -> tuple[bool, dict[str, Any]]:
+        """StopReplication when the replication provisions or runs; ``(stopped_now, replication)``."""
+        replication = self.require_replication(config_arn)
+        status = str(replication.get("Status") or "").lower()
+        if status not in REPLICATION_ACTIVE or status == "stopping":
+            self.log.info("Replication %s is %s; nothing to stop", config_arn, status)
+            return False, replication
+        self.conn.stop_replication(ReplicationConfigArn=config_arn)
+        return True, self.require_replication(config_arn)
+
+    def remove_replication_config(self, config_arn: str, *, timeout: float = 3600, delay: float = 15) -> None:
+        """Delete the config, stopping its replication first, and wait until it is gone; gone is fine.
+
+        DMS refuses DeleteReplicationConfig while the replication provisions, runs or stops, and
+        until its capacity is deprovisioned (the amazon provider's delete operator waits for
+        ``replication_deprovisioned`` too). So this stops a running replication, polls until the
+        delete is accepted, then polls until DescribeReplicationConfigs answers
+        ResourceNotFoundFault (botocore/amazon ``replication_config_deleted``). Raises after
+        ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        replication = self.describe_replication(config_arn)
+        if replication is None and self.describe_replication_config(config_arn) is None:
+            return
+        if replication is not None:
+            self.stop_replication_run(config_arn)
+        while True:
+            try:
+                _or_none(self.conn.delete_replication_config, ReplicationConfigArn=config_arn)
+                break
+            except ClientError as err:
+                if _error_code(err) != "InvalidResourceStateFault" or time.monotonic() >= deadline:
+                    raise
+                self.log.info("Replication config %s cannot be deleted yet (%s); waiting", config_arn, err)
+            time.sleep(delay)
+        while self.describe_replication_config(config_arn) is not None:
+            if time.monotonic() >= deadline:
+                raise DmsResourceError(
+                    f"Replication config {config_arn} still exists {timeout:.0f} s after "
+                    "DeleteReplicationConfig. Check it in the DMS console and delete it there."
+                )
+            time.sleep(delay)
 
 
-def _statistics_pages(task_arn: str) -> MarkerPages:
-    return MarkerPages("TableStatistics", ReplicationTaskArn=task_arn, MaxRecords=TABLE_STATISTICS_PAGE_SIZE)
+class TableCalls:
+    """The table statistics and reload calls of a replication task or a replication config."""
+
+    def __init__(self, arn_member: str, statistics_call: str, result_key: str, reload_call: str) -> None:
+        self.arn_member = arn_member
+        self.statistics_call = statistics_call
+        self.result_key = result_key
+        self.reload_call = reload_call
+
+    @classmethod
+    def for_arn(cls, arn: str) -> TableCalls:
+        if is_replication_config_arn(arn):
+            return REPLICATION_CONFIG_CALLS
+        return REPLICATION_TASK_CALLS
+
+    def statistics_pages(self, arn: str) -> MarkerPages:
+        return MarkerPages(self.result_key, **{self.arn_member: arn}, MaxRecords=TABLE_STATISTICS_PAGE_SIZE)
+
+
+REPLICATION_TASK_CALLS = TableCalls(
+    "ReplicationTaskArn", "describe_table_statistics", "TableStatistics", "reload_tables"
+)
+#: botocore: DescribeReplicationTableStatisticsResponse lists ReplicationTableStatistics (the
+#: TableStatistics shape); ReloadReplicationTablesMessage takes ReplicationConfigArn.
+REPLICATION_CONFIG_CALLS = TableCalls(
+    "ReplicationConfigArn",
+    "describe_replication_table_statistics",
+    "ReplicationTableStatistics",
+    "reload_replication_tables",
+)
+
+
+def replication_filter(config_arn: str) -> dict[str, Any]:
+    return {"Filters": [{"Name": "replication-config-arn", "Values": [config_arn]}]}
+
+
+def pick_replication(replications: Iterable[Mapping[str, Any]], config_arn: str) -> dict[str, Any] | None:
+    for replication in replications:
+        if replication.get("ReplicationConfigArn") == config_arn:
+            return dict(replication)
+    return None
+
+
+def replication_config_changes(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The members of ``wanted`` that the config shows back differently (settings by content)."""
+    changes: dict[str, Any] = {}
+    for key, value in wanted.items():
+        current = existing.get(key)
+        if key == "TableMappings":
+            same = _same_json(current, value)
+        elif key == "ReplicationSettings":
+            same = current is None or _settings_contain(current, value)
+        elif key == "SupplementalSettings":
+            same = _same_json(current, value)
+        elif key == "ComputeConfig":
+            same = all((current or {}).get(k) == v for k, v in value.items())
+        else:
+            same = current == value
+        if not same:
+            changes[key] = value
+    return changes
 
 
 def connection_filters(replication_instance_arn: str, endpoint_arn: str) -> list[dict[str, Any]]:

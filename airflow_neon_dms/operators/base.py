@@ -86,8 +86,12 @@ class NeonDmsBaseOperator(EmptyLinksFirstMixin, FailFastMixin, AwsConnectionMixi
         self, context: Context, task_arn: str, *, with_settings: bool = False
     ) -> dict[str, Any]:
         """Describe the replication task and store its console links on this task instance."""
+        from airflow_neon_dms.dms.replication_states import is_replication_config_arn
         from airflow_neon_dms.links.dms import persist_task_links
 
+        if is_replication_config_arn(task_arn):
+            # A DMS Serverless replication: the same table rules through its task-shaped view.
+            return self.hook.replication_task_view(task_arn, with_settings=with_settings)
         task = self.hook.describe_task(task_arn, with_settings=with_settings)
         persist_task_links(
             context,
@@ -121,6 +125,16 @@ class NeonDmsBaseOperator(EmptyLinksFirstMixin, FailFastMixin, AwsConnectionMixi
                 self.log.debug("No table statistics yet: %s", err)
             lines.update(task_progress_lines(task, tables))
         self.log_progress(progress, lines)
+
+
+def task_or_config_arn(replication_task_arn: str | None, replication_config_arn: str | None) -> str:
+    """The one ARN an operator works on: a replication task's or a serverless replication config's."""
+    if bool(replication_task_arn) == bool(replication_config_arn):
+        raise NeonConfigError(
+            "Pass exactly one of replication_task_arn (an instance-based task) and "
+            "replication_config_arn (a DMS Serverless replication config)."
+        )
+    return str(replication_task_arn or replication_config_arn)
 
 
 class WaitMixin:

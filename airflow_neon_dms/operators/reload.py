@@ -23,6 +23,7 @@ from airflow_neon_dms.operators.base import (
     NeonDmsBaseOperator,
     WaitMixin,
     dag_run_started,
+    task_or_config_arn,
 )
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
     "temporary_task_identifier", "report"}``.
 
     :param replication_task_arn: the task whose tables to reload.
+    :param replication_config_arn: instead of a task, a DMS Serverless replication config: the
+        same rules through DescribeReplicationTableStatistics and ReloadReplicationTables. (A
+        config ARN given as ``replication_task_arn`` works too: the ARN's resource type picks the
+        DMS calls, so a DAG can pass whichever ARN its run produced.)
     :param tables: the tables; an empty list does nothing.
     :param reload_option: data-reload or validate-only (running tasks only).
     :param neon_conn_id: Neon connection, needed for a running task in DO_NOTHING prep mode (and
@@ -65,14 +70,21 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
         starting it (deferred to the triggerer when ``deferrable``).
     """
 
-    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "tables", "neon_conn_id")
+    template_fields: Sequence[str] = (
+        *AWS_TEMPLATE_FIELDS,
+        "replication_task_arn",
+        "replication_config_arn",
+        "tables",
+        "neon_conn_id",
+    )
     template_fields_renderers = {"tables": "json"}
     operator_extra_links = OPERATOR_LINKS_FOR_TASK
 
     def __init__(
         self,
         *,
-        replication_task_arn: str,
+        replication_task_arn: str | None = None,
+        replication_config_arn: str | None = None,
         tables: Sequence[Mapping[str, Any] | str] | str,
         reload_option: str = "data-reload",
         neon_conn_id: str | None = None,
@@ -83,7 +95,9 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.replication_task_arn = replication_task_arn
+        # One code path for both: the hook picks the DMS calls by the ARN's resource type.
+        self.replication_task_arn = task_or_config_arn(replication_task_arn, replication_config_arn)
+        self.replication_config_arn = replication_config_arn
         self.tables = tables
         self.reload_option = reload_option
         self.neon_conn_id = neon_conn_id
@@ -94,6 +108,7 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
     # Entry ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms.replication_states import is_replication_config_arn
         from airflow_neon_dms.dms.states import TASK_ACTIVE
 
         tables = self._tables()
@@ -101,6 +116,8 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
             self.log.info("No tables to reload")
             return self._result(METHOD_RELOAD_TABLES, tables, 0, None, None)
         task = self.describe_task_with_links(context, self.replication_task_arn, with_settings=True)
+        if is_replication_config_arn(self.replication_task_arn):
+            return self._reload_replication(context, task, tables)
         if str(task.get("Status")) in TASK_ACTIVE:
             return self._reload_running(context, task, tables)
         return self._reload_with_temporary_task(context, task, tables)
@@ -116,6 +133,18 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
         if isinstance(value, str) and value.strip().startswith("["):
             value = json.loads(value)
         return parse_tables(value)
+
+    def _reload_replication(
+        self, context: Context, replication: dict[str, Any], tables: list[TableRef]
+    ) -> dict[str, Any]:
+        """A serverless replication: ReloadReplicationTables, which DMS takes only while it runs
+        (there is no temporary-task route: a config runs one replication)."""
+        from airflow_neon_dms.dms.replication_states import reload_refusal
+
+        refusal = reload_refusal(replication)
+        if refusal:
+            raise DmsResourceError(refusal)
+        return self._reload_running(context, replication, tables)
 
     # A running task: ReloadTables -------------------------------------------------------------
 

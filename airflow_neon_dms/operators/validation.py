@@ -15,7 +15,12 @@ from airflow_neon_dms.exceptions import (
     TableValidationFailedError,
 )
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
-from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
+from airflow_neon_dms.operators.base import (
+    AWS_TEMPLATE_FIELDS,
+    NeonDmsBaseOperator,
+    WaitMixin,
+    task_or_config_arn,
+)
 
 #: XCom key of the failed tables, in the ``[{"schema", "table"}]`` form the reload operator takes.
 FAILED_TABLES_KEY = "failed_tables"
@@ -33,6 +38,10 @@ class NeonDmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
     primary key, validation not enabled) are reported and, with ``fail_on_unchecked``, fail too.
 
     :param replication_task_arn: the task to check.
+    :param replication_config_arn: instead of a task, a DMS Serverless replication config: the
+        same rules through DescribeReplicationTableStatistics and ReloadReplicationTables. (A
+        config ARN given as ``replication_task_arn`` works too: the ARN's resource type picks the
+        DMS calls, so a DAG can pass whichever ARN its run produced.)
     :param fail_on_failed_tables: raise TableValidationFailedError when any table failed.
     :param fail_on_unchecked: also fail when a table could not be validated.
     :param deferrable: wait in the triggerer instead of a worker slot.
@@ -40,13 +49,14 @@ class NeonDmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
     :param max_wait: seconds before the wait gives up.
     """
 
-    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn")
+    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_task_arn", "replication_config_arn")
     operator_extra_links = OPERATOR_LINKS_FOR_TASK
 
     def __init__(
         self,
         *,
-        replication_task_arn: str,
+        replication_task_arn: str | None = None,
+        replication_config_arn: str | None = None,
         fail_on_failed_tables: bool = True,
         fail_on_unchecked: bool = False,
         deferrable: bool | None = None,
@@ -55,7 +65,9 @@ class NeonDmsValidationOperator(NeonDmsBaseOperator, WaitMixin):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.replication_task_arn = replication_task_arn
+        # One code path for both: the hook picks the DMS calls by the ARN's resource type.
+        self.replication_task_arn = task_or_config_arn(replication_task_arn, replication_config_arn)
+        self.replication_config_arn = replication_config_arn
         self.fail_on_failed_tables = fail_on_failed_tables
         self.fail_on_unchecked = fail_on_unchecked
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)

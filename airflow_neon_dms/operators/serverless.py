@@ -1,0 +1,367 @@
+"""DMS Serverless: create a replication config, start and wait for its replication, stop, delete.
+
+The validation report and the selective reload of a serverless replication are the instance
+path's operators given ``replication_config_arn`` (see operators/validation.py and reload.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Context
+
+from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_SUCCESS, EVENT_TIMEOUT, event_status
+from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.operators.base import (
+    AWS_TEMPLATE_FIELDS,
+    NeonDmsBaseOperator,
+    WaitMixin,
+    dag_run_started,
+)
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.dms.states import StartType, TaskOutcome
+
+START_REPLICATION = "start-replication"
+
+
+class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
+    """
+    Create a DMS Serverless replication config, or reuse the one with this identifier.
+
+    The capacity (``max_capacity_units``, ``min_capacity_units``: AWS's DCU values 1, 2, 4, 8,
+    16, 32, 64, 128, 192, 256, 384) and the absence of a replication instance are checked before
+    any AWS call, so bad input leaves nothing behind. An existing config whose settings differ is
+    modified while DMS allows it (never started, or failed); otherwise the error names the fix.
+    Returns the config ARN.
+
+    :param replication_config_identifier: the config's name.
+    :param source_endpoint_arn: source endpoint.
+    :param target_endpoint_arn: target (Neon) endpoint.
+    :param table_mappings: the table mappings (JSON text or a dict).
+    :param replication_type: full-load, cdc or full-load-and-cdc.
+    :param max_capacity_units: the most DCUs DMS may provision (required here or in
+        ``compute_config``).
+    :param min_capacity_units: the fewest DCUs (DMS's default when None).
+    :param replication_settings: task settings (ReplicationSettings; JSON text or a dict).
+    :param supplemental_settings: SupplementalSettings (JSON text or a dict).
+    :param compute_config: ComputeConfig members (MaxCapacityUnits, MinCapacityUnits, MultiAZ,
+        ReplicationSubnetGroupId, VpcSecurityGroupIds, ...); the capacity arguments win.
+    :param replication_instance_arn: must stay empty: a serverless run has no instance. Given to
+        catch a DAG that passes one by mistake.
+    :param tags: tags of the config.
+    """
+
+    template_fields: Sequence[str] = (
+        *AWS_TEMPLATE_FIELDS,
+        "replication_config_identifier",
+        "source_endpoint_arn",
+        "target_endpoint_arn",
+        "table_mappings",
+        "replication_type",
+        "max_capacity_units",
+        "min_capacity_units",
+        "replication_settings",
+        "compute_config",
+        "replication_instance_arn",
+    )
+    template_fields_renderers = {"table_mappings": "json", "replication_settings": "json"}
+
+    def __init__(
+        self,
+        *,
+        replication_config_identifier: str,
+        source_endpoint_arn: str,
+        target_endpoint_arn: str,
+        table_mappings: Mapping[str, Any] | str,
+        replication_type: str = "full-load",
+        max_capacity_units: int | str | None = None,
+        min_capacity_units: int | str | None = None,
+        replication_settings: Mapping[str, Any] | str | None = None,
+        supplemental_settings: Mapping[str, Any] | str | None = None,
+        compute_config: Mapping[str, Any] | None = None,
+        replication_instance_arn: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_config_identifier = replication_config_identifier
+        self.source_endpoint_arn = source_endpoint_arn
+        self.target_endpoint_arn = target_endpoint_arn
+        self.table_mappings = table_mappings
+        self.replication_type = replication_type
+        self.max_capacity_units = max_capacity_units
+        self.min_capacity_units = min_capacity_units
+        self.replication_settings = replication_settings
+        self.supplemental_settings = supplemental_settings
+        self.compute_config = compute_config or {}
+        self.replication_instance_arn = replication_instance_arn
+        self.tags = dict(tags or {})
+
+    def checked_compute_config(self) -> dict[str, Any]:
+        """The ComputeConfig to send; raise NeonConfigError naming the fix before any AWS call."""
+        from airflow_neon_dms.dms.replication_states import COMPUTE_SERVERLESS, compute_choice, compute_config
+
+        try:
+            compute_choice(COMPUTE_SERVERLESS, self.replication_instance_arn)
+            given = dict(self.compute_config)
+            capacity = compute_config(
+                given.get("MaxCapacityUnits") if self.max_capacity_units is None else self.max_capacity_units,
+                given.get("MinCapacityUnits") if self.min_capacity_units is None else self.min_capacity_units,
+            )
+        except ValueError as err:
+            raise NeonConfigError(f"Replication config {self.replication_config_identifier}: {err}") from None
+        if self.replication_type not in ("full-load", "cdc", "full-load-and-cdc"):
+            raise NeonConfigError(
+                f"Replication config {self.replication_config_identifier}: replication_type "
+                f"{self.replication_type!r} is not one of full-load, cdc, full-load-and-cdc."
+            )
+        return {**given, **capacity}
+
+    def execute(self, context: Context) -> str:
+        compute = self.checked_compute_config()
+        arn, action = self.hook.ensure_replication_config(
+            self.replication_config_identifier,
+            source_endpoint_arn=self.source_endpoint_arn,
+            target_endpoint_arn=self.target_endpoint_arn,
+            compute_config=compute,
+            replication_type=self.replication_type,
+            table_mappings=_json_text(self.table_mappings) or "{}",
+            replication_settings=_json_text(self.replication_settings),
+            supplemental_settings=_json_text(self.supplemental_settings),
+            tags=self.tags,
+        )
+        self.log.info("Replication config %s: %s (%s)", self.replication_config_identifier, action, arn)
+        return arn
+
+
+class NeonDmsStartReplicationOperator(NeonDmsBaseOperator, WaitMixin):
+    """
+    Start a DMS Serverless replication and wait for its run to finish.
+
+    The start type follows the replication's history (a first run is start-replication; a later
+    start-replication becomes reload-target for full load, resume-processing with CDC). A
+    replication already provisioning or running, or started since this DAG run began, is only
+    waited for, so a retry never starts a second run. Success: ``stopped`` with a stop reason that
+    means success for the replication type, or a CDC replication ``running`` with its full load
+    complete. Failure: ``failed``, an error stop reason, or any Status/ProvisionState the provider
+    does not model (fail closed). The provisioning phase is waited for in the triggerer when
+    ``deferrable``. Returns a summary of the replication.
+
+    :param replication_config_arn: the replication config.
+    :param start_type: start-replication, resume-processing or reload-target.
+    :param wait_for_completion: False returns right after the start.
+    :param wait_for_cdc_stop: with CDC, wait until the replication stops instead of until CDC begins.
+    :param premigration_assessment_settings: PremigrationAssessmentSettings JSON for StartReplication.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param waiter_delay: seconds between polls.
+    :param max_wait: seconds before the wait gives up (an absolute deadline, kept across deferral).
+    """
+
+    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_config_arn", "start_type")
+
+    def __init__(
+        self,
+        *,
+        replication_config_arn: str,
+        start_type: StartType | str = START_REPLICATION,
+        wait_for_completion: bool = True,
+        wait_for_cdc_stop: bool = False,
+        premigration_assessment_settings: str | None = None,
+        deferrable: bool | None = None,
+        waiter_delay: float = 30,
+        max_wait: float = 24 * 3600,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_config_arn = replication_config_arn
+        self.start_type = start_type.value if isinstance(start_type, Enum) else start_type
+        self.wait_for_completion = wait_for_completion
+        self.wait_for_cdc_stop = wait_for_cdc_stop
+        self.premigration_assessment_settings = premigration_assessment_settings
+        self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms.replication_states import classify_replication
+        from airflow_neon_dms.dms.states import Outcome, StartType
+        from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
+
+        try:
+            start_type = StartType(self.start_type)
+        except ValueError:
+            raise NeonConfigError(
+                f"start_type {self.start_type!r} is not one of {', '.join(s.value for s in StartType)}."
+            ) from None
+        run_started = dag_run_started(context)
+        call_time = datetime.now(timezone.utc)
+        extra = {}
+        if self.premigration_assessment_settings:
+            extra["PremigrationAssessmentSettings"] = self.premigration_assessment_settings
+        started, replication = self.hook.start_replication_run(
+            self.replication_config_arn, start_type, started_since=run_started, extra=extra
+        )
+        if not self.wait_for_completion:
+            return {**replication_summary(replication), "started": started}
+        started_after = (run_started or call_time) if started else None
+        verdict = classify_replication(
+            replication, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after
+        )
+        deadline = self._deadline()
+        if verdict.outcome == Outcome.WAITING and self.deferrable:
+            self.log.info("%s Waiting in the triggerer.", verdict.message)
+            self.defer(
+                trigger=NeonDmsReplicationTrigger(
+                    replication_config_arn=self.replication_config_arn,
+                    wait_for_cdc_stop=self.wait_for_cdc_stop,
+                    started_after=started_after.timestamp() if started_after else None,
+                    deadline=deadline,
+                    waiter_delay=self.waiter_delay,
+                    **self.aws_kwargs,
+                ),
+                method_name="execute_complete",
+                kwargs={"started": started},
+            )
+        while verdict.outcome == Outcome.WAITING and time.time() < deadline:
+            self.log.info("%s", verdict.message)
+            time.sleep(self.waiter_delay)
+            replication = self.hook.require_replication(self.replication_config_arn)
+            verdict = classify_replication(
+                replication, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after
+            )
+        return self._finish(verdict, replication, started)
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, started: bool = True
+    ) -> dict[str, Any]:
+        from airflow_neon_dms.dms.states import Outcome, TaskOutcome
+
+        status, message = event_status(event, f"Replication {self.replication_config_arn}")
+        outcome = {
+            EVENT_SUCCESS: Outcome.SUCCESS,
+            EVENT_FAILED: Outcome.FAILED,
+            EVENT_TIMEOUT: Outcome.WAITING,
+        }
+        if status not in outcome:
+            raise DmsResourceError(f"Replication {self.replication_config_arn} could not be read: {message}")
+        replication = self.hook.require_replication(self.replication_config_arn)
+        return self._finish(TaskOutcome(outcome[status], message), replication, started)
+
+    def _finish(self, verdict: TaskOutcome, replication: dict[str, Any], started: bool) -> dict[str, Any]:
+        from airflow_neon_dms.dms.states import Outcome
+
+        if verdict.outcome == Outcome.SUCCESS:
+            self.log.info("%s", verdict.message)
+            return {**replication_summary(replication), "started": started}
+        if verdict.outcome == Outcome.FAILED:
+            raise ReplicationTaskFailedError(
+                f"{verdict.message} Check the replication in the DMS console (Serverless replications) "
+                "and its CloudWatch log."
+            )
+        raise DmsResourceError(
+            f"Replication {self.replication_config_arn} did not finish within {self.max_wait:.0f} s "
+            f"({verdict.message}). It keeps running in DMS; raise max_wait, or clear this task to wait "
+            "again (it will not start a second run)."
+        )
+
+
+class NeonDmsStopReplicationOperator(NeonDmsBaseOperator, WaitMixin):
+    """
+    Stop a DMS Serverless replication (StopReplication) and wait until it is ``stopped``.
+
+    A replication that is not provisioning or running is left as it is. Returns its summary.
+
+    :param replication_config_arn: the replication config.
+    :param wait_for_completion: False returns right after the request.
+    :param waiter_delay: seconds between polls.
+    :param max_wait: seconds before the wait gives up.
+    """
+
+    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_config_arn")
+
+    def __init__(
+        self,
+        *,
+        replication_config_arn: str,
+        wait_for_completion: bool = True,
+        waiter_delay: float = 15,
+        max_wait: float = 3600,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_config_arn = replication_config_arn
+        self.wait_for_completion = wait_for_completion
+        self._init_wait(deferrable=False, waiter_delay=waiter_delay, max_wait=max_wait)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_neon_dms.dms.replication_states import REPLICATION_ACTIVE
+
+        stopped, replication = self.hook.stop_replication_run(self.replication_config_arn)
+        deadline = self._deadline()
+        while self.wait_for_completion and str(replication.get("Status")) in REPLICATION_ACTIVE:
+            if time.time() >= deadline:
+                raise DmsResourceError(
+                    f"Replication {self.replication_config_arn} is still {replication.get('Status')} "
+                    f"{self.max_wait:.0f} s after StopReplication. Raise max_wait, or check it in the "
+                    "DMS console."
+                )
+            time.sleep(self.waiter_delay)
+            replication = self.hook.require_replication(self.replication_config_arn)
+        return {**replication_summary(replication), "stop_requested": stopped}
+
+
+class NeonDmsDeleteReplicationConfigOperator(NeonDmsBaseOperator):
+    """
+    Delete a replication config and wait until DMS no longer finds it; a missing one is fine.
+
+    A running replication is stopped first; the delete is retried until DMS accepts it (DMS
+    deletes a config only once its capacity is deprovisioned).
+
+    :param replication_config_arn: the replication config.
+    :param max_wait: seconds before the wait gives up.
+    :param waiter_delay: seconds between polls.
+    """
+
+    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_config_arn")
+
+    def __init__(
+        self, *, replication_config_arn: str, max_wait: float = 3600, waiter_delay: float = 15, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.replication_config_arn = replication_config_arn
+        self.max_wait = max_wait
+        self.waiter_delay = waiter_delay
+
+    def execute(self, context: Context) -> None:
+        self.hook.remove_replication_config(
+            self.replication_config_arn, timeout=self.max_wait, delay=self.waiter_delay
+        )
+        self.log.info("Replication config %s is deleted", self.replication_config_arn)
+
+
+def _json_text(value: Mapping[str, Any] | str | None) -> str | None:
+    """JSON text of a dict (sorted keys), or the given text; None stays None."""
+    if value is None or isinstance(value, str):
+        return value or None
+    return json.dumps(value, sort_keys=True)
+
+
+def replication_summary(replication: Mapping[str, Any]) -> dict[str, Any]:
+    """The XCom summary of a replication (JSON values only)."""
+    from airflow_neon_dms.dms.replication_states import provision_state
+
+    stats = replication.get("ReplicationStats") or {}
+    return {
+        "replication_config_arn": replication.get("ReplicationConfigArn"),
+        "replication_config_identifier": replication.get("ReplicationConfigIdentifier"),
+        "status": replication.get("Status"),
+        "provision_state": provision_state(replication),
+        "stop_reason": replication.get("StopReason"),
+        "full_load_progress_percent": stats.get("FullLoadProgressPercent"),
+        "tables_loaded": stats.get("TablesLoaded"),
+        "tables_errored": stats.get("TablesErrored"),
+    }

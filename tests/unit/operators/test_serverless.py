@@ -1,0 +1,286 @@
+"""The DMS Serverless operators against the local DMS over HTTP, moving rows between real
+PostgreSQL databases: create, start (deferred through provisioning), validate, reload, stop,
+delete, and the bad input that must leave no replication config behind."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.task_settings import TaskSettings
+from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.hooks.dms import NeonDmsHook
+from airflow_neon_dms.local.server import LocalDms
+from airflow_neon_dms.local.state_timing import INSTANT
+from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
+from airflow_neon_dms.operators.serverless import (
+    NeonDmsCreateReplicationConfigOperator,
+    NeonDmsDeleteReplicationConfigOperator,
+    NeonDmsStartReplicationOperator,
+    NeonDmsStopReplicationOperator,
+)
+from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
+from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
+from tests.unit.conftest import PAIR_ROWS, DmsServer
+
+#: Provisioning takes a while (as on AWS), so a start is seen provisioning and defers; nothing
+#: else has a transitional state.
+PROVISIONING = dataclasses.replace(INSTANT, serverless_provisioning_seconds=1.5)
+
+
+@pytest.fixture(scope="module")
+def provisioning_dms() -> Iterator[LocalDms]:
+    with LocalDms(port=0, timing=PROVISIONING) as running:
+        yield running
+
+
+@pytest.fixture
+def dms_server(provisioning_dms: LocalDms) -> DmsServer:  # overrides the shared DMS of the test run
+    return DmsServer(provisioning_dms.endpoint_url)
+
+
+@pytest.fixture
+def configs(dms: Any) -> Iterator[list[str]]:
+    """Identifiers of the configs a test may create; each must be gone afterwards (checked in the
+    tests that say so) and is deleted here in any case."""
+    names: list[str] = []
+    yield names
+    hook = NeonDmsHook(aws_conn_id="aws_default")
+    for name in names:
+        found = hook.find_replication_config(name)
+        if found:
+            hook.remove_replication_config(str(found["ReplicationConfigArn"]), timeout=60, delay=0.2)
+
+
+def _create(endpoint_pair: Any, identifier: str, **kwargs: Any) -> NeonDmsCreateReplicationConfigOperator:
+    kwargs.setdefault("table_mappings", TableMappings.include("public").to_json())
+    kwargs.setdefault("replication_settings", TaskSettings(enable_validation=True).to_json())
+    return NeonDmsCreateReplicationConfigOperator(
+        task_id="create",
+        replication_config_identifier=identifier,
+        source_endpoint_arn=endpoint_pair.source_arn,
+        target_endpoint_arn=endpoint_pair.target_arn,
+        **kwargs,
+    )
+
+
+def _start(arn: str, **kwargs: Any) -> NeonDmsStartReplicationOperator:
+    kwargs.setdefault("waiter_delay", 0.2)
+    kwargs.setdefault("max_wait", 120)
+    return NeonDmsStartReplicationOperator(task_id="start", replication_config_arn=arn, **kwargs)
+
+
+def _run_trigger(trigger: Any) -> dict[str, Any]:
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("trigger yielded nothing")
+
+    return asyncio.run(first_event())
+
+
+def _start_deferred(arn: str, context: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    op = _start(arn, deferrable=True, **kwargs)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, NeonDmsReplicationTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.kwargs == {"started": True}
+    path, fields = trigger.serialize()
+    assert path == "airflow_neon_dms.triggers.replication.NeonDmsReplicationTrigger"
+    assert fields["replication_config_arn"] == arn
+    json.dumps(fields)  # every field is a JSON primitive
+    again = NeonDmsReplicationTrigger(**fields)
+    assert again.serialize() == (path, fields)
+    event = _run_trigger(again)
+    return op.execute_complete(context, event, **(deferred.value.kwargs or {}))
+
+
+def test_full_load_replication_end_to_end(
+    aws_conn: str,
+    dms: Any,
+    endpoint_pair: Any,
+    pg_server: Any,
+    configs: list[str],
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    identifier = unique_id("config")
+    configs.append(identifier)
+    arn = _create(endpoint_pair, identifier, max_capacity_units=4, min_capacity_units=2).execute({})
+    # The same settings again: the config is reused, not created twice.
+    assert _create(endpoint_pair, identifier, max_capacity_units=4, min_capacity_units=2).execute({}) == arn
+
+    context = context_factory()
+    summary = _start_deferred(arn, context)
+    assert summary["status"] == "stopped"
+    assert summary["stop_reason"] == "Stop Reason FULL_LOAD_ONLY_FINISHED"
+    with psycopg.connect(pg_server.dsn(endpoint_pair.target_db)) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (PAIR_ROWS,)
+    # A retry in the same DAG run waits on the finished run; it does not start another.
+    retry = _start(arn, deferrable=False).execute(context_factory(context["dag_run"].start_date))
+    assert retry["started"] is False
+
+    report = NeonDmsValidationOperator(
+        task_id="validate", replication_config_arn=arn, waiter_delay=0.2, max_wait=60, deferrable=False
+    ).execute(context)
+    assert report["failed_tables"] == []
+    assert [(t["schema"], t["table"], t["validation_state"]) for t in report["tables"]] == [
+        ("public", "items", "Validated")
+    ]
+
+    # A stopped replication's tables cannot be reloaded: the error names the fix.
+    with pytest.raises(DmsResourceError, match="ReloadReplicationTables needs a running replication"):
+        NeonDmsReloadTablesOperator(
+            task_id="reload", replication_config_arn=arn, tables=["public.items"], deferrable=False
+        ).execute(context)
+
+    NeonDmsDeleteReplicationConfigOperator(
+        task_id="delete", replication_config_arn=arn, waiter_delay=0.2, max_wait=60
+    ).execute({})
+    assert NeonDmsHook(aws_conn_id=aws_conn).find_replication_config(identifier) is None
+
+
+def test_running_cdc_replication_reloads_a_table_and_stops(
+    aws_conn: str,
+    dms: Any,
+    endpoint_pair: Any,
+    pg_server: Any,
+    configs: list[str],
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    identifier = unique_id("config")
+    configs.append(identifier)
+    arn = _create(
+        endpoint_pair, identifier, max_capacity_units=2, replication_type="full-load-and-cdc"
+    ).execute({})
+    context = context_factory()
+    summary = _start_deferred(arn, context)
+    assert summary["status"] == "running"
+    assert summary["full_load_progress_percent"] == 100
+
+    with psycopg.connect(pg_server.dsn(endpoint_pair.target_db), autocommit=True) as conn:
+        conn.execute("DELETE FROM items WHERE id <= 10")
+    result = NeonDmsReloadTablesOperator(
+        task_id="reload",
+        replication_config_arn=arn,
+        tables=[{"schema": "public", "table": "items"}],
+        waiter_delay=0.2,
+        max_wait=60,
+        deferrable=False,
+    ).execute(context)
+    assert result["method"] == "reload-tables"
+    assert result["reload_calls"] == 1
+    with psycopg.connect(pg_server.dsn(endpoint_pair.target_db)) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (PAIR_ROWS,)
+
+    stopped = NeonDmsStopReplicationOperator(
+        task_id="stop", replication_config_arn=arn, waiter_delay=0.2, max_wait=60
+    ).execute(context)
+    assert stopped["status"] == "stopped"
+    assert stopped["stop_requested"] is True
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fix"),
+    [
+        ({"max_capacity_units": 3}, "use one of 1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384"),
+        ({"max_capacity_units": 512}, "use one of 1, 2, 4"),
+        ({"max_capacity_units": 2, "min_capacity_units": 0}, "MinCapacityUnits 0"),
+        ({"max_capacity_units": 2, "min_capacity_units": 8}, "lower the minimum or raise the maximum"),
+        (
+            {"max_capacity_units": 2, "replication_instance_arn": "arn:aws:dms:us-east-1:123456789012:rep:X"},
+            "Clear replication_instance_arn",
+        ),
+        ({"max_capacity_units": 2, "replication_type": "full"}, "not one of full-load, cdc"),
+    ],
+)
+def test_bad_input_is_refused_before_any_config_exists(
+    aws_conn: str,
+    endpoint_pair: Any,
+    configs: list[str],
+    unique_id: Callable[[str], str],
+    kwargs: dict[str, Any],
+    fix: str,
+) -> None:
+    identifier = unique_id("config")
+    configs.append(identifier)
+    with pytest.raises(NeonConfigError, match=fix) as raised:
+        _create(endpoint_pair, identifier, **kwargs).execute({})
+    assert identifier in str(raised.value)
+    assert NeonDmsHook(aws_conn_id=aws_conn).find_replication_config(identifier) is None
+
+
+def test_differing_config_is_modified_before_its_first_start_and_refused_after(
+    aws_conn: str,
+    endpoint_pair: Any,
+    configs: list[str],
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    identifier = unique_id("config")
+    configs.append(identifier)
+    arn = _create(endpoint_pair, identifier, max_capacity_units=2).execute({})
+    assert _create(endpoint_pair, identifier, max_capacity_units=8).execute({}) == arn
+    hook = NeonDmsHook(aws_conn_id=aws_conn)
+    assert hook.describe_replication_config(arn)["ComputeConfig"]["MaxCapacityUnits"] == 8  # type: ignore[index]
+    _start(arn, deferrable=False).execute(context_factory())
+    with pytest.raises(DmsResourceError, match="Delete the config"):
+        _create(endpoint_pair, identifier, max_capacity_units=16).execute({})
+
+
+def test_failed_replication_fails_the_start(
+    aws_conn: str,
+    dms: Any,
+    endpoint_pair: Any,
+    configs: list[str],
+    unique_id: Callable[[str], str],
+    context_factory: Callable[..., dict[str, Any]],
+) -> None:
+    bad_source = dms.create_endpoint(
+        EndpointIdentifier=unique_id("source"),
+        EndpointType="source",
+        EngineName="postgres",
+        ServerName="127.0.0.1",
+        Port=1,
+        DatabaseName="nowhere",
+        Username="nobody",
+        Password="unused",
+    )["Endpoint"]["EndpointArn"]
+    identifier = unique_id("config")
+    configs.append(identifier)
+    arn = NeonDmsCreateReplicationConfigOperator(
+        task_id="create",
+        replication_config_identifier=identifier,
+        source_endpoint_arn=bad_source,
+        target_endpoint_arn=endpoint_pair.target_arn,
+        table_mappings=TableMappings.include("public").to_json(),
+        max_capacity_units=1,
+    ).execute({})
+    with pytest.raises(ReplicationTaskFailedError, match="failed"):
+        _start_deferred(arn, context_factory())
+
+
+def test_invalid_event_and_start_type(endpoint_pair: Any) -> None:
+    op = _start("arn:aws:dms:us-east-1:123456789012:replication-config:X", start_type="resume")
+    with pytest.raises(NeonConfigError, match="start_type 'resume'"):
+        op.execute({})
+    with pytest.raises(DmsResourceError, match="invalid event"):
+        op.execute_complete({}, {"status": "maybe"})
+
+
+def test_validation_takes_exactly_one_arn() -> None:
+    with pytest.raises(NeonConfigError, match="exactly one of replication_task_arn"):
+        NeonDmsValidationOperator(task_id="v", replication_task_arn="a", replication_config_arn="b")
+    with pytest.raises(NeonConfigError, match="exactly one of replication_task_arn"):
+        NeonDmsReloadTablesOperator(task_id="r", tables=[])
