@@ -10,11 +10,21 @@ for real AWS); ``smtp_default`` (type ``smtp``) when mail alerts are on. Params:
 schema and never as the endpoint's DatabaseName), ``exclude_tables`` (table-name patterns to leave
 out), ``task_identifier``, ``endpoint_prefix``, ``target_load_logging`` (TARGET_LOAD log severity:
 LOGGER_SEVERITY_DEBUG; LOGGER_SEVERITY_DETAILED_DEBUG is an opt-in that may write row data to
-CloudWatch), ``notify_email`` (addresses that get the failure alert and the closing report).
+CloudWatch), ``notify_email`` (addresses that get the failure alert and the closing report),
+``migration_type`` (``full-load``, the default, or ``full-load-and-cdc``), ``cutover`` (with CDC:
+``approval``, the default, or ``quiet``; empty for a full load) and ``quiet_seconds``.
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
 the replication instance -> replication task -> start and wait -> DMS validation -> reload the
 failed tables, only if there are any -> independent data diff -> sequence sync -> report.
+
+With ``full-load-and-cdc`` the task keeps applying the source's changes after its load, and the
+``cdc`` group takes it to the cutover: the full load done (every table loaded, its cached changes
+applied) before validation; after validation, replication lag under ``NEON_DMS_MAX_LAG_SECONDS``,
+then either a person approves that the application stopped writing (``cutover=approval``) or the
+task shows no changes for ``quiet_seconds`` (``cutover=quiet``); the cutover proves the target
+caught up and stops the task; then the data diff (must be identical) and the sequence sync, after
+the last change. The report states the cutover window.
 """
 
 from __future__ import annotations
@@ -23,7 +33,8 @@ import datetime
 import os
 from typing import Any
 
-from airflow.sdk import DAG, BaseNotifier, Param, get_current_context, task
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import DAG, BaseNotifier, Param, TaskGroup, get_current_context, task
 
 from airflow_neon_dms.assets import verified_migration_asset, verified_tables_alias
 from airflow_neon_dms.callbacks import log_failed_step
@@ -33,6 +44,7 @@ from airflow_neon_dms.notifications.notifier import (
     slack_webhook_notifier,
 )
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
+from airflow_neon_dms.operators.cutover import NeonDmsCutoverOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
 from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
 from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
@@ -41,6 +53,8 @@ from airflow_neon_dms.operators.schema_preflight import NeonSchemaPreflightOpera
 from airflow_neon_dms.operators.sequences import NeonSequenceSyncOperator
 from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
+from airflow_neon_dms.sensors.full_load import NeonDmsFullLoadDoneSensor
+from airflow_neon_dms.sensors.lag import NeonDmsQuiescenceSensor, NeonDmsReplicationLagSensor
 
 DAG_ID = "neon_dms_migration"
 SOURCE_CONN_ID = "dms_source"
@@ -51,8 +65,18 @@ SMTP_CONN_ID = "smtp_default"
 SLACK_WEBHOOK_CONN_ID = os.environ.get("NEON_DMS_SLACK_WEBHOOK_CONN_ID")
 #: Seconds between polls of DMS; the local demo sets a short one.
 POLL_SECONDS = float(os.environ.get("NEON_DMS_POLL_SECONDS", "30"))
+#: CloudWatch period of the CDC waits: AWS DMS publishes task metrics every 60 s (the local DMS
+#: every 5 s, which the demo sets).
+METRICS_PERIOD = int(os.environ.get("NEON_DMS_METRICS_PERIOD", "60"))
+#: Replication lag (CDCLatencySource/Target, seconds) the target must stay under, and for how long,
+#: before the cutover is offered.
+MAX_LAG_SECONDS = float(os.environ.get("NEON_DMS_MAX_LAG_SECONDS", "5"))
+LAG_WINDOW_SECONDS = float(os.environ.get("NEON_DMS_LAG_WINDOW_SECONDS", "300"))
 
 # [START aws_retries]
+#: ControlTablesSettings.ControlSchema of a task with CDC.
+CONTROL_SCHEMA = "awsdms_control"
+
 AWS_RETRIES: dict[str, Any] = {
     "retries": 3,
     "retry_delay": datetime.timedelta(seconds=20),
@@ -120,6 +144,29 @@ with DAG(
             description="TARGET_LOAD log severity in CloudWatch. DETAILED_DEBUG may write row data "
             "to the log: choose it only where the log may hold the data.",
         ),
+        # [START cdc_params]
+        "migration_type": Param(
+            os.environ.get("NEON_DMS_MIGRATION_TYPE", "full-load"),
+            enum=["full-load", "full-load-and-cdc"],
+            description="full-load: a one-time copy. full-load-and-cdc: load, keep applying the "
+            "source's changes, and cut over when the application has stopped writing (the source "
+            "needs logical decoding or a ROW binary log: see the pre-flight).",
+        ),
+        "cutover": Param(
+            os.environ.get("NEON_DMS_CUTOVER") or None,
+            type=["null", "string"],
+            enum=[None, "approval", "quiet"],
+            description="With full-load-and-cdc: approval (default) asks a person to confirm the "
+            "application stopped writing; quiet waits until the task sees no changes for "
+            "quiet_seconds. Leave empty for full-load.",
+        ),
+        "quiet_seconds": Param(
+            float(os.environ.get("NEON_DMS_QUIET_SECONDS", "300")),
+            type="number",
+            minimum=0,
+            description="cutover=quiet: how long the task must see no changes and no lag.",
+        ),
+        # [END cdc_params]
     },
     doc_md=__doc__,
 ) as dag:
@@ -127,19 +174,28 @@ with DAG(
     @task(multiple_outputs=True)
     def plan(params: dict[str, Any]) -> dict[str, Any]:
         """Check the Params, find the replication instance, build the table mapping and settings once."""
+        from airflow_neon_dms.dms.cutover_plan import cutover_mode
         from airflow_neon_dms.dms.mappings import TableMappings
         from airflow_neon_dms.dms.task_settings import TaskSettings
         from airflow_neon_dms.hooks.dms import NeonDmsHook
         from airflow_neon_dms.operators.db_endpoints import source_schema
 
+        migration_type = params.get("migration_type") or "full-load"
+        cutover = cutover_mode(migration_type, params.get("cutover"))  # before anything exists on AWS
         instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
             params.get("replication_instance_arn") or ""
         )
         schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
         mappings = TableMappings.include(schema, exclude=params["exclude_tables"])
         # TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging; TARGET_LOAD at the chosen severity.
-        settings = TaskSettings(target_load_severity=params["target_load_logging"])
+        # With CDC, DMS's control tables go to their own schema, not among the migrated tables.
+        settings = TaskSettings(
+            target_load_severity=params["target_load_logging"],
+            control_schema=CONTROL_SCHEMA if cutover else None,
+        )
         return {
+            "migration_type": migration_type,
+            "cutover": cutover,
             "replication_instance_arn": instance_arn,
             "table_mappings": mappings.to_dict(),
             "task_settings": settings.to_dict(),
@@ -156,6 +212,7 @@ with DAG(
         source_conn_id=SOURCE_CONN_ID,
         neon_conn_id=NEON_CONN_ID,
         table_mappings=mappings,
+        migration_type="{{ params.migration_type }}",
     )
     # [END preflight]
 
@@ -201,6 +258,7 @@ with DAG(
         replication_instance_arn=instance_arn,
         table_mappings=mappings,
         task_settings=migration_plan["task_settings"],
+        migration_type=migration_plan["migration_type"],
         aws_conn_id=AWS_CONN_ID,
         **AWS_RETRIES,
     )
@@ -221,13 +279,14 @@ with DAG(
         fail_on_failed_tables=False,
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
+        trigger_rule="none_failed_min_one_success",  # after the full-load-done wait, or without it
         **AWS_RETRIES,
     )
 
     @task.branch
     def any_failed_tables(report: dict[str, Any]) -> str:
         """Reload only when DMS reported failed tables."""
-        return "reload_failed_tables" if report["failed_tables"] else "data_diff"
+        return "reload_failed_tables" if report["failed_tables"] else "cutover_path"
 
     reload_tables = NeonDmsReloadTablesOperator(
         task_id="reload_failed_tables",
@@ -239,6 +298,79 @@ with DAG(
         **AWS_RETRIES,
     )
     # [END validate_and_reload]
+
+    # [START cdc]
+    @task.branch
+    def load_path(plan: dict[str, Any]) -> str:
+        """A task with CDC keeps running: wait until its full load is done before validating."""
+        return "cdc.wait_full_load_done" if plan["cutover"] else "check_validation"
+
+    @task.branch(trigger_rule="none_failed_min_one_success")
+    def cutover_path(plan: dict[str, Any]) -> str:
+        """A full load is over: straight to the diff. A task with CDC goes through the cutover."""
+        return "cdc.replication_lag" if plan["cutover"] else "data_diff"
+
+    with TaskGroup("cdc", tooltip="Full load done, replication lag, approval or quiescence, cutover"):
+        full_load_done = NeonDmsFullLoadDoneSensor(
+            task_id="wait_full_load_done",
+            replication_task_arn=create_task.output,
+            aws_conn_id=AWS_CONN_ID,
+            poke_interval=POLL_SECONDS,
+        )
+        lag = NeonDmsReplicationLagSensor(
+            task_id="replication_lag",
+            replication_task_arn=create_task.output,
+            max_lag_seconds=MAX_LAG_SECONDS,
+            window_seconds=LAG_WINDOW_SECONDS,
+            period=METRICS_PERIOD,
+            aws_conn_id=AWS_CONN_ID,
+            poke_interval=POLL_SECONDS,
+        )
+
+        @task.branch
+        def how_to_cut_over(plan: dict[str, Any]) -> str:
+            """A person approves (cutover=approval), or the task goes quiet (cutover=quiet)."""
+            return "cdc.approve_cutover" if plan["cutover"] == "approval" else "cdc.wait_until_quiet"
+
+        approval = ApprovalOperator(
+            task_id="approve_cutover",
+            subject="Cut over {{ params.task_identifier }} to Neon?",
+            body=f"The replication task keeps Neon within {MAX_LAG_SECONDS:g} seconds of the source. "
+            "Stop every writer to the source database, then approve: the DAG waits until Neon has "
+            "caught up, stops the task, proves every table identical and moves the sequences. "
+            "Reject leaves the task replicating and skips the cutover.",
+            ignore_downstream_trigger_rules=True,
+        )
+        quiet = NeonDmsQuiescenceSensor(
+            task_id="wait_until_quiet",
+            replication_task_arn=create_task.output,
+            quiet_seconds="{{ params.quiet_seconds }}",
+            period=METRICS_PERIOD,
+            aws_conn_id=AWS_CONN_ID,
+            poke_interval=POLL_SECONDS,
+        )
+
+        @task(trigger_rule="none_failed_min_one_success")
+        def writes_stopped(approval: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+            """When the application's writes stopped: the approval, or the start of the quiet window."""
+            from airflow_neon_dms.migration_report import writes_stopped_at
+
+            return writes_stopped_at(approval, quiet_seconds=float(params["quiet_seconds"]))
+
+        stopped_writing = writes_stopped(approval.output)
+        cutover = NeonDmsCutoverOperator(
+            task_id="cutover",
+            replication_task_arn=create_task.output,
+            source_conn_id=SOURCE_CONN_ID,
+            catch_up_seconds=METRICS_PERIOD,
+            period=METRICS_PERIOD,
+            aws_conn_id=AWS_CONN_ID,
+            waiter_delay=POLL_SECONDS,
+            **AWS_RETRIES,
+        )
+        gate = how_to_cut_over(migration_plan)
+        lag >> gate >> [approval, quiet] >> stopped_writing >> cutover
+    # [END cdc]
 
     # [START verify]
     data_diff = NeonDataDiffOperator(
@@ -268,12 +400,18 @@ with DAG(
         reload: dict[str, Any] | None,
         diff: dict[str, Any],
         sequences: dict[str, Any],
+        writes_stopped: dict[str, Any] | None,
+        cutover: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        """One summary of the migration: what DMS said, what was reloaded, what the diff proved."""
+        """One summary of the migration: what DMS said, what was reloaded, what the diff proved,
+        and with CDC the cutover window."""
         from airflow_neon_dms.exceptions import DataDiffError
-        from airflow_neon_dms.migration_report import build_report, format_report
+        from airflow_neon_dms.migration_report import build_report, cutover_window, format_report
 
-        summary = build_report(validation=validation, reload=reload, diff=diff, sequences=sequences)
+        window = cutover_window(writes_stopped, cutover, poll_seconds=POLL_SECONDS) if cutover else None
+        summary = build_report(
+            validation=validation, reload=reload, diff=diff, sequences=sequences, cutover=window
+        )
         print(format_report(summary))
         if not summary["verified"]:  # no "verified" asset event for a migration the diff did not prove
             raise DataDiffError("The migration is not verified: the data diff did not prove every table.")
@@ -285,11 +423,22 @@ with DAG(
         return summary
 
     branch = any_failed_tables(validation.output)
+    after_validation = cutover_path(migration_plan)
     migration_plan >> preflight >> [source_endpoint, neon_endpoint]
     source_endpoint >> test_source
     neon_endpoint >> test_neon
-    [test_source, test_neon] >> create_task >> full_load >> validation >> branch
-    branch >> reload_tables >> data_diff
-    branch >> data_diff
-    data_diff >> sequences
-    report(validation.output, reload_tables.output, data_diff.output, sequences.output)
+    choose_load = load_path(migration_plan)
+    [test_source, test_neon] >> create_task >> full_load >> choose_load >> [full_load_done, validation]
+    full_load_done >> validation >> branch
+    branch >> reload_tables >> after_validation
+    branch >> after_validation
+    after_validation >> [lag, data_diff]
+    cutover >> data_diff >> sequences
+    report(
+        validation.output,
+        reload_tables.output,
+        data_diff.output,
+        sequences.output,
+        stopped_writing,
+        cutover.output,
+    )
