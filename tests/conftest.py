@@ -20,6 +20,10 @@ from psycopg import sql
 
 from airflow_neon_dms.identifiers import mysql_identifier
 
+#: Servers with special settings, started once per test session by whichever folder needs them:
+#: a PostgreSQL with wal_level=logical and a MariaDB with the binary log on.
+pytest_plugins = ["tests.logical_postgres", "tests.mariadb_binlog"]
+
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 

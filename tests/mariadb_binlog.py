@@ -6,6 +6,9 @@ reconfigured; CDC tests start their own server on a free port of 127.0.0.1 with 
     with BinlogMariaDb() as server:   # skips (pytest.skip) when the binaries are missing
         conn = pymysql.connect(host=server.host, port=server.port, user="root")
 
+Tests use the session fixture ``binlog_server`` (one server for the whole run) and the per-test
+``binlog_database`` / ``binlog_address``; ``tests/conftest.py`` loads this module as a plugin.
+
 Settings are the ones AWS DMS asks of a MySQL-compatible CDC source (binlog_format=ROW,
 binlog_row_image=FULL, server_id >= 1, expire_logs_days >= 1), plus binlog_row_metadata=FULL,
 which the local DMS's binlog reader needs to decode values exactly.
@@ -18,10 +21,19 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import pytest
+
+from airflow_neon_dms.identifiers import mysql_identifier
+from airflow_neon_dms.local.databases import DatabaseAddress
+
+if TYPE_CHECKING:
+    from tests.conftest import MySqlServer
 
 START_TIMEOUT_SECONDS = 60
 
@@ -120,3 +132,37 @@ class BinlogMariaDb:
                 self.process.wait()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def binlog_server() -> Iterator[MySqlServer]:
+    """A MariaDB started for this test session with binlog_format=ROW, FULL row images."""
+    from tests.conftest import MySqlServer
+
+    pytest.importorskip("pymysqlreplication", reason="mysql-replication is not installed (the 'local' extra)")
+    with BinlogMariaDb() as server:
+        yield MySqlServer(host=server.host, port=server.port, user=server.user, password=server.password)
+
+
+@pytest.fixture
+def binlog_database(binlog_server: MySqlServer) -> Iterator[str]:
+    """A fresh database on the binlog server, dropped after the test."""
+    name = f"cdc_{uuid.uuid4().hex[:12]}"
+    conn = binlog_server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {mysql_identifier(name)} CHARACTER SET utf8mb4")
+        yield name
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {mysql_identifier(name)}")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def binlog_address(binlog_server: MySqlServer, binlog_database: str) -> DatabaseAddress:
+    """The binlog server as a source endpoint's address (user root, empty password)."""
+    return DatabaseAddress(
+        "mariadb", binlog_server.host, binlog_server.port, binlog_server.user, binlog_server.password,
+        binlog_database,
+    )  # fmt: skip

@@ -231,6 +231,39 @@ class Connection:
 
 
 @dataclass
+class CdcProgress:
+    """A running CDC task's numbers, updated by its capture loop after every read of the source.
+
+    They are what AWS DMS publishes as CloudWatch metrics (DMS user guide, "Replication task
+    metrics"): ``CDCLatencySource`` is the gap in seconds between the last event captured from
+    the source and the replication instance's clock; ``CDCLatencyTarget`` the gap between the
+    first event waiting to commit on the target and that clock; ``CDCIncomingChanges`` the change
+    events waiting to be applied at that moment (cached during a full load, or read and not yet
+    committed). All are 0 while the task has caught up.
+    """
+
+    source_latency_seconds: float = 0.0
+    target_latency_seconds: float = 0.0
+    incoming_changes: int = 0
+    #: Changes committed on the target since the task started (all tables).
+    applied_changes: int = 0
+    #: When these numbers were last updated (epoch seconds).
+    updated_at: float = field(default_factory=time.time)
+
+
+CHANGE_COUNTERS = (
+    "Inserts",
+    "Deletes",
+    "Updates",
+    "Ddls",
+    "AppliedInserts",
+    "AppliedDeletes",
+    "AppliedUpdates",
+    "AppliedDdls",
+)
+
+
+@dataclass
 class TableStats:
     """DescribeTableStatistics for one table of a task."""
 
@@ -248,19 +281,14 @@ class TableStats:
     validation_pending: int = 0
     validation_details: str = ""
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, changes: dict[str, int] | None = None) -> dict[str, Any]:
+        """The TableStatistics shape; ``changes`` holds the CDC counters (botocore's names)."""
+        counters = {name: (changes or {}).get(name, 0) for name in CHANGE_COUNTERS}
         return _compact(
             {
                 "SchemaName": self.schema,
                 "TableName": self.table,
-                "Inserts": 0,
-                "Deletes": 0,
-                "Updates": 0,
-                "Ddls": 0,
-                "AppliedInserts": 0,
-                "AppliedDeletes": 0,
-                "AppliedUpdates": 0,
-                "AppliedDdls": 0,
+                **counters,
                 "FullLoadRows": self.full_load_rows,
                 "FullLoadCondtnlChkFailedRows": 0,
                 "FullLoadErrorRows": self.error_rows,
@@ -310,6 +338,20 @@ class ReplicationTask(_Observed):
     #: While ``starting``: when the task's thread begins to run it (epoch seconds).
     running_at: float | None = None
     tables: dict[tuple[str, str], TableStats] = field(default_factory=dict)
+    #: CDC: the CdcStopPosition the task stops at (botocore ReplicationTask.CdcStopPosition) and
+    #: the CdcStartPosition/CdcStartTime of the next start.
+    cdc_stop_position: str = ""
+    cdc_start_position: str = ""
+    cdc_start_time: str = ""
+    #: CDC: the last applied source position (botocore ReplicationTask.RecoveryCheckpoint).
+    recovery_checkpoint: str = ""
+    #: CDC: the task's replication slot on a PostgreSQL source (dropped with the task).
+    slot_name: str = ""
+    #: CDC: where a binlog reader starts when nothing was applied yet (MySQL sources).
+    binlog_start: str = ""
+    #: CDC: per-table change counters (``cdc.stats.ChangeStatistics``) and the live numbers.
+    change_counts: Any = None
+    cdc_progress: CdcProgress | None = None
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -317,6 +359,11 @@ class ReplicationTask(_Observed):
         """One line of the task's log (``component`` e.g. TASK_MANAGER, ``severity`` I/W/E)."""
         if self.observer is not None:
             self.observer.task_log(self, component, severity, text)
+
+    def table_changes(self, key: tuple[str, str]) -> dict[str, int] | None:
+        """The table's CDC counters as TableStatistics members (None before any capture)."""
+        counts = self.change_counts
+        return counts.table(key).as_table_statistics() if counts is not None else None
 
     def settle(self) -> None:
         """``creating`` -> ``ready`` once ``ready_at`` has passed."""
@@ -364,6 +411,9 @@ class ReplicationTask(_Observed):
                 "StopReason": self.stop_reason or None,
                 "ReplicationTaskCreationDate": self.created,
                 "ReplicationTaskStartDate": self.scheduled_start,
+                "CdcStartPosition": self.cdc_start_position or None,
+                "CdcStopPosition": self.cdc_stop_position or None,
+                "RecoveryCheckpoint": self.recovery_checkpoint or None,
                 "ReplicationTaskArn": self.arn,
             }
         )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
+
+import psycopg
 
 from airflow_neon_dms.local.api_params import (
     DESCRIBE_MAX,
@@ -19,6 +22,10 @@ from airflow_neon_dms.local.api_params import (
     resource_id,
     with_marker,
 )
+from airflow_neon_dms.local.cdc.errors import CdcStopPositionError
+from airflow_neon_dms.local.cdc.stop_position import check_not_past, parse_cdc_stop_position
+from airflow_neon_dms.local.cdc_capture import drop_task_slot
+from airflow_neon_dms.local.databases import DatabaseUnreachable
 from airflow_neon_dms.local.faults import (
     InvalidParameterCombinationException,
     InvalidParameterValueException,
@@ -44,6 +51,32 @@ _TABLE_STATS_FILTERS: dict[str, Callable[[Any], Any]] = {
     "table-name": lambda s: s.table,
     "table-state": lambda s: s.state,
 }
+
+
+def _cdc_parameters(params: Params, task: ReplicationTask) -> None:
+    """CdcStartPosition / CdcStartTime / CdcStopPosition of Create, Modify and Start (botocore).
+
+    Both start parameters at once is an error (botocore: "Specifying both values results in an
+    error"); a stop position that is not of the form ``server_time:``/``commit_time:`` or already
+    in the past (UTC, the replication instance's clock) is refused.
+    """
+    if params.get("CdcStartPosition") and params.get("CdcStartTime"):
+        raise InvalidParameterCombinationException(
+            "Use either CdcStartPosition or CdcStartTime to specify when CDC starts, not both."
+        )
+    stop = params.get("CdcStopPosition")
+    if stop:
+        try:
+            check_not_past(parse_cdc_stop_position(str(stop)), datetime.now(timezone.utc))
+        except CdcStopPositionError as err:
+            raise InvalidParameterValueException(str(err)) from None
+        task.cdc_stop_position = str(stop).strip()
+    if params.get("CdcStartPosition"):
+        task.cdc_start_position, task.cdc_start_time = str(params["CdcStartPosition"]), ""
+    elif params.get("CdcStartTime"):
+        start_time = params["CdcStartTime"]
+        task.cdc_start_position = ""
+        task.cdc_start_time = start_time.isoformat() if isinstance(start_time, datetime) else str(start_time)
 
 
 class TaskOperations(ServiceState):
@@ -88,6 +121,7 @@ class TaskOperations(ServiceState):
             table_mappings=params["TableMappings"],
             settings=settings_text,
         )
+        _cdc_parameters(params, task)
         if self.timing.task_creating_seconds > 0:
             task.status = "creating"
             task.ready_at = time.time() + self.timing.task_creating_seconds
@@ -104,6 +138,7 @@ class TaskOperations(ServiceState):
                 "is ready, stopped or failed."
             )
         self._validate_task_parts(params, task)
+        _cdc_parameters(params, task)
         new_id = params.get("ReplicationTaskIdentifier")
         if new_id is not None:
             new_id = check_identifier("ReplicationTaskIdentifier", new_id)
@@ -142,6 +177,12 @@ class TaskOperations(ServiceState):
             raise InvalidParameterCombinationException(
                 "Start Type : RESUME_PROCESSING, valid only for tasks that ran before and were stopped."
             )
+        _cdc_parameters(params, task)
+        if task.cdc_stop_position and "CdcStopPosition" not in params:
+            try:  # a stop position set earlier that has passed since
+                check_not_past(parse_cdc_stop_position(task.cdc_stop_position), datetime.now(timezone.utc))
+            except CdcStopPositionError as err:
+                raise InvalidParameterValueException(str(err)) from None
         source = self._endpoint(task.source_arn)
         target = self._endpoint(task.target_arn)
         settings, _ = parse_task_settings(task.settings)
@@ -188,10 +229,23 @@ class TaskOperations(ServiceState):
             )
         self._not_deleting("Replication task", task.identifier, task.status)
         task.status = "deleting"
+        self._drop_slot(task)
         task.gone_at = self._deleted_at()
         if task.gone_at is None:
             self._forget_task(task)
         return {"ReplicationTask": task.to_api()}
+
+    def _drop_slot(self, task: ReplicationTask) -> None:
+        """Deleting a CDC task drops its replication slot on the PostgreSQL source."""
+        if not task.slot_name:
+            return
+        try:
+            drop_task_slot(self.address(self._endpoint(task.source_arn)), task.slot_name)
+        except (ResourceNotFoundFault, DatabaseUnreachable, psycopg.Error) as err:
+            log.warning("Replication task %s: slot %s not dropped: %s", task.identifier, task.slot_name, err)
+            task.note("SOURCE_CAPTURE", "W", f"The replication slot {task.slot_name} could not be dropped.")
+            return
+        task.slot_name = ""
 
     def describe_replication_tasks(self, params: Params) -> Result:
         filters = parse_filters(
@@ -219,7 +273,11 @@ class TaskOperations(ServiceState):
         items = apply_filters(list(task.tables.values()), filters)
         page, marker = paginate(params, items, _TABLE_STATS_MAX)
         return with_marker(
-            {"ReplicationTaskArn": task.arn, "TableStatistics": [s.to_api() for s in page]}, marker
+            {
+                "ReplicationTaskArn": task.arn,
+                "TableStatistics": [s.to_api(task.table_changes((s.schema, s.table))) for s in page],
+            },
+            marker,
         )
 
     def reload_tables(self, params: Params) -> Result:

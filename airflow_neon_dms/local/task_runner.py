@@ -1,7 +1,11 @@
-"""Runs a replication task on its own thread: a real full load, table statistics, validation.
+"""Runs a replication task on its own thread: a real full load, change capture, table statistics,
+validation.
 
 StartReplicationTask only marks the task started and hands it here; every later state change
 (per-table states, statistics, stopped or failed) is made by this thread under the service lock.
+``cdc`` and ``full-load-and-cdc`` tasks capture changes through ``cdc_capture`` (a second thread
+streams them while the full load runs); their live numbers for CloudWatch are in
+``task.cdc_progress`` (``models.CdcProgress``), their per-table counters in ``task.change_counts``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from airflow_neon_dms.local.cdc_capture import Capture, CaptureNotReady, open_capture
 from airflow_neon_dms.local.databases import DatabaseAddress, DatabaseUnreachable, connect_postgres, mask
 from airflow_neon_dms.local.full_load import ensure_schemas, load_table
 from airflow_neon_dms.local.models import ReplicationTask, TableStats
@@ -45,6 +50,9 @@ class TaskJob:
     target: DatabaseAddress
     mappings: TableMappings
     settings: TaskSettings
+    #: The change capture of a cdc / full-load-and-cdc task while it runs.
+    capture: Capture | None = None
+    _selected: frozenset[tuple[str, str]] = frozenset()
 
     def _secrets(self) -> tuple[str, str]:
         return self.source.password, self.target.password
@@ -104,12 +112,94 @@ class TaskJob:
                 if start_type != "resume-processing" or task.fresh_start is None:
                     task.fresh_start = now
             log.info("Replication task %s is running (%s)", task.identifier, start_type)
-            if task.migration_type != "cdc":
-                if not self._full_load(source, start_type):
-                    return
+            if task.migration_type != "full-load":
+                self._replicate(source, start_type)
+                return
+            if not self._full_load(source, start_type):
+                return
             self._finish()
         finally:
             source.close()
+
+    # --- change capture ------------------------------------------------------------------------
+    def _target_name(self, schema: str, table: str) -> tuple[str, str] | None:
+        if (schema, table) not in self._selected:
+            return None
+        return self.mappings.target_name(schema, table)
+
+    def _warn(self, message: str) -> None:
+        message = mask(message, *self._secrets())
+        self.task.note("TARGET_APPLY", "W", message)
+        log.warning("Replication task %s: %s", self.task.identifier, message)
+
+    def _replicate(self, source: SourceReader, start_type: str) -> None:
+        """cdc / full-load-and-cdc: capture from the start, load (if any), then apply until stopped."""
+        task = self.task
+        fresh = start_type != "resume-processing"
+        tables = self.mappings.select(source.list_tables())
+        if not tables:
+            self._fail(NO_TABLES_MESSAGE)
+            return
+        self._selected = frozenset(tables)
+        if fresh:
+            task.change_counts = None  # counters start again with a fresh stream
+        capture = open_capture(
+            task, self.source, self.target, self.settings, tables, self._target_name, self._warn
+        )
+        try:
+            capture.prepare(fresh=fresh)
+        except (CaptureNotReady, DatabaseUnreachable, psycopg.Error) as err:
+            capture.close()
+            self._fail(str(err))
+            return
+        self.capture = capture
+        errors: list[BaseException] = []
+        stream = threading.Thread(
+            target=self._stream, args=(capture, errors), name=f"cdc-{task.identifier}", daemon=True
+        )
+        stream.start()
+        try:
+            if task.migration_type == "full-load-and-cdc" and (fresh or self._unfinished(tables)):
+                if not self._full_load(source, start_type):
+                    return  # failed already (the finally ends the stream)
+                capture.full_load_done()
+            elif task.migration_type == "cdc":
+                self._cdc_tables(tables, fresh)
+            stream.join()
+        finally:
+            task.stop_event.set()
+            stream.join()
+            capture.close()
+        if errors:
+            self._fail(str(errors[0]))
+            return
+        reason = capture.stop_reason or "Stop Reason NORMAL"
+        with self.lock:
+            task.status = "stopped"
+            task.stop_reason = reason
+            task.stop_date = time.time()
+        log.info("Replication task %s stopped (%s)", task.identifier, reason)
+
+    def _stream(self, capture: Capture, errors: list[BaseException]) -> None:
+        try:
+            capture.stream(self.task.stop_event)
+        except Exception as err:  # the task fails with it, after the full load stops
+            errors.append(err)
+        finally:
+            self.task.stop_event.set()  # a stop position or an error also ends the full load
+
+    def _unfinished(self, tables: list[tuple[str, str]]) -> bool:
+        done = self.task.tables
+        return any(key not in done or done[key].state != "Table completed" for key in tables)
+
+    def _cdc_tables(self, tables: list[tuple[str, str]], fresh: bool) -> None:
+        """A CDC-only task lists its tables from the start; they need no load (chosen: the state
+        is "Table completed", as a table whose load is done and whose changes are applied)."""
+        with self.lock:
+            if fresh:
+                self.task.tables = {}
+            for key in tables:
+                self.task.tables.setdefault(key, TableStats(*key, state="Table completed"))
 
     def _full_load(self, source: SourceReader, start_type: str) -> bool:
         task = self.task
@@ -163,7 +253,7 @@ class TaskJob:
                 stats.last_update = time.time()
 
         try:
-            source = open_source(self.source)
+            source = self._load_source(key, reload)
             try:
                 with connect_postgres(self.target) as target:
                     shape = self._shape(source, key)
@@ -179,6 +269,8 @@ class TaskJob:
                         progress=progress,
                         cancelled=task.stop_event.is_set,
                     )
+                    if self.capture is not None:
+                        self.capture.table_loaded(key, source)  # cached changes, before "completed"
                     with self.lock:
                         stats.state = "Table completed"
                         stats.full_load_rows = rows
@@ -205,6 +297,12 @@ class TaskJob:
                     stats.validation_details = message
             log.error("Table %s.%s failed to load: %s", key[0], key[1], message)
             task.note(*table_lines("failed", *key, table_id, message))
+
+    def _load_source(self, key: tuple[str, str], reload: bool) -> SourceReader:
+        """The reader of one table's load: inside the capture's snapshot for a CDC task."""
+        if self.capture is not None:
+            return self.capture.load_source(key, reload=reload)
+        return open_source(self.source)
 
     def _shape(self, source: SourceReader, key: tuple[str, str]) -> TableShape:
         """The source table's shape, aimed at the target name the transformation rules give."""
@@ -264,10 +362,8 @@ class TaskJob:
                 task.stop_date = time.time()
             log.info("Replication task %s finished its full load", task.identifier)
             return
-        # full-load-and-cdc and cdc tasks keep running until stopped (no change capture locally)
-        task.stop_event.wait()
         with self.lock:
             task.status = "stopped"
-            task.stop_reason = "Stop Reason NORMAL"
+            task.stop_reason = "Stop Reason NORMAL"  # botocore: StopReason of a user stop
             task.stop_date = time.time()
         log.info("Replication task %s stopped", task.identifier)

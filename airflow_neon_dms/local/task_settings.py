@@ -158,11 +158,15 @@ def merge_settings(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any
 
 @dataclass(frozen=True)
 class TaskSettings:
-    """TargetTablePrepMode, parallel tables and validation switch of one task."""
+    """TargetTablePrepMode, parallel tables, validation switch and the CDC settings of one task."""
 
     prep_mode: str = "DROP_AND_CREATE"
     max_subtasks: int = 8
     validation: bool = False
+    #: ControlTablesSettings.ControlSchema: where the control table goes ("" = target default).
+    control_schema: str = ""
+    #: ChangeProcessingDdlHandlingPolicy.HandleSourceTableTruncated (DMS default true).
+    handle_truncate: bool = True
 
 
 def parse_task_settings(text: str | None, base: str | None = None) -> tuple[TaskSettings, str]:
@@ -207,4 +211,14 @@ def _honoured(document: dict[str, Any]) -> TaskSettings:
     enabled = validation.get("EnableValidation", False)
     if not isinstance(enabled, bool):
         raise InvalidParameterValueException("ValidationSettings.EnableValidation must be true or false.")
-    return TaskSettings(prep_mode, subtasks, enabled)
+    control = document.get("ControlTablesSettings") or {}
+    ddl_policy = document.get("ChangeProcessingDdlHandlingPolicy") or {}
+    control_schema = control.get("ControlSchema", "") if isinstance(control, dict) else ""
+    truncate = ddl_policy.get("HandleSourceTableTruncated", True) if isinstance(ddl_policy, dict) else True
+    if not isinstance(control_schema, str):
+        raise InvalidParameterValueException("ControlTablesSettings.ControlSchema must be a string.")
+    if not isinstance(truncate, bool):
+        raise InvalidParameterValueException(
+            "ChangeProcessingDdlHandlingPolicy.HandleSourceTableTruncated must be true or false."
+        )
+    return TaskSettings(prep_mode, subtasks, enabled, control_schema, truncate)

@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
@@ -56,7 +57,7 @@ def test_checker_knows_enum_values_aws_sends_beyond_botocores_model() -> None:
 
 
 def test_every_operation_answers_in_botocore_shape(
-    dms_client_factory: Any, local_dms: Any, pg_server: Any
+    dms_client_factory: Any, local_dms: Any, logical_pg: Any, make_logical_database: Any
 ) -> None:
     seen: set[str] = set()
     client = check_responses(dms_client_factory(local_dms.endpoint_url), seen)
@@ -75,13 +76,17 @@ def test_every_operation_answers_in_botocore_shape(
     client.modify_replication_subnet_group(ReplicationSubnetGroupIdentifier=group, SubnetIds=subnets[::-1])
     client.describe_replication_subnet_groups()
     client.delete_replication_subnet_group(ReplicationSubnetGroupIdentifier=group)
+    # the cdc task below replicates for real: a logical-decoding source with one table
+    source_db = make_logical_database()
+    with psycopg.connect(logical_pg.dsn(source_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE shaped (id int PRIMARY KEY)")
     database = {
         "EngineName": "postgres",
-        "ServerName": pg_server.host,
-        "Port": pg_server.port,
-        "Username": pg_server.user,
-        "Password": pg_server.password or "unused",
-        "DatabaseName": "postgres",
+        "ServerName": logical_pg.host,
+        "Port": logical_pg.port,
+        "Username": logical_pg.user,
+        "Password": "unused",
+        "DatabaseName": source_db,
     }
     source = client.create_endpoint(EndpointIdentifier=unique("s"), EndpointType="source", **database)[
         "Endpoint"

@@ -12,6 +12,7 @@ import pytest
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
 from airflow_neon_dms.local.full_load import load_table
 from airflow_neon_dms.local.postgres_source import PostgresSource
+from tests.local.logical_source import logical_pair, logical_server  # noqa: F401 (CDC tasks)
 
 SCHEMA_SQL = """
 CREATE SCHEMA sales;

@@ -15,6 +15,7 @@ import requests
 
 from airflow_neon_dms.local.server import LocalDms
 from airflow_neon_dms.local.state_timing import INSTANT
+from tests.local.logical_source import logical_pair, logical_server  # noqa: F401 (CDC tasks)
 from tests.local.support import INCLUDE_ALL_PUBLIC, Dms, unique
 
 

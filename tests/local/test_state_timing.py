@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from airflow_neon_dms.local.server import LocalDms
 from airflow_neon_dms.local.state_timing import AWS_LIKE
+from tests.local.logical_source import logical_pair, logical_server  # noqa: F401 (CDC tasks)
 from tests.local.support import INCLUDE_ALL_PUBLIC, Dms, unique
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}

@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.local.logical_source import logical_pair, logical_server  # noqa: F401 (CDC tasks)
+
 VALIDATE = {"ValidationSettings": {"EnableValidation": True}}
 
 

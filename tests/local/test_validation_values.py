@@ -15,6 +15,7 @@ import pytest
 from psycopg import sql
 
 from airflow_neon_dms.identifiers import mysql_identifier
+from tests.local.logical_source import logical_pair, logical_server  # noqa: F401 (CDC tasks)
 
 VALIDATE = {"ValidationSettings": {"EnableValidation": True}}
 ROWS = 200  # the generate_series below

@@ -75,6 +75,13 @@ def make_context(dag_run_start: datetime | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def pg_server(logical_pg: Any) -> Any:
+    """The operators' tests run full-load-and-cdc tasks, whose PostgreSQL source the local DMS
+    replicates by logical decoding: their databases live on the session's wal_level=logical server."""
+    return logical_pg
+
+
+@pytest.fixture(scope="session")
 def dms_server(local_dms: Any) -> DmsServer:
     """The session's local DMS emulator."""
     return DmsServer(local_dms.endpoint_url)

@@ -1,20 +1,24 @@
-"""Apply decoded source changes to a PostgreSQL target, one target transaction at a time.
+"""Apply captured source changes to a PostgreSQL target, one target transaction at a time.
 
-Rows are found by the source's replica identity: the primary key (or the REPLICA IDENTITY
-index), or, under REPLICA IDENTITY FULL, the whole old row (one matching row, by ``ctid``, as
+This is the one applier of the local DMS, for PostgreSQL (``test_decoding``) and MySQL/MariaDB
+(binlog) sources alike. Rows are found by the source's replica identity: the primary key (or the
+REPLICA IDENTITY index), or, when the whole old row is known (PostgreSQL's REPLICA IDENTITY FULL,
+a MySQL binlog's FULL row image), the whole old row (one matching row, by ``ctid``, as
 PostgreSQL's own logical replication does for tables without a key). Values travel as parameters
-in PostgreSQL's text form and identifiers through ``psycopg.sql.Identifier``.
+and identifiers through ``psycopg.sql.Identifier``.
 
-A table without a key and without REPLICA IDENTITY FULL cannot have its updates and deletes
-applied: AWS's DMS user guide (PostgreSQL source limitations) says DMS ignores UPDATE and DELETE
-for a table without a primary key. Ignoring them silently lets the target drift, so the local DMS
-puts the table in error with that sentence and the fix, and applies nothing more to it.
+A table without a key whose old rows are not logged whole: AWS's DMS user guide (PostgreSQL
+source limitations) says "A captured table must have a primary key. If a table doesn't have a
+primary key, AWS DMS ignores DELETE and UPDATE record operations for that table." So such
+UPDATEs and DELETEs are captured (counted) but not applied, and the task log gets a warning that
+names the fix (REPLICA IDENTITY FULL or a primary key); the table stays in replication.
 
-The applied position is stored on the target, in the same transaction as the changes, in the
-control table ``awsdms_txn_state`` (the table DMS's ControlTablesSettings.TaskRecoveryTableEnabled
-keeps on the target; its columns here are this emulator's own). A crash after the target commit
-and before the slot is confirmed replays transactions the control table already names, and they
-are skipped: nothing is applied twice.
+TRUNCATE is applied when ``ChangeProcessingDdlHandlingPolicy.HandleSourceTableTruncated`` is true
+(its DMS default); other DDL is counted in ``Ddls`` but not applied.
+
+The applied position is saved by ``PositionTable`` in the same transaction as the changes. Any
+database error rolls the whole target transaction back (nothing half-applied) and raises
+``ApplyError`` naming the table and the source position.
 """
 
 from __future__ import annotations
@@ -27,30 +31,38 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from airflow_neon_dms.local.cdc.changes import (
+    Change,
+    ColumnValue,
+    DdlChange,
+    RowChange,
+    SourcePosition,
+    Table,
+    Truncate,
+    tables_of,
+)
 from airflow_neon_dms.local.cdc.errors import ApplyError
 from airflow_neon_dms.local.cdc.identity import TableIdentity
-from airflow_neon_dms.local.cdc.lsn import format_lsn, parse_lsn
-from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, tables_of
-from airflow_neon_dms.local.cdc.test_decoding import Change, ColumnValue, RowChange, Truncate
+from airflow_neon_dms.local.cdc.position_table import DEFAULT_CONTROL_SCHEMA, PositionTable
+from airflow_neon_dms.local.cdc.stats import ChangeStatistics
 
 log = logging.getLogger(__name__)
 
-#: Where a task's applied position lives on the target (DMS: TaskRecoveryTableEnabled).
-CONTROL_TABLE = "awsdms_txn_state"
 #: Column types without an equality operator: compared through their text form.
 _TEXT_COMPARED = frozenset({"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"})
 
 TargetName = Callable[[str, str], "tuple[str, str] | None"]
 IdentityLookup = Callable[[str, str], TableIdentity]
+Warn = Callable[[str], None]
 
 
 def no_key_message(schema: str, table: str) -> str:
-    """The table error of a keyless table that received an UPDATE or DELETE."""
+    """The task-log warning of a keyless table whose UPDATE and DELETE changes are ignored."""
     return (
-        f"Table {schema}.{table} has no primary key and its REPLICA IDENTITY is not FULL, so its "
-        "UPDATE and DELETE changes cannot be applied (AWS DMS ignores UPDATE and DELETE for a table "
-        f"without a primary key). Add a primary key or run ALTER TABLE {schema}.{table} REPLICA "
-        "IDENTITY FULL on the source, then reload the table."
+        f"Table {schema}.{table} has no primary key and its REPLICA IDENTITY is not FULL: its UPDATE "
+        "and DELETE changes are ignored (AWS DMS ignores DELETE and UPDATE record operations for a "
+        f"table without a primary key). Add a primary key or run ALTER TABLE {schema}.{table} "
+        "REPLICA IDENTITY FULL on the source, then reload the table."
     )
 
 
@@ -73,48 +85,35 @@ class ChangeApplier:
         target_name: TargetName,
         identity: IdentityLookup,
         stats: ChangeStatistics,
-        control_schema: str = "public",
+        control_schema: str = DEFAULT_CONTROL_SCHEMA,
+        handle_truncate: bool = True,
+        warn: Warn | None = None,
     ) -> None:
         self.target = target
         self.task_name = task_name
         self.target_name = target_name
         self.identity = identity
         self.stats = stats
-        self.control_schema = control_schema
+        self.positions = PositionTable(task_name, control_schema)
+        self.handle_truncate = handle_truncate
+        self.warn = warn or (lambda message: log.warning("%s", message))
         self._identities: dict[Table, TableIdentity] = {}
         self._columns: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
+        self._warned: set[Table] = set()
+        self._control_ready = False
 
     # --- the applied position ---------------------------------------------------------------
-    @property
-    def _control(self) -> sql.Composed:
-        return _qualified((self.control_schema, CONTROL_TABLE))
-
     def ensure_control_table(self) -> None:
-        with self.target.transaction():
-            self.target.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.control_schema))
-            )
-            self.target.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (task_name text PRIMARY KEY, "
-                    "checkpoint_lsn pg_lsn NOT NULL, commit_time timestamptz, "
-                    "applied_at timestamptz NOT NULL DEFAULT now())"
-                ).format(self._control)
-            )
+        self.positions.ensure(self.target)
+        self._control_ready = True
 
-    def applied_position(self) -> int | None:
-        """The commit LSN of the last source transaction applied, or None before the first."""
-        row = self.target.execute(
-            sql.SQL("SELECT checkpoint_lsn::text FROM {} WHERE task_name = %s").format(self._control),
-            [self.task_name],
-        ).fetchone()
-        return parse_lsn(row[0]) if row else None
+    def applied_position(self) -> str | None:
+        """The position of the last source transaction applied (text), or None before the first."""
+        return self.positions.load(self.target)
 
     def forget_position(self) -> None:
         """Drop the task's row (a task that starts again from scratch)."""
-        self.target.execute(
-            sql.SQL("DELETE FROM {} WHERE task_name = %s").format(self._control), [self.task_name]
-        )
+        self.positions.forget(self.target)
 
     # --- catalog lookups --------------------------------------------------------------------
     def _identity(self, table: Table) -> TableIdentity:
@@ -136,60 +135,67 @@ class ChangeApplier:
 
     # --- applying ---------------------------------------------------------------------------
     def applicable(self, change: Change) -> bool:
-        """False for a change the task must not apply: unmapped table, table in error, no key.
-
-        A keyless table's first UPDATE or DELETE puts it in error here.
-        """
+        """False for a change the task does not apply: unmapped table, table in error, other DDL,
+        TRUNCATE when HandleSourceTableTruncated is off, and UPDATE/DELETE of a keyless table
+        whose old rows are not logged whole (ignored as DMS does, with a task-log warning)."""
         for table in tables_of(change):
             if self.target_name(*table) is None or self.stats.failed(table):
                 return False
+        if isinstance(change, DdlChange) or (isinstance(change, Truncate) and not self.handle_truncate):
+            return False
         if isinstance(change, RowChange) and change.kind != "INSERT":
-            if not self._identity(change.source_table).identifies_rows:
-                self.stats.fail(change.source_table, no_key_message(*change.source_table))
-                log.error("%s", no_key_message(*change.source_table))
+            table = change.source_table
+            if not self._identity(table).identifies_rows:
+                if table not in self._warned:
+                    self._warned.add(table)
+                    self.warn(no_key_message(*table))
                 return False
         return True
 
     def apply(
-        self, changes: Sequence[Change], *, commit_lsn: int | None = None, commit_time: datetime | None = None
+        self,
+        changes: Sequence[Change],
+        *,
+        position: SourcePosition | None = None,
+        commit_time: datetime | None = None,
     ) -> int:
-        """Apply ``changes`` in one target transaction; record ``commit_lsn`` as applied with them.
+        """Apply ``changes`` in one target transaction; record ``position`` as applied with them.
 
         Returns how many changes were applied. On a database error nothing is applied and
-        ApplyError names the table.
+        ApplyError names the table and the position.
         """
         todo = [c for c in changes if self.applicable(c)]
-        if not todo and commit_lsn is None:
+        if not todo and position is None:
             return 0
+        if position is not None and not self._control_ready:
+            self.ensure_control_table()
         current: Change | None = None
         try:
-            with self.target.transaction():
+            with self.target.transaction(), self.target.cursor() as cur:
+                # The position is saved in this same transaction, so a commit lost in a server
+                # crash loses its position too and is read again: no need to wait for the flush.
+                cur.execute("SET LOCAL synchronous_commit = off")
                 for current in todo:
-                    self._apply_one(current)
-                if commit_lsn is not None:
-                    self._record(commit_lsn, commit_time)
+                    self._apply_one(cur, current)
+                if position is not None:
+                    self.positions.save(cur, position, commit_time)
         except psycopg.Error as err:
             where = ", ".join(f"{s}.{t}" for s, t in tables_of(current)) if current else "the control table"
-            raise ApplyError(f"Applying a change to {where} failed: {str(err).strip()}") from None
+            ending = f" ending at {position}" if position is not None else ""
+            raise ApplyError(
+                f"Applying the source transaction{ending} to {where} failed and was rolled back: "
+                f"{str(err).strip()}"
+            ) from None
         for change in todo:
             for table in tables_of(change):
                 self.stats.applied(table, change)
         return len(todo)
 
-    def _record(self, commit_lsn: int, commit_time: datetime | None) -> None:
-        self.target.execute(
-            sql.SQL(
-                "INSERT INTO {} (task_name, checkpoint_lsn, commit_time) VALUES (%s, %s::pg_lsn, %s) "
-                "ON CONFLICT (task_name) DO UPDATE SET checkpoint_lsn = EXCLUDED.checkpoint_lsn, "
-                "commit_time = EXCLUDED.commit_time, applied_at = now()"
-            ).format(self._control),
-            [self.task_name, format_lsn(commit_lsn), commit_time],
-        )
-
-    def _apply_one(self, change: Change) -> None:
+    def _apply_one(self, cur: psycopg.Cursor[Any], change: Change) -> None:
         if isinstance(change, Truncate):
-            self._truncate(change)
+            self._truncate(cur, change)
             return
+        assert isinstance(change, RowChange)
         target = self.target_name(*change.source_table)
         assert target is not None
         columns = self._target_columns(target)
@@ -200,7 +206,7 @@ class ChangeApplier:
         ]
         table = _qualified(target)
         if change.kind == "INSERT" and not writable:
-            self.target.execute(sql.SQL("INSERT INTO {} DEFAULT VALUES").format(table))
+            cur.execute(sql.SQL("INSERT INTO {} DEFAULT VALUES").format(table))
             return
         if change.kind == "INSERT":
             query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
@@ -208,7 +214,7 @@ class ChangeApplier:
                 sql.SQL(", ").join(sql.Identifier(c.name) for c in writable),
                 sql.SQL(", ").join(sql.Placeholder() for _ in writable),
             )
-            self.target.execute(query, [c.text for c in writable])
+            cur.execute(query, [c.value for c in writable])
             return
         where, params = self._row_filter(change, columns)
         if change.kind == "UPDATE":
@@ -216,11 +222,11 @@ class ChangeApplier:
                 sql.SQL("{} = %s").format(sql.Identifier(c.name)) for c in writable
             )
             query = sql.SQL("UPDATE {} SET {} WHERE {}").format(table, assignments, where)
-            params = [c.text for c in writable] + params
+            params = [c.value for c in writable] + params
         else:
             query = sql.SQL("DELETE FROM {} WHERE {}").format(table, where)
-        cursor = self.target.execute(query, params)
-        if cursor.rowcount == 0:
+        cur.execute(query, params)
+        if cur.rowcount == 0:
             log.warning("%s on %s.%s matched no target row", change.kind, *target)
 
     def _row_filter(
@@ -235,14 +241,14 @@ class ChangeApplier:
 
         def compare(name: str, value: ColumnValue | None) -> None:
             column = sql.Identifier(name)
-            if value is None or value.text is None:
+            if value is None or value.value is None:
                 conditions.append(sql.SQL("{} IS NULL").format(column))
             elif columns[name][0] in _TEXT_COMPARED:
                 conditions.append(sql.SQL("{}::text = %s").format(column))
-                params.append(value.text)
+                params.append(value.value)
             else:
                 conditions.append(sql.SQL("{} = %s").format(column))
-                params.append(value.text)
+                params.append(value.value)
 
         if identity.full and old:
             # The old row whole: a column left out of it was NULL; an unchanged TOAST value is
@@ -262,10 +268,10 @@ class ChangeApplier:
             compare(name, source.get(name))
         return sql.SQL(" AND ").join(conditions), params
 
-    def _truncate(self, change: Truncate) -> None:
+    def _truncate(self, cur: psycopg.Cursor[Any], change: Truncate) -> None:
         targets = [t for t in (self.target_name(*table) for table in change.tables) if t is not None]
         query = sql.SQL("TRUNCATE {}{}").format(
             sql.SQL(", ").join(_qualified(t) for t in targets),
             sql.SQL(" RESTART IDENTITY" if change.restart_seqs else ""),
         )
-        self.target.execute(query)
+        cur.execute(query)

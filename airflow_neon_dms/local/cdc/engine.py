@@ -1,6 +1,6 @@
 """The CDC loop of one replication task: read the slot, apply or cache, confirm, stop.
 
-Typical use by a task runner (see docs/emulator.md, "CDC engine"):
+Typical use (``cdc_capture.PostgresCapture`` does this for a task; see docs/emulator.md):
 
     slot = create_slot(source, slot_name_for_task(task_id), plugin_setting=plugin_name)
     engine = CdcEngine(SlotReader(source_conn, slot.slot_name), applier, stats)
@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.lsn import Lsn, parse_lsn
 from airflow_neon_dms.local.cdc.slot_reader import SlotReader
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, tables_of
 from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition
@@ -66,12 +67,17 @@ class CdcEngine:
         #: Per table loaded from a later snapshot: changes committed up to this LSN are in the load.
         self._loaded_at: dict[Table, int] = {}
         self._applied: int | None = None
+        #: The commit time of the last source transaction read (for CDCLatencySource).
+        self.last_commit_time: datetime | None = None
+        #: The commit time of the oldest change waiting in the cache (for CDCLatencyTarget).
+        self.oldest_cached_time: datetime | None = None
 
     def start(self) -> None:
         """Prepare the target's control table and read where a previous run stopped."""
         with self._lock:
             self.applier.ensure_control_table()
-            self._applied = self.applier.applied_position()
+            saved = self.applier.applied_position()
+            self._applied = parse_lsn(saved) if saved else None
 
     @property
     def applied_lsn(self) -> int | None:
@@ -108,6 +114,8 @@ class CdcEngine:
                     self._loaded_at[table] = loaded_at  # the stream has not reached it yet
             applied = self.applier.apply([c for _, c in cached]) if cached else 0
             self._cache.pop(table, None)
+            if not any(self._cache.values()):
+                self.oldest_cached_time = None
             return applied
 
     # --- streaming -------------------------------------------------------------------------
@@ -135,6 +143,8 @@ class CdcEngine:
             elif tables:
                 if tables[0] in self._cache:
                     self._cache[tables[0]].append((txn.commit_lsn, change))
+                    if self.oldest_cached_time is None:
+                        self.oldest_cached_time = txn.commit_time
                 else:
                     live.append(change)
         return live
@@ -166,9 +176,10 @@ class CdcEngine:
                 if position and position.after_commit_time(txn.commit_time):
                     self._stop()
                     break
+                self.last_commit_time = txn.commit_time
                 live = self._split(txn)
                 if live:
-                    self.applier.apply(live, commit_lsn=txn.commit_lsn, commit_time=txn.commit_time)
+                    self.applier.apply(live, position=Lsn(txn.commit_lsn), commit_time=txn.commit_time)
                 self._applied = last = txn.commit_lsn
             if last is not None:
                 self.reader.confirm(last)

@@ -20,3 +20,14 @@ def format_lsn(value: int) -> str:
     if not 0 <= value < 1 << 64:
         raise ValueError(f"{value} is out of the LSN range")
     return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
+
+
+class Lsn(int):
+    """An LSN as a source position (``changes.SourcePosition``): prints as ``X/Y``."""
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (0, int(self))
+
+    def __str__(self) -> str:
+        return format_lsn(int(self))

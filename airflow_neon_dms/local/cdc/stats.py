@@ -6,9 +6,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from airflow_neon_dms.local.cdc.test_decoding import Change, RowChange, Truncate
+from airflow_neon_dms.local.cdc.changes import Change, RowChange, Table, tables_of
 
-Table = tuple[str, str]
+__all__ = ["ChangeStatistics", "Table", "TableChangeStats", "tables_of"]
 
 
 @dataclass
@@ -40,17 +40,17 @@ class TableChangeStats:
         }
 
 
-def tables_of(change: Change) -> tuple[Table, ...]:
-    """The source tables a change touches."""
-    return change.tables if isinstance(change, Truncate) else (change.source_table,)
-
-
 _CAPTURED = {"INSERT": "inserts", "UPDATE": "updates", "DELETE": "deletes"}
 
 
 @dataclass
 class ChangeStatistics:
-    """Counters of every table the task replicates; safe to read from another thread."""
+    """Counters of every table the task replicates; safe to read from another thread.
+
+    ``Inserts``/``Updates``/``Deletes``/``Ddls`` count changes captured for a table (a change
+    cached during its table's full load counts when it arrives), ``Applied*`` those committed on
+    the target (botocore's TableStatistics members).
+    """
 
     tables: dict[Table, TableChangeStats] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -82,6 +82,11 @@ class ChangeStatistics:
         with self.lock:
             stats = self.tables.get(key)
             return stats is not None and stats.error is not None
+
+    def by_table(self) -> dict[Table, dict[str, int]]:
+        """Every table's counters as TableStatistics members."""
+        with self.lock:
+            return {key: stats.as_table_statistics() for key, stats in self.tables.items()}
 
     def __iter__(self) -> Iterator[tuple[Table, TableChangeStats]]:
         with self.lock:

@@ -23,49 +23,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Literal
 
+from airflow_neon_dms.local.cdc.changes import Change, ColumnValue, RowChange, Truncate
 from airflow_neon_dms.local.cdc.errors import DecodingError
 from airflow_neon_dms.local.cdc.lsn import parse_lsn
 
-RowKind = Literal["INSERT", "UPDATE", "DELETE"]
-
-
-@dataclass(frozen=True)
-class ColumnValue:
-    """One column of a decoded tuple: ``text`` is PostgreSQL's text form, None for NULL."""
-
-    name: str
-    type_name: str
-    text: str | None
-    #: An UPDATE left this TOASTed value unchanged and the plugin did not send it.
-    unchanged_toast: bool = False
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """An INSERT, UPDATE or DELETE of one row."""
-
-    schema: str
-    table: str
-    kind: RowKind
-    #: The new row (INSERT, UPDATE); None for DELETE or ``(no-tuple-data)``.
-    new: tuple[ColumnValue, ...] | None
-    #: The old replica identity (UPDATE with ``old-key:``, DELETE); None when not sent.
-    old_key: tuple[ColumnValue, ...] | None = None
-
-    @property
-    def source_table(self) -> tuple[str, str]:
-        return self.schema, self.table
-
-
-@dataclass(frozen=True)
-class Truncate:
-    """A TRUNCATE of one or more tables."""
-
-    tables: tuple[tuple[str, str], ...]
-    restart_seqs: bool = False
-    cascade: bool = False
+__all__ = ["Change", "ColumnValue", "RowChange", "SourceTransaction", "Truncate", "parse_line"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +53,6 @@ class Message:
     text: str
 
 
-Change = RowChange | Truncate
 DecodedLine = Begin | Commit | RowChange | Truncate | Message
 
 

@@ -1,4 +1,4 @@
-"""Change data capture from MySQL/MariaDB sources through the binary log (not yet wired into tasks).
+"""Change data capture from MySQL/MariaDB sources through the binary log (used by ``cdc_capture``).
 
 Modules, in the order a task would use them:
 
@@ -6,6 +6,7 @@ Modules, in the order a task would use them:
 - ``position``: a binlog position (``file:pos``, the form of DMS's CdcStartPosition for MySQL).
 - ``snapshot``: a table's full-load copy read at a consistent snapshot, with its binlog position.
 - ``binlog_reader``: committed source transactions, in commit order, as row changes.
-- ``applier``: one target transaction per source transaction, with DMS's per-table counters.
+- ``changes``: the transactions it yields, in the change model the single applier
+  (``cdc.apply.ChangeApplier``) takes for every source engine.
 - ``full_load_cache``: changes of a table still in its full load are cached and applied after it.
 """

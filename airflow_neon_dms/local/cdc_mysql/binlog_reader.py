@@ -5,8 +5,8 @@ protocol as a replica would. The reader connects with the endpoint's credentials
 REPLICATION SLAVE and REPLICATION CLIENT, see ``readiness``), starts at a ``BinlogPosition`` and
 yields one ``SourceTransaction`` per commit (XID event, or COMMIT for non-transactional engines)
 that touched a replicated table, in commit order. DDL arrives as query events: TRUNCATE of a
-replicated table becomes a ``DdlChange`` of kind ``truncate``; other DDL naming one (ALTER, DROP,
-RENAME, CREATE) becomes kind ``other``.
+replicated table becomes a ``Truncate``; other DDL naming one (ALTER, DROP, RENAME, CREATE)
+becomes a ``DdlChange``.
 
     reader = BinlogChangeReader(address, shapes, start=BinlogPosition.parse("binlog.000001:4"))
     for transaction in reader.transactions(stop=stopping.is_set):
@@ -23,13 +23,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from airflow_neon_dms.local.cdc_mysql.changes import (
-    Change,
-    DdlChange,
-    RowChange,
-    SourceTransaction,
-    TableKey,
-)
+from airflow_neon_dms.local.cdc.changes import Change, ColumnValue, DdlChange, RowChange, Truncate
+from airflow_neon_dms.local.cdc_mysql.changes import SourceTransaction, TableKey
 from airflow_neon_dms.local.cdc_mysql.position import BinlogPosition
 from airflow_neon_dms.local.databases import DatabaseAddress, mysql_connect_args, mysql_error_text
 from airflow_neon_dms.local.mysql_source import mysql_value
@@ -74,14 +69,14 @@ def _split_name(name: str, default_schema: str) -> TableKey:
     return (default_schema, _unquote(parts[0]))
 
 
-def ddl_change(statement: str, default_schema: str) -> DdlChange | None:
+def ddl_change(statement: str, default_schema: str) -> Truncate | DdlChange | None:
     """The DDL a query event holds, with the table it names (None when it names no table)."""
     truncate = _TRUNCATE.match(statement)
     if truncate:
-        return DdlChange(*_split_name(truncate["name"], default_schema), "truncate", statement)
+        return Truncate((_split_name(truncate["name"], default_schema),))
     other = _OTHER_DDL.match(statement)
     if other:
-        return DdlChange(*_split_name(other["name"], default_schema), "other", statement)
+        return DdlChange(*_split_name(other["name"], default_schema), statement)
     return None
 
 
@@ -183,7 +178,7 @@ class BinlogChangeReader:
                 if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
                     pending.extend(self._row_changes(event))
                     continue
-                ddl: DdlChange | None = None
+                ddl: Truncate | DdlChange | None = None
                 if isinstance(event, QueryEvent):
                     statement = _query_text(event.query)
                     if _INSIDE_TRANSACTION.match(statement) or (pending and not _ENDS.match(statement)):
@@ -195,7 +190,7 @@ class BinlogChangeReader:
                 elif not isinstance(event, XidEvent):
                     continue  # a heartbeat: only a chance to look at ``stop``
                 self.position = BinlogPosition(stream.log_file, stream.log_pos)
-                if ddl is not None and ddl.key in self.shapes:
+                if ddl is not None and _ddl_table(ddl) in self.shapes:
                     pending.append(ddl)
                 if pending:
                     committed_at = datetime.datetime.fromtimestamp(event.timestamp, datetime.timezone.utc)
@@ -226,19 +221,19 @@ class BinlogChangeReader:
         for row in event.rows:
             if isinstance(event, WriteRowsEvent):
                 after = self._image(shape, row["values"], row["none_sources"])
-                changes.append(RowChange(*key, "insert", None, after))
+                changes.append(RowChange(*key, "INSERT", after))
             elif isinstance(event, DeleteRowsEvent):
                 before = self._image(shape, row["values"], row["none_sources"])
-                changes.append(RowChange(*key, "delete", before, None))
+                changes.append(RowChange(*key, "DELETE", None, before))
             else:
                 before = self._image(shape, row["before_values"], row["before_none_sources"])
                 after = self._image(shape, row["after_values"], row["after_none_sources"])
-                changes.append(RowChange(*key, "update", before, after))
+                changes.append(RowChange(*key, "UPDATE", after, before))
         return changes
 
     def _image(
         self, shape: TableShape, values: Mapping[str, Any], none_sources: Mapping[str, str]
-    ) -> tuple[Any, ...]:
+    ) -> tuple[ColumnValue, ...]:
         # Values come in the table's column order; the shape was read from the same table.
         # The decoder gives None for an empty SET too; PyMySQL (the full load) gives ''.
         values = {k: "" if none_sources.get(k) == _EMPTY_SET else v for k, v in values.items()}
@@ -248,13 +243,20 @@ class BinlogChangeReader:
                 f"{self.position} but {len(shape.columns)} in the task's table definition: its "
                 "structure changed. Reload the table."
             )
-        return tuple(binlog_value(v, c) for v, c in zip(values.values(), shape.columns, strict=True))
+        return tuple(
+            ColumnValue(c.name, c.pg_type, binlog_value(v, c))
+            for v, c in zip(values.values(), shape.columns, strict=True)
+        )
 
     def close(self) -> None:
         """Close the replication connection (a later ``transactions()`` reopens at ``position``)."""
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def _ddl_table(ddl: Truncate | DdlChange) -> TableKey:
+    return ddl.tables[0] if isinstance(ddl, Truncate) else ddl.source_table
 
 
 def _query_text(value: Any) -> str:

@@ -1,50 +1,20 @@
-"""What the binlog reader yields: committed source transactions made of row changes and DDL."""
+"""What the binlog reader yields: committed source transactions in the shared change model.
+
+Row changes, TRUNCATE and other DDL are ``cdc.changes``' types, the ones the single applier
+(``cdc.apply.ChangeApplier``) takes for every source engine.
+"""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any, Literal
 
+from airflow_neon_dms.local.cdc.changes import Change, Table, tables_of
+from airflow_neon_dms.local.cdc.identity import TableIdentity
 from airflow_neon_dms.local.cdc_mysql.position import BinlogPosition
+from airflow_neon_dms.local.sources import TableShape
 
-TableKey = tuple[str, str]
-RowOp = Literal["insert", "update", "delete"]
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """One row inserted, updated or deleted; images are in the table shape's column order.
-
-    Values are already in the form the PostgreSQL target takes (``mysql_source.mysql_value``).
-    """
-
-    schema: str
-    table: str
-    op: RowOp
-    before: tuple[Any, ...] | None
-    after: tuple[Any, ...] | None
-
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.table)
-
-
-@dataclass(frozen=True)
-class DdlChange:
-    """A DDL statement on a replicated table; ``kind`` is ``truncate`` or ``other``."""
-
-    schema: str
-    table: str
-    kind: Literal["truncate", "other"]
-    statement: str
-
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.table)
-
-
-Change = RowChange | DdlChange
+TableKey = Table
 
 
 @dataclass(frozen=True)
@@ -59,4 +29,10 @@ class SourceTransaction:
 
     def tables(self) -> list[TableKey]:
         """The replicated tables this transaction touches, in first-touched order."""
-        return list(dict.fromkeys(c.key for c in self.changes))
+        return list(dict.fromkeys(t for c in self.changes for t in tables_of(c)))
+
+
+def shape_identity(shape: TableShape) -> TableIdentity:
+    """How the applier finds a MySQL table's rows: the primary key, else the whole before image
+    (the binlog logs FULL row images, binlog_row_image=FULL)."""
+    return TableIdentity(shape.primary_key, full=not shape.primary_key, columns=tuple(shape.column_names))

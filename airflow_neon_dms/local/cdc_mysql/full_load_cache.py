@@ -6,7 +6,7 @@ cached changes later than the table's snapshot position are applied, in commit o
 then on its changes are applied as they arrive. Changes at or before the snapshot position are
 already in the copied rows and are dropped, so nothing is doubled.
 
-    cache = FullLoadChangeCache(applier)          # every table starts cached
+    cache = FullLoadChangeCache(applier, tables)  # every table starts cached
     reader thread:   for t in reader.transactions(stop=...): cache.process(t)
     load thread:     load_table(source, ...); cache.table_loaded(key, source.snapshot_positions[key])
 """
@@ -14,10 +14,12 @@ already in the copied rows and are dropped, so nothing is doubled.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from airflow_neon_dms.local.cdc_mysql.applier import PostgresChangeApplier
-from airflow_neon_dms.local.cdc_mysql.changes import Change, SourceTransaction, TableKey
+from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.changes import Change, tables_of
+from airflow_neon_dms.local.cdc_mysql.changes import SourceTransaction, TableKey
 from airflow_neon_dms.local.cdc_mysql.position import BinlogPosition
 
 
@@ -31,10 +33,10 @@ class _TableState:
 class FullLoadChangeCache:
     """Routes each source transaction's changes per table: apply, cache, or drop as in the snapshot."""
 
-    def __init__(self, applier: PostgresChangeApplier) -> None:
+    def __init__(self, applier: ChangeApplier, tables: Iterable[TableKey]) -> None:
         self.applier = applier
         self._lock = threading.Lock()
-        self._tables = {key: _TableState() for key in applier.shapes}
+        self._tables = {key: _TableState() for key in tables}
 
     def loaded(self, key: TableKey) -> bool:
         with self._lock:
@@ -56,24 +58,31 @@ class FullLoadChangeCache:
             state = self._tables[key]
             applied = 0
             for end, changes in state.cached:
-                if snapshot < end:
-                    self.applier.apply(changes, end)
-                    applied += len(changes)
+                if snapshot < end:  # counted as captured now: the ones in the snapshot never are
+                    self._captured(key, changes)
+                    applied += self.applier.apply(changes, position=end)
             self._tables[key] = _TableState(snapshot=snapshot)
             return applied
+
+    def _captured(self, key: TableKey, changes: list[Change]) -> None:
+        for change in changes:
+            self.applier.stats.captured(key, change)
 
     def process(self, transaction: SourceTransaction) -> None:
         """Take one committed source transaction from the binlog reader."""
         with self._lock:
             now: list[Change] = []
             for change in transaction.changes:
-                state = self._tables[change.key]
+                key = tables_of(change)[0]  # the binlog reader gives one table per change
+                state = self._tables[key]
+                if state.snapshot is not None and not state.snapshot < transaction.end:
+                    continue  # already in the table's snapshot copy
                 if state.snapshot is None:
                     if state.cached and state.cached[-1][0] == transaction.end:
                         state.cached[-1][1].append(change)
                     else:
                         state.cached.append((transaction.end, [change]))
-                elif state.snapshot < transaction.end:
+                else:
+                    self._captured(key, [change])
                     now.append(change)
-            if now:
-                self.applier.apply(now, transaction.end)
+            self.applier.apply(now, position=transaction.end, commit_time=transaction.committed_at)

@@ -48,6 +48,8 @@ class Pipeline:
     stop_position: CdcStopPosition | None = None
     stats: ChangeStatistics = field(default_factory=ChangeStatistics)
     connections: list[psycopg.Connection[Any]] = field(default_factory=list)
+    #: The applier's task-log warnings (a keyless table's ignored UPDATE/DELETE).
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.source = self._conn(self.source_db)
@@ -60,6 +62,7 @@ class Pipeline:
             target_name=self.target_name,
             identity=lambda s, t: read_identity(catalog, s, t),
             stats=self.stats,
+            warn=self.warnings.append,
         )
         self.engine = CdcEngine(self.reader, self.applier, self.stats, stop_position=self.stop_position)
         self.engine.start()

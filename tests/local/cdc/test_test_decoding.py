@@ -242,5 +242,5 @@ def test_update_round_trip(
     change = parse_line(line)
     assert isinstance(change, RowChange)
     assert (change.schema, change.table, change.kind) == (schema, table, "UPDATE")
-    assert [(c.name, c.type_name, c.text) for c in change.new or ()] == cols
-    assert [(c.name, c.type_name, c.text) for c in change.old_key or ()] == old
+    assert [(c.name, c.type_name, c.value) for c in change.new or ()] == cols
+    assert [(c.name, c.type_name, c.value) for c in change.old_key or ()] == old

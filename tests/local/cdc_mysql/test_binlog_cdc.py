@@ -9,10 +9,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from airflow_neon_dms.local.cdc_mysql.applier import PostgresChangeApplier
+from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.changes import Change, RowChange
+from airflow_neon_dms.local.cdc_mysql.applier import binlog_applier
 from airflow_neon_dms.local.cdc_mysql.binlog_reader import BinlogChangeReader, BinlogReadError
 from airflow_neon_dms.local.cdc_mysql.changes import TableKey
-from airflow_neon_dms.local.cdc_mysql.checkpoint import TargetPositionTable
 from airflow_neon_dms.local.cdc_mysql.full_load_cache import FullLoadChangeCache
 from airflow_neon_dms.local.cdc_mysql.position import BinlogPosition
 from airflow_neon_dms.local.cdc_mysql.snapshot import SnapshotMySqlSource, current_position
@@ -27,7 +28,7 @@ READ_TIMEOUT_SECONDS = 120
 
 @pytest.fixture
 def target(pg_server: PgServer, pg_database: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(pg_server.dsn(pg_database)) as conn:
+    with psycopg.connect(pg_server.dsn(pg_database), autocommit=True) as conn:
         yield conn
 
 
@@ -64,6 +65,11 @@ def _drain(reader: BinlogChangeReader, cache: FullLoadChangeCache, until: Binlog
     _join(_pump(reader, cache, lambda: until <= reader.position))
 
 
+def _after(change: Change) -> tuple[Any, ...]:
+    assert isinstance(change, RowChange) and change.new is not None
+    return tuple(c.value for c in change.new)
+
+
 def _assert_identical(server: MySqlServer, db: str, target: psycopg.Connection[Any]) -> None:
     for table in TABLES:
         source = source_rows(server, db, table)
@@ -84,8 +90,8 @@ def test_changes_during_full_load_are_cached_then_applied_once(
     source = SnapshotMySqlSource(binlog_address)
     shapes: dict[TableKey, TableShape] = {(db, t): source.table_shape(db, t) for t in TABLES}
     start = source.binlog_position()  # before the first table's snapshot
-    applier = PostgresChangeApplier(target, shapes)
-    cache = FullLoadChangeCache(applier)
+    applier = binlog_applier(target, "task", shapes)
+    cache = FullLoadChangeCache(applier, shapes)
     reader = BinlogChangeReader(binlog_address, shapes, start)
     final: list[BinlogPosition] = []
     pump = _pump(reader, cache, lambda: bool(final) and final[0] <= reader.position)
@@ -122,7 +128,7 @@ def test_changes_during_full_load_are_cached_then_applied_once(
     assert during_copy and min(during_copy) >= 20, "the writer did not change the source during the copy"
     assert cached["events"] > 0, "changes to a table waiting for its load were not cached"
     _assert_identical(binlog_server, db, target)
-    stats = applier.statistics()
+    stats = applier.stats.by_table()
     for key in shapes:
         counters = stats[key]
         assert counters["Inserts"] + counters["Updates"] + counters["Deletes"] > 0
@@ -157,6 +163,12 @@ def _source_position(server: MySqlServer) -> BinlogPosition:
         conn.close()
 
 
+def _applier(target: psycopg.Connection[Any], shapes: dict[TableKey, TableShape]) -> ChangeApplier:
+    applier = binlog_applier(target, "task-resume", shapes)
+    applier.ensure_control_table()
+    return applier
+
+
 def test_stop_and_resume_from_the_saved_position_loses_and_doubles_nothing(
     binlog_server: MySqlServer,
     binlog_database: str,
@@ -165,14 +177,12 @@ def test_stop_and_resume_from_the_saved_position_loses_and_doubles_nothing(
 ) -> None:
     db = binlog_database
     shapes, snapshots, start = _loaded_pipeline(binlog_server, binlog_address, target, db)
-    store = TargetPositionTable("task-resume")
-    store.ensure(target)
     writer = Writer(binlog_server, db)
     writer.run(200)
 
     # First run: stop after 60 source transactions, as StopReplicationTask would.
-    applier = PostgresChangeApplier(target, shapes, checkpoint=store.save)
-    cache = FullLoadChangeCache(applier)
+    applier = _applier(target, shapes)
+    cache = FullLoadChangeCache(applier, shapes)
     for key, snapshot in snapshots.items():
         cache.table_loaded(key, snapshot)
     reader = BinlogChangeReader(binlog_address, shapes, start)
@@ -184,7 +194,7 @@ def test_stop_and_resume_from_the_saved_position_loses_and_doubles_nothing(
             break
     stopped_at = reader.position
     reader.close()
-    assert store.load(target) == stopped_at
+    assert applier.applied_position() == str(stopped_at)
 
     writer.run(200)  # the source goes on while the task is stopped
     writer.stop()
@@ -192,16 +202,17 @@ def test_stop_and_resume_from_the_saved_position_loses_and_doubles_nothing(
     assert stopped_at < final
 
     # resume-processing: a new reader and applier from the position saved on the target.
-    resumed = store.load(target)
-    assert resumed is not None
-    applier = PostgresChangeApplier(target, shapes, checkpoint=store.save)
-    cache = FullLoadChangeCache(applier)
+    applier = _applier(target, shapes)
+    saved = applier.applied_position()
+    assert saved is not None
+    resumed = BinlogPosition.parse(saved)
+    cache = FullLoadChangeCache(applier, shapes)
     for key, snapshot in snapshots.items():
         cache.table_loaded(key, snapshot)
     _drain(BinlogChangeReader(binlog_address, shapes, resumed), cache, final)
 
     _assert_identical(binlog_server, db, target)  # the keyless table shows any doubled insert
-    assert store.load(target) == final
+    assert applier.applied_position() == str(final)
 
 
 def test_truncate_is_applied_and_other_ddl_is_counted(
@@ -221,15 +232,15 @@ def test_truncate_is_applied_and_other_ddl_is_counted(
     finally:
         conn.close()
     final = _source_position(binlog_server)
-    applier = PostgresChangeApplier(target, shapes)
-    cache = FullLoadChangeCache(applier)
+    applier = binlog_applier(target, "task", shapes)
+    cache = FullLoadChangeCache(applier, shapes)
     for key, snapshot in snapshots.items():
         cache.table_loaded(key, snapshot)
     _drain(BinlogChangeReader(binlog_address, shapes, start), cache, final)
 
     assert target_rows(target, db, "events") == source_rows(binlog_server, db, "events")
     assert sum(target_rows(target, db, "events").values()) == 1
-    stats = applier.statistics()
+    stats = applier.stats.by_table()
     assert (stats[(db, "events")]["Ddls"], stats[(db, "events")]["AppliedDdls"]) == (1, 1)
     assert (stats[(db, "orders")]["Ddls"], stats[(db, "orders")]["AppliedDdls"]) == (1, 0)
 
@@ -250,7 +261,7 @@ def test_a_column_added_on_the_source_stops_the_reader_with_the_fix(
     finally:
         conn.close()
     final = _source_position(binlog_server)
-    cache = FullLoadChangeCache(PostgresChangeApplier(target, shapes))
+    cache = FullLoadChangeCache(binlog_applier(target, "task", shapes), shapes)
     for key, snapshot in snapshots.items():
         cache.table_loaded(key, snapshot)
     with pytest.raises(BinlogReadError, match=rf"Table {db}\.events has 3 columns .* Reload the table"):
@@ -294,13 +305,13 @@ def test_cdc_values_equal_the_full_load_values_for_every_type(
     shapes = {(db, "typed"): source.table_shape(db, "typed")}
     start = source.binlog_position()
     replicated, reloaded = make_pg_database(), make_pg_database()
-    with psycopg.connect(pg_server.dsn(replicated)) as target:
+    with psycopg.connect(pg_server.dsn(replicated), autocommit=True) as target:
         load_table(source, target, db, "typed", shape=shapes[(db, "typed")])
         with conn.cursor() as cur:
             cur.executemany(INSERT_TYPED, TYPED_ROWS)
             cur.execute("UPDATE typed SET vc = 'changed', s = '' WHERE id = 1")
         conn.close()
-        cache = FullLoadChangeCache(PostgresChangeApplier(target, shapes))
+        cache = FullLoadChangeCache(binlog_applier(target, "task", shapes), shapes)
         cache.table_loaded((db, "typed"), source.snapshot_positions[(db, "typed")])
         _drain(BinlogChangeReader(binlog_address, shapes, start), cache, _source_position(binlog_server))
         by_cdc = target.execute(f'SELECT * FROM "{db}".typed ORDER BY id').fetchall()  # noqa: S608
@@ -336,7 +347,7 @@ def test_a_stop_inside_a_transaction_reads_it_whole_next_time(
     assert reader.position == start
     (transaction,) = list(reader.transactions(until=final))
     reader.close()
-    assert [c.after for c in transaction.changes] == [("first", 1), ("second", 2)]
+    assert [_after(c) for c in transaction.changes] == [("first", 1), ("second", 2)]
     assert transaction.end == final
 
 
@@ -367,4 +378,4 @@ def test_a_transaction_with_savepoints_arrives_as_one_transaction(
     reader = BinlogChangeReader(binlog_address, shapes, start)
     transactions = list(reader.transactions(until=final))
     reader.close()
-    assert [[c.after for c in t.changes] for t in transactions] == [[("kept", 1), ("kept", 3)]]
+    assert [[_after(c) for c in t.changes] for t in transactions] == [[("kept", 1), ("kept", 3)]]

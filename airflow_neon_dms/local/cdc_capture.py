@@ -1,0 +1,435 @@
+"""The change-capture half of a running replication task, for PostgreSQL and MySQL/MariaDB sources.
+
+A ``full-load-and-cdc`` task captures from before its first table is read, so every change is
+either in a table's copy or applied after it (DMS user guide, "Creating tasks for ongoing
+replication"): PostgreSQL through a logical slot whose exported snapshot the full load reads,
+MySQL/MariaDB through the binlog from a position taken before the load, each table read at a
+consistent snapshot with a known binlog position. Changes of a table not loaded yet are cached and
+applied once its load finishes; then the stream applies changes in commit order until the task
+is stopped or reaches its ``CdcStopPosition``.
+
+The task runner (``task_runner.TaskJob``) drives a ``Capture``:
+
+    capture = open_capture(...)
+    capture.prepare(fresh=True)              # slot / binlog position; CaptureNotReady: task fails
+    stream thread: capture.stream(stop_event)  # updates task.cdc_progress after every read
+    per table:     source = capture.load_source(key); load_table(source, ...)
+                   capture.table_loaded(key, source)
+    capture.full_load_done()
+
+``task.cdc_progress`` (``models.CdcProgress``) holds the latency and incoming-change numbers a
+metrics publisher reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import psycopg
+
+from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.engine import CdcEngine
+from airflow_neon_dms.local.cdc.errors import CdcError
+from airflow_neon_dms.local.cdc.identity import read_identity
+from airflow_neon_dms.local.cdc.lsn import format_lsn
+from airflow_neon_dms.local.cdc.slot_reader import SlotReader
+from airflow_neon_dms.local.cdc.slots import (
+    CreatedSlot,
+    create_slot,
+    drop_slot,
+    slot_name_for_task,
+    snapshot_slot_name,
+    snapshot_transaction,
+)
+from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table
+from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition, parse_cdc_stop_position
+from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
+from airflow_neon_dms.local.models import CdcProgress, ReplicationTask
+from airflow_neon_dms.local.postgres_source import PostgresSource
+from airflow_neon_dms.local.sources import SourceReader, TableShape
+from airflow_neon_dms.local.task_settings import TaskSettings
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two reads of an idle PostgreSQL slot.
+POLL_INTERVAL = 0.2
+
+TargetName = Callable[[str, str], "tuple[str, str] | None"]
+Warn = Callable[[str], None]
+
+
+class CaptureNotReady(Exception):
+    """The source cannot serve change capture; the message names the setting and the fix."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> float:
+    return max(0.0, (now - moment).total_seconds()) if moment else 0.0
+
+
+class Capture(Protocol):
+    """What the task runner needs from a source's change capture."""
+
+    stats: ChangeStatistics
+    stop_reason: str | None
+
+    def prepare(self, *, fresh: bool) -> None: ...
+
+    def load_source(self, key: Table, *, reload: bool = False) -> SourceReader: ...
+
+    def table_loaded(self, key: Table, source: SourceReader) -> None: ...
+
+    def full_load_done(self) -> None: ...
+
+    def stream(self, stop: threading.Event) -> None: ...
+
+    def checkpoint(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class _CaptureBase:
+    """What both engines share: the task, its settings, counters, progress and stop position."""
+
+    def __init__(
+        self,
+        task: ReplicationTask,
+        source: DatabaseAddress,
+        target: DatabaseAddress,
+        settings: TaskSettings,
+        tables: list[Table],
+        target_name: TargetName,
+        warn: Warn,
+    ) -> None:
+        self.task = task
+        self.source = source
+        self.target_address = target
+        self.settings = settings
+        self.tables = tables
+        self.target_name = target_name
+        self.warn = warn
+        self.stop_position: CdcStopPosition | None = (
+            parse_cdc_stop_position(task.cdc_stop_position) if task.cdc_stop_position else None
+        )
+        self.stop_reason: str | None = None
+        if task.change_counts is None:
+            task.change_counts = ChangeStatistics()
+        self.stats: ChangeStatistics = task.change_counts
+        task.cdc_progress = CdcProgress()
+        self.progress = task.cdc_progress
+        self._connections: list[psycopg.Connection[Any]] = []
+
+    def _connect(self, address: DatabaseAddress) -> psycopg.Connection[Any]:
+        conn = connect_postgres(address, autocommit=True)
+        self._connections.append(conn)
+        return conn
+
+    def _applied_total(self) -> int:
+        return sum(
+            t.applied_inserts + t.applied_updates + t.applied_deletes + t.applied_ddls for _, t in self.stats
+        )
+
+    def _report(self, last_read: datetime | None, oldest_waiting: datetime | None, waiting: int) -> None:
+        """Update the task's CdcProgress (see models.CdcProgress for what each number means)."""
+        now = _utc_now()
+        source = _seconds_since(last_read, now)
+        self.progress.source_latency_seconds = source
+        self.progress.target_latency_seconds = max(source, _seconds_since(oldest_waiting, now))
+        self.progress.incoming_changes = waiting
+        self.progress.applied_changes = self._applied_total()
+        self.progress.updated_at = time.time()
+
+    def close(self) -> None:
+        for conn in self._connections:
+            conn.close()
+        self._connections.clear()
+
+
+class _SnapshotPostgresSource(PostgresSource):
+    """A PostgreSQL source whose table copies read an exported snapshot (a slot's)."""
+
+    def __init__(self, address: DatabaseAddress, snapshot_name: str, slot: CreatedSlot | None = None) -> None:
+        super().__init__(address)
+        self.snapshot_name = snapshot_name
+        #: A temporary slot taken for this load alone (a reload); released with the source.
+        self.slot = slot
+
+    def copy_into(
+        self,
+        shape: TableShape,
+        copy: psycopg.Copy,
+        progress: Callable[[int], None],
+        cancelled: Callable[[], bool],
+        *,
+        binary: bool = False,
+    ) -> None:
+        with snapshot_transaction(self.conn, self.snapshot_name):
+            super().copy_into(shape, copy, progress, cancelled, binary=binary)
+
+    def close(self) -> None:
+        if self.slot is not None:
+            self.slot.release()
+        super().close()
+
+
+class PostgresCapture(_CaptureBase):
+    """Capture from a PostgreSQL source through the task's logical replication slot."""
+
+    engine: CdcEngine
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slot_name = self.task.slot_name or slot_name_for_task(self.task.identifier)
+        self._slot: CreatedSlot | None = None
+
+    def prepare(self, *, fresh: bool) -> None:
+        task = self.task
+        target = self._connect(self.target_address)
+        applier = ChangeApplier(
+            target,
+            task.arn,
+            target_name=self.target_name,
+            identity=self._identity(),
+            stats=self.stats,
+            control_schema=self.settings.control_schema,
+            handle_truncate=self.settings.handle_truncate,
+            warn=self.warn,
+        )
+        applier.ensure_control_table()
+        if fresh and (task.cdc_start_position or task.cdc_start_time):
+            raise CaptureNotReady(
+                "CdcStartPosition and CdcStartTime are not supported by the local DMS for PostgreSQL "
+                "sources (DMS needs a slot created beforehand for them). Leave them out to start "
+                "capturing from the task's start."
+            )
+        if fresh:
+            applier.forget_position()
+            if task.slot_name:
+                self.drop_slot()  # reload-target: a fresh stream from a fresh slot
+            try:
+                self._slot = create_slot(self.source, self.slot_name)
+            except CdcError as err:
+                raise CaptureNotReady(str(err)) from None
+            task.slot_name = self.slot_name
+            if task.migration_type == "cdc":
+                self._slot.release()  # CDC only: changes from now on, no snapshot to read
+            try:
+                self._start_engine(applier, fresh=True)
+            except BaseException:
+                self.close()
+                self.drop_slot()  # a task that cannot start leaves no slot behind
+                task.slot_name = ""
+                raise
+            return
+        else:
+            catalog = self._connect(self.source)
+            exists = catalog.execute(
+                "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot_name]
+            ).fetchone()
+            if exists is None:
+                raise CaptureNotReady(
+                    f"The replication slot {self.slot_name} of this task no longer exists on the "
+                    "PostgreSQL source, so changes since the task stopped are lost. Restart the task "
+                    "with StartReplicationTaskType reload-target."
+                )
+        self._start_engine(applier, fresh=False)
+
+    def _start_engine(self, applier: ChangeApplier, *, fresh: bool) -> None:
+        reader = SlotReader(self._connect(self.source), self.slot_name)
+        self.engine = CdcEngine(reader, applier, self.stats, stop_position=self.stop_position)
+        self.engine.start()
+        if fresh and self.task.migration_type != "cdc":
+            self.engine.cache_changes_for(self.tables)
+
+    def _identity(self) -> Callable[[str, str], Any]:
+        catalog = self._connect(self.source)
+        lock = threading.Lock()
+
+        def identity(schema: str, table: str) -> Any:
+            with lock:
+                return read_identity(catalog, schema, table)
+
+        return identity
+
+    def load_source(self, key: Table, *, reload: bool = False) -> SourceReader:
+        if not reload and self._slot is not None:
+            return _SnapshotPostgresSource(self.source, self._slot.snapshot_name)
+        # A table loaded while the stream runs: cache its changes, read a temporary slot's snapshot.
+        self.engine.cache_changes_for([key])
+        temporary = create_slot(self.source, snapshot_slot_name(self.slot_name), temporary=True)
+        return _SnapshotPostgresSource(self.source, temporary.snapshot_name, temporary)
+
+    def table_loaded(self, key: Table, source: SourceReader) -> None:
+        slot = source.slot if isinstance(source, _SnapshotPostgresSource) else None
+        self.engine.apply_cached(key, loaded_at=slot.consistent_lsn if slot else None)
+
+    def full_load_done(self) -> None:
+        if self._slot is not None:
+            self._slot.release()
+
+    def stream(self, stop: threading.Event) -> None:
+        engine = self.engine
+        while not stop.is_set() and not engine.stop_reason:
+            more = engine.poll()
+            read = engine.last_commit_time if more else None
+            self._report(read, engine.oldest_cached_time, engine.cached_changes())
+            self.task.recovery_checkpoint = self.checkpoint()
+            if not more:
+                stop.wait(POLL_INTERVAL)
+        self.stop_reason = engine.stop_reason
+
+    def checkpoint(self) -> str:
+        applied = self.engine.applied_lsn
+        return format_lsn(applied) if applied is not None else ""
+
+    def drop_slot(self) -> None:
+        drop_task_slot(self.source, self.slot_name)
+
+    def close(self) -> None:
+        if self._slot is not None:
+            self._slot.release()
+        super().close()
+
+
+def drop_task_slot(source: DatabaseAddress, slot_name: str) -> bool:
+    """Drop a task's slot on its PostgreSQL source (DeleteReplicationTask, reload-target)."""
+    with connect_postgres(source, autocommit=True) as conn:
+        dropped = drop_slot(conn, slot_name)
+    if dropped:
+        log.info("Replication slot %s dropped", slot_name)
+    return dropped
+
+
+class BinlogCapture(_CaptureBase):
+    """Capture from a MySQL/MariaDB source through its binary log."""
+
+    def prepare(self, *, fresh: bool) -> None:
+        from airflow_neon_dms.local.cdc_mysql.applier import binlog_applier
+        from airflow_neon_dms.local.cdc_mysql.full_load_cache import FullLoadChangeCache
+        from airflow_neon_dms.local.cdc_mysql.position import BinlogPosition
+        from airflow_neon_dms.local.cdc_mysql.readiness import SourceNotReadyForCdc, require_cdc_ready
+        from airflow_neon_dms.local.cdc_mysql.snapshot import BinlogOff, SnapshotMySqlSource
+
+        task = self.task
+        if task.cdc_start_time:
+            raise CaptureNotReady(
+                "CdcStartTime is not supported by the local DMS for MySQL sources (the binary log "
+                "has no time index). Give CdcStartPosition as <binlog file>:<offset>, or neither."
+            )
+        try:
+            for finding in require_cdc_ready(self.source, task.source_arn):
+                self.warn(finding.message)
+        except SourceNotReadyForCdc as err:
+            raise CaptureNotReady(str(err)) from None
+        source = SnapshotMySqlSource(self.source)
+        try:
+            self.shapes = {key: self._shape(source, key) for key in self.tables}
+            start = source.binlog_position()
+        except BinlogOff as err:
+            raise CaptureNotReady(str(err)) from None
+        finally:
+            source.close()
+        self.applier = binlog_applier(
+            self._connect(self.target_address),
+            task.arn,
+            self.shapes,
+            stats=self.stats,
+            control_schema=self.settings.control_schema,
+            handle_truncate=self.settings.handle_truncate,
+            warn=self.warn,
+        )
+        self.applier.ensure_control_table()
+        self.cache = FullLoadChangeCache(self.applier, self.shapes)
+        if fresh:
+            self.applier.forget_position()
+            if task.cdc_start_position:
+                try:
+                    start = BinlogPosition.parse(task.cdc_start_position)
+                except ValueError as err:
+                    raise CaptureNotReady(f"CdcStartPosition: {err}") from None
+            task.binlog_start = str(start)
+        else:
+            saved = self.applier.applied_position() or task.binlog_start
+            start = BinlogPosition.parse(saved) if saved else start
+        self.start = start
+        if not fresh or task.migration_type == "cdc":
+            for key in self.shapes:
+                self.cache.table_loaded(key, start)
+
+    def _shape(self, source: SourceReader, key: Table) -> TableShape:
+        shape = source.table_shape(*key)
+        target = self.target_name(*key) or key
+        return dataclasses.replace(shape, target_schema=target[0], target_table=target[1])
+
+    def load_source(self, key: Table, *, reload: bool = False) -> SourceReader:
+        from airflow_neon_dms.local.cdc_mysql.snapshot import SnapshotMySqlSource
+
+        if reload or self.cache.loaded(key):
+            self.cache.table_reloading(key)  # its changes wait for the new snapshot's copy
+        return SnapshotMySqlSource(self.source)
+
+    def table_loaded(self, key: Table, source: SourceReader) -> None:
+        positions = getattr(source, "snapshot_positions", {})
+        self.cache.table_loaded(key, positions[key])
+
+    def full_load_done(self) -> None:
+        pass
+
+    def stream(self, stop: threading.Event) -> None:
+        from airflow_neon_dms.local.cdc_mysql.binlog_reader import HEARTBEAT_SECONDS, BinlogChangeReader
+
+        reader = BinlogChangeReader(self.source, self.shapes, self.start)
+        position = self.stop_position
+        last_yield = time.monotonic()
+
+        def stopping() -> bool:
+            now = _utc_now()
+            idle = time.monotonic() - last_yield > HEARTBEAT_SECONDS
+            if idle:
+                self._report(None, None, self._cached())
+            if position and position.server_time_reached(now):
+                self.stop_reason = position.stop_reason
+            elif position and position.kind == "commit_time" and idle and now > position.at:
+                self.stop_reason = position.stop_reason  # the source is past the time, all applied
+            return stop.is_set() or self.stop_reason is not None
+
+        try:
+            for txn in reader.transactions(stop=stopping):
+                if position and position.after_commit_time(txn.committed_at):
+                    self.stop_reason = position.stop_reason
+                    break
+                self.cache.process(txn)
+                last_yield = time.monotonic()
+                self._report(txn.committed_at, None, self._cached())
+                self.task.recovery_checkpoint = str(txn.end)
+        finally:
+            reader.close()
+
+    def _cached(self) -> int:
+        return sum(self.cache.cached_count(key) for key in self.shapes)
+
+    def checkpoint(self) -> str:
+        return self.applier.applied_position() or ""
+
+
+def open_capture(
+    task: ReplicationTask,
+    source: DatabaseAddress,
+    target: DatabaseAddress,
+    settings: TaskSettings,
+    tables: list[Table],
+    target_name: TargetName,
+    warn: Warn,
+) -> Capture:
+    """The capture for the source's engine."""
+    kind = PostgresCapture if source.is_postgres else BinlogCapture
+    return kind(task, source, target, settings, tables, target_name, warn)
