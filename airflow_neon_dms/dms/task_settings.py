@@ -65,8 +65,8 @@ class TaskSettings:
     enable_logging: bool = True
     target_load_severity: str = DEBUG
     allow_drop_and_create: bool = False
-    #: ControlTablesSettings.ControlSchema: the target schema for DMS's control tables (DMS's
-    #: default, None, is the target's default schema). A task with CDC writes them during apply.
+    #: ControlTablesSettings.ControlSchema: the target schema for DMS's control tables (DMS user
+    #: guide, "Control table task settings"; None: the target's default schema).
     control_schema: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
 

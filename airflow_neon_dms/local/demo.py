@@ -107,14 +107,14 @@ def _print_sequences(stack: LocalStack) -> bool:
     source = stack.sequences(stack.source_dsn)
     neon = stack.sequences(stack.neon_admin_dsn)
     print()
-    print("Sequences (Neon's last value must be at or past the source's highest id):")
+    print("Sequences (Neon's next value must be past the source's highest id):")
     ahead = True
     for name, (_, source_max) in sorted(source.items()):
-        neon_last = neon.get(name, (0, 0))[0]
-        ok = neon_last >= source_max
+        neon_next = neon.get(name, (0, 0))[0]
+        ok = neon_next > source_max
         ahead = ahead and ok
         print(
-            f"{name:<32} source max {source_max:>8}  Neon last value {neon_last:>8}  "
+            f"{name:<32} source max {source_max:>8}  Neon next value {neon_next:>8}  "
             f"{'ahead' if ok else 'BEHIND'}"
         )
     return ahead

@@ -375,27 +375,34 @@ class LocalStack:
         return result
 
     def sequences(self, dsn: str) -> dict[str, tuple[int, int]]:
-        """``{sequence: (its last value, max of the column it feeds)}`` of the migrated tables."""
+        """``{sequence: (the value its next nextval() gives, max of the column it feeds)}`` of the
+        migrated tables' serial columns."""
         found: dict[str, tuple[int, int]] = {}
         with psycopg.connect(dsn) as conn:
             rows = conn.execute(
-                "SELECT c.relname, a.attname, pg_get_serial_sequence(quote_ident(c.relname), a.attname) "
+                "SELECT c.relname, a.attname, seq_ns.nspname, seq.relname "
                 "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+                "JOIN pg_class seq "
+                "ON seq.oid = pg_get_serial_sequence(quote_ident(c.relname), a.attname)::regclass "
+                "JOIN pg_namespace seq_ns ON seq_ns.oid = seq.relnamespace "
                 "WHERE c.relname = ANY(%s) AND c.relnamespace = 'public'::regnamespace AND a.attnum > 0 "
                 "AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL",
                 [list(MIGRATED_TABLES)],
             ).fetchall()
-            for table, column, sequence in rows:
-                last = conn.execute(
-                    "SELECT coalesce(pg_sequence_last_value(%s::regclass), 0)", [sequence]
+            for table, column, seq_schema, seq_name in rows:
+                state = conn.execute(
+                    sql.SQL("SELECT last_value, is_called FROM {}.{}").format(
+                        sql.Identifier(seq_schema), sql.Identifier(seq_name)
+                    )
                 ).fetchone()
                 top = conn.execute(
                     sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
                         sql.Identifier(column), sql.Identifier(table)
                     )
                 ).fetchone()
-                assert last is not None and top is not None
-                found[str(sequence)] = (int(last[0]), int(top[0]))
+                assert state is not None and top is not None
+                next_value = int(state[0]) + (1 if state[1] else 0)
+                found[f"{seq_schema}.{seq_name}"] = (next_value, int(top[0]))
         return found
 
 
