@@ -6,7 +6,9 @@ v int)``. Once its (empty) full load is done, the source gets 1,000 changes a se
 ``--seconds`` (100 transactions a second of 10 inserted rows each, paced against the clock). The
 task's CDCLatencyTarget is then read back as AWS publishes it (CloudWatch GetMetricData,
 namespace AWS/DMS, dimensions of the task, statistic Maximum, period = the emulator's publishing
-period of 1 s) and its p50 and p99 over the load printed, with the achieved load.
+period of 1 s) and its p50 and p99 over the load printed, with the achieved load. As a cross-check
+the delay from each source commit to its rows on the target (a reader polling the target every
+20 ms) is printed too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -33,8 +36,9 @@ ROWS_PER_TRANSACTION = 10
 PERIOD = 1
 
 
-def _steady_load(dsn: str, seconds: float) -> float:
-    """Insert ``RATE`` rows a second for ``seconds``; returns the achieved changes per second."""
+def _steady_load(dsn: str, seconds: float, commits: list[tuple[float, int]]) -> float:
+    """Insert ``RATE`` rows a second for ``seconds``; returns the achieved changes per second.
+    Appends ``(commit time, last id)`` of every transaction to ``commits``."""
     per_second = RATE // ROWS_PER_TRANSACTION
     next_id = 1
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -49,9 +53,31 @@ def _steady_load(dsn: str, seconds: float) -> float:
                         [next_id, next_id + ROWS_PER_TRANSACTION - 1],
                     )
                 next_id += ROWS_PER_TRANSACTION
+                commits.append((time.monotonic(), next_id - 1))
                 sent += 1
             time.sleep(max(0.0, (sent / per_second) - (time.monotonic() - started)))
         return (next_id - 1) / (time.monotonic() - started)
+
+
+def _watch_target(dsn: str, stop: threading.Event, seen: list[tuple[float, int]]) -> None:
+    """Every 20 ms, the target's highest applied id (inserts apply in commit order)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while not stop.is_set():
+            row = conn.execute("SELECT coalesce(max(id), 0) FROM bench_lag").fetchone()
+            seen.append((time.monotonic(), int(row[0]) if row else 0))
+            stop.wait(0.02)
+
+
+def _apply_delays(commits: list[tuple[float, int]], seen: list[tuple[float, int]]) -> list[float]:
+    """Seconds from each source commit to the first look that found its rows on the target."""
+    delays, index = [], 0
+    for committed, last_id in commits:
+        while index < len(seen) and seen[index][1] < last_id:
+            index += 1
+        if index == len(seen):
+            break
+        delays.append(max(0.0, seen[index][0] - committed))
+    return delays
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -76,10 +102,19 @@ def main() -> int:
             with psycopg.connect(server.dsn(database), autocommit=True) as conn:
                 conn.execute("CREATE TABLE bench_lag (id bigint PRIMARY KEY, v int NOT NULL)")
         task = _run(dms.endpoint_url, server.dsn, [source_db, target_db], 1, "full-load-and-cdc")
+        commits: list[tuple[float, int]] = []
+        seen: list[tuple[float, int]] = []
+        stop = threading.Event()
+        watcher = threading.Thread(target=_watch_target, args=(server.dsn(target_db), stop, seen))
+        watcher.start()
         began = datetime.now(timezone.utc)
-        achieved = _steady_load(server.dsn(source_db), seconds)
-        ended = datetime.now(timezone.utc)
-        time.sleep(3 * PERIOD)  # the last period's datapoint
+        try:
+            achieved = _steady_load(server.dsn(source_db), seconds, commits)
+            ended = datetime.now(timezone.utc)
+            time.sleep(3 * PERIOD)  # the last period's datapoint, and the last rows applied
+        finally:
+            stop.set()
+            watcher.join()
         resource_id = task.arn.rsplit(":", 1)[-1]
         cloudwatch = boto3.client(
             "cloudwatch",
@@ -109,6 +144,12 @@ def main() -> int:
             StartTime=began,
             EndTime=ended + timedelta(seconds=PERIOD),
         )["MetricDataResults"][0]
+    delays = _apply_delays(commits, seen)
+    print(
+        f"measured apply delay (commit on the source to the row on the target, {len(delays)} of "
+        f"{len(commits)} transactions): p50 {statistics.median(delays):.3f} s, "
+        f"p99 {_percentile(delays, 0.99):.3f} s"
+    )
     values = [float(v) for v in data.get("Values", [])]
     if not values:
         print("cdc_lag: the task published no CDCLatencyTarget datapoints; no figure")
