@@ -269,8 +269,13 @@ class LocalStack:
             ),
         }
 
-    def run_dag(self, conf: dict[str, Any] | None = None, log_path: Path | None = None) -> DagRunResult:
-        """Run the example DAG with ``airflow dags test``; return its outcome and XComs."""
+    def run_dag(
+        self, conf: dict[str, Any] | None = None, log_path: Path | None = None, timeout: float | None = None
+    ) -> DagRunResult:
+        """Run the example DAG with ``airflow dags test``; return its outcome and XComs.
+
+        ``timeout``: seconds after which the run is killed and counts as failed (None: no limit).
+        """
         airflow = str(Path(sys.executable).with_name("airflow"))
         env = self.airflow_env()
         subprocess.run(
@@ -288,14 +293,19 @@ class LocalStack:
         }
         log_path = log_path or self.workdir / "dag-test.log"
         with log_path.open("w") as log_file:
-            done = subprocess.run(
-                [airflow, "dags", "test", DAG_ID, "-c", json.dumps(run_conf)],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
+            try:
+                returncode = subprocess.run(
+                    [airflow, "dags", "test", DAG_ID, "-c", json.dumps(run_conf)],
+                    env=env,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                ).returncode
+            except subprocess.TimeoutExpired:
+                log_file.write(f"\n[the run did not finish within {timeout:g} s and was stopped]\n")
+                returncode = -1
         return DagRunResult(
-            succeeded=done.returncode == 0,
+            succeeded=returncode == 0,
             log=log_path.read_text(),
             xcoms=self._xcoms(),
             task_states=self._task_states(),
@@ -308,6 +318,7 @@ class LocalStack:
         write_rate: float = 20.0,
         write_after_load_seconds: float = 10.0,
         conf: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> tuple[DagRunResult, SourceWriter]:
         """Run the example DAG with ``full-load-and-cdc`` and ``cutover=quiet`` while an
         application writes to the source: from before the task starts, through its full load, and
@@ -324,7 +335,7 @@ class LocalStack:
         writer = SourceWriter(self.source_dsn, rate=write_rate)
         with writer:
             writer.stop_when(self.full_load_done, then_seconds=write_after_load_seconds)
-            result = self.run_dag(conf=run_conf)
+            result = self.run_dag(conf=run_conf, timeout=timeout)
         writer.stop()
         return result, writer
 

@@ -30,7 +30,10 @@ def cut_over() -> Iterator[tuple[LocalStack, DagRunResult, SourceWriter]]:
         metrics_period_seconds=METRICS_PERIOD,
     )
     with LocalStack(options) as stack:
-        result, writer = stack.run_cdc_dag(quiet_seconds=2 * METRICS_PERIOD, write_after_load_seconds=5)
+        # a generous limit, so a CDC wait that can never pass fails the test instead of hanging it
+        result, writer = stack.run_cdc_dag(
+            quiet_seconds=2 * METRICS_PERIOD, write_after_load_seconds=5, timeout=900
+        )
         yield stack, result, writer
 
 
