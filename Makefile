@@ -1,4 +1,5 @@
 # The two commands of the README: `make demo` (`make demo CDC=1`) and `make test`. Each bootstraps .venv itself.
+# `make test-deployment` runs the slow real-deployment scenarios that `make test` leaves out.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,12 +8,12 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 
-.PHONY: venv test lint typecheck pytest demo bench clean
+.PHONY: venv test lint typecheck pytest test-deployment demo bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev,deployment]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,6 +27,10 @@ typecheck: venv
 
 pytest: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-deployment: venv
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev,deployment,browser]'
+	NEON_DMS_SLOW_TESTS=1 $(BIN)/pytest -m "deployment and slow" $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

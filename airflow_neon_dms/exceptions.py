@@ -62,3 +62,7 @@ class SequenceSyncError(NeonDmsError):
 
 class NotificationError(NeonDmsError):
     """An alert or report could not be sent by one or more notifiers; the message says which."""
+
+
+class PremigrationAssessmentError(DmsResourceError):
+    """A premigration assessment found failed individual assessments, or could not run."""

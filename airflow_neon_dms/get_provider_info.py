@@ -32,7 +32,10 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [
             {"integration-name": INTEGRATION_NEON, "python-modules": ["airflow_neon_dms.hooks.neon"]},
-            {"integration-name": INTEGRATION_DMS, "python-modules": ["airflow_neon_dms.hooks.dms"]},
+            {
+                "integration-name": INTEGRATION_DMS,
+                "python-modules": ["airflow_neon_dms.hooks.dms", "airflow_neon_dms.hooks.dms_assessment"],
+            },
         ],
         "operators": [
             {
@@ -44,6 +47,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.operators.run",
                     "airflow_neon_dms.operators.validation",
                     "airflow_neon_dms.operators.reload",
+                    "airflow_neon_dms.operators.assessment",
                 ],
             },
             {
@@ -66,6 +70,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_neon_dms.triggers.task",
                     "airflow_neon_dms.triggers.table_statistics",
                     "airflow_neon_dms.triggers.task_startable",
+                    "airflow_neon_dms.triggers.assessment",
                 ],
             },
         ],

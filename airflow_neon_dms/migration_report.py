@@ -25,6 +25,7 @@ def build_report(
     diff: Mapping[str, Any] | None,
     sequences: Mapping[str, Any] | None,
     cutover: Mapping[str, Any] | None = None,
+    assessment: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One row per table plus totals; ``verified`` only when the diff compared every table.
 
@@ -66,6 +67,7 @@ def build_report(
         "rows_neon": (diff or {}).get("rows_target"),
         "sequences_changed": (sequences or {}).get("changed", 0),
         "cutover": dict(cutover) if cutover else None,
+        "premigration_assessment": dict(assessment) if assessment else None,
     }
 
 
@@ -158,15 +160,31 @@ def format_report(report: Mapping[str, Any]) -> str:
         if report.get("verified")
         else "NOT verified: see the data diff."
     )
-    text = f"{table}\n\n{verdict} Sequences moved: {report.get('sequences_changed', 0)}."
+    sequences = f"Sequences moved: {report.get('sequences_changed', 0)}."
+    return f"{table}\n\n{verdict} {sequences}{_assessment_line(report)}{_cutover_line(report)}"
+
+
+def _cutover_line(report: Mapping[str, Any]) -> str:
     window = report.get("cutover")
-    if window and window.get("seconds") is not None:
-        began = "the approval" if window.get("mode") == "approval" else "the start of the quiet window"
-        text += (
-            f"\nCutover window: {window['seconds']:.1f} s ({window['poll_intervals']} poll intervals) from "
-            f"{began} to Neon verified and sequences synced"
-        )
-        if window.get("to_task_stopped_seconds") is not None:
-            text += f"; the task stopped after {window['to_task_stopped_seconds']:.1f} s"
-        text += "."
-    return text
+    if not window or window.get("seconds") is None:
+        return ""
+    began = "the approval" if window.get("mode") == "approval" else "the start of the quiet window"
+    text = (
+        f"\nCutover window: {window['seconds']:.1f} s ({window['poll_intervals']} poll intervals) from "
+        f"{began} to Neon verified and sequences synced"
+    )
+    if window.get("to_task_stopped_seconds") is not None:
+        text += f"; the task stopped after {window['to_task_stopped_seconds']:.1f} s"
+    return text + "."
+
+
+def _assessment_line(report: Mapping[str, Any]) -> str:
+    assessment = report.get("premigration_assessment")
+    if not assessment:
+        return "\nPremigration assessment: not run."
+    failed = assessment.get("failed") or []
+    detail = f", failed: {', '.join(failed)}" if failed else ""
+    return (
+        f"\nPremigration assessment: {assessment.get('status')}{detail} "
+        f"(results in {assessment.get('result_location')})."
+    )

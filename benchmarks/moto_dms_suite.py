@@ -10,10 +10,15 @@ is kept. docs/emulator.md ("moto's DMS test suite") records the figure and expla
     python benchmarks/moto_dms_suite.py                  # exit status 0 whatever the counts
     python benchmarks/moto_dms_suite.py -k subnet        # extra arguments go to pytest
     python benchmarks/moto_dms_suite.py --fresh-per-test # a new emulator for every test
+    python benchmarks/moto_dms_suite.py --instant-states # no creating/starting/deleting phase
 
 moto's harness calls ``POST /moto-api/reset`` before each test; ``--fresh-per-test`` instead runs
 every test against its own new emulator, which shows each test's result without state left by
 the tests before it (the two figures agree when the emulator's reset works).
+
+The emulator shows AWS's transitional states (``creating``, ``starting``, ``deleting``) for a few
+seconds by default, as AWS does; moto's tests expect the next state at once. ``--instant-states``
+starts the emulator with ``INSTANT`` timing to show which failures come from that timing alone.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 
 from airflow_neon_dms.local.moto_dms import MOTO_VERSION
 from airflow_neon_dms.local.server import LocalDms
+from airflow_neon_dms.local.state_timing import AWS_LIKE, INSTANT
 
 SUITE = "tests/test_dms"
 PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=")
@@ -96,16 +102,18 @@ def summarise(reports: list[Path]) -> tuple[dict[str, int], list[tuple[str, str]
 
 def main(argv: list[str]) -> int:
     fresh = "--fresh-per-test" in argv
-    argv = [a for a in argv if a != "--fresh-per-test"]
+    instant = "--instant-states" in argv
+    argv = [a for a in argv if a not in ("--fresh-per-test", "--instant-states")]
     with tempfile.TemporaryDirectory(prefix="moto-dms-suite-") as tmp:
         sdist = fetch_tests(MOTO_VERSION, Path(tmp))
         reports = []
         for number, selection in enumerate(test_ids(sdist, argv) if fresh else [None]):
-            with LocalDms(port=0) as dms:
+            with LocalDms(port=0, timing=INSTANT if instant else AWS_LIKE) as dms:
                 args = [selection] if selection else argv
                 reports.append(run_suite(sdist, dms.endpoint_url, args, sdist / f"report-{number}.xml"))
         counts, failures = summarise(reports)
     how = "a new emulator per test" if fresh else "one emulator, as moto's harness runs it"
+    how += ", instant states" if instant else ", AWS-like state timing"
     print(f"\nmoto {MOTO_VERSION} {SUITE} against the local DMS (server mode, {how})")
     for name, message in failures:
         print(f"  FAILED {name}: {message}")

@@ -12,10 +12,13 @@ out), ``task_identifier``, ``endpoint_prefix``, ``target_load_logging`` (TARGET_
 LOGGER_SEVERITY_DEBUG; LOGGER_SEVERITY_DETAILED_DEBUG is an opt-in that may write row data to
 CloudWatch), ``notify_email`` (addresses that get the failure alert and the closing report),
 ``migration_type`` (``full-load``, the default, or ``full-load-and-cdc``), ``cutover`` (with CDC:
-``approval``, the default, or ``quiet``; empty for a full load) and ``quiet_seconds``.
+``approval``, the default, or ``quiet``; empty for a full load), ``quiet_seconds``,
+``premigration_assessment`` (on by default), ``assessment_role_arn`` and ``assessment_bucket`` (the
+IAM role DMS assumes and the S3 bucket for the assessment's results).
 
 Flow: table mapping -> schema pre-flight -> source and Neon endpoints -> connection tests from
-the replication instance -> replication task -> start and wait -> DMS validation -> reload the
+the replication instance -> replication task -> DMS premigration assessment (when the Param is on)
+-> start and wait -> DMS validation -> reload the
 failed tables, only if there are any -> independent data diff -> sequence sync -> report.
 
 With ``full-load-and-cdc`` the task keeps applying the source's changes after its load, and the
@@ -43,6 +46,7 @@ from airflow_neon_dms.notifications.notifier import (
     NeonDmsSmtpNotifier,
     slack_webhook_notifier,
 )
+from airflow_neon_dms.operators.assessment import NeonDmsPremigrationAssessmentOperator
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
 from airflow_neon_dms.operators.cutover import NeonDmsCutoverOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
@@ -72,6 +76,8 @@ METRICS_PERIOD = int(os.environ.get("NEON_DMS_METRICS_PERIOD", "60"))
 #: before the cutover is offered.
 MAX_LAG_SECONDS = float(os.environ.get("NEON_DMS_MAX_LAG_SECONDS", "5"))
 LAG_WINDOW_SECONDS = float(os.environ.get("NEON_DMS_LAG_WINDOW_SECONDS", "300"))
+#: "false" lets a failed premigration assessment only warn (the local demo's keyless table).
+ASSESSMENT_FAIL_ON_FAILED = os.environ.get("NEON_DMS_ASSESSMENT_FAIL_ON_FAILED", "true").lower() != "false"
 
 # [START aws_retries]
 #: ControlTablesSettings.ControlSchema of a task with CDC.
@@ -143,6 +149,19 @@ with DAG(
             enum=["LOGGER_SEVERITY_DEBUG", "LOGGER_SEVERITY_DETAILED_DEBUG", "LOGGER_SEVERITY_INFO"],
             description="TARGET_LOAD log severity in CloudWatch. DETAILED_DEBUG may write row data "
             "to the log: choose it only where the log may hold the data.",
+        ),
+        "premigration_assessment": Param(
+            True, type="boolean", description="Run DMS's premigration assessment before the full load."
+        ),
+        "assessment_role_arn": Param(
+            os.environ.get("NEON_DMS_ASSESSMENT_ROLE_ARN"),
+            type=["null", "string"],
+            description="IAM role DMS assumes to write the assessment results to S3 (iam:PassRole).",
+        ),
+        "assessment_bucket": Param(
+            os.environ.get("NEON_DMS_ASSESSMENT_BUCKET"),
+            type=["null", "string"],
+            description="S3 bucket for the premigration assessment results.",
         ),
         # [START cdc_params]
         "migration_type": Param(
@@ -262,15 +281,34 @@ with DAG(
         aws_conn_id=AWS_CONN_ID,
         **AWS_RETRIES,
     )
+    # [END replication_task]
+
+    # [START premigration_assessment]
+    @task.branch
+    def assess_first(params: dict[str, Any]) -> str:
+        """Run DMS's premigration assessment unless the run's Param turns it off."""
+        return "premigration_assessment" if params["premigration_assessment"] else "run_full_load"
+
+    assessment = NeonDmsPremigrationAssessmentOperator(
+        task_id="premigration_assessment",
+        replication_task_arn=create_task.output,
+        service_access_role_arn="{{ params.assessment_role_arn or '' }}",
+        result_bucket="{{ params.assessment_bucket or '' }}",
+        fail_on_failed=ASSESSMENT_FAIL_ON_FAILED,
+        aws_conn_id=AWS_CONN_ID,
+        waiter_delay=POLL_SECONDS,
+    )
+    # [END premigration_assessment]
+
     full_load = NeonDmsStartTaskOperator(
         task_id="run_full_load",
         replication_task_arn=create_task.output,
         neon_conn_id=NEON_CONN_ID,  # OpenLineage: the Neon tables' columns for column lineage
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
+        trigger_rule="none_failed_min_one_success",
         **AWS_RETRIES,
     )
-    # [END replication_task]
 
     # [START validate_and_reload]
     validation = NeonDmsValidationOperator(
@@ -402,6 +440,7 @@ with DAG(
         sequences: dict[str, Any],
         writes_stopped: dict[str, Any] | None,
         cutover: dict[str, Any] | None,
+        assessment: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One summary of the migration: what DMS said, what was reloaded, what the diff proved,
         and with CDC the cutover window."""
@@ -410,7 +449,12 @@ with DAG(
 
         window = cutover_window(writes_stopped, cutover, poll_seconds=POLL_SECONDS) if cutover else None
         summary = build_report(
-            validation=validation, reload=reload, diff=diff, sequences=sequences, cutover=window
+            validation=validation,
+            reload=reload,
+            diff=diff,
+            sequences=sequences,
+            cutover=window,
+            assessment=assessment,
         )
         print(format_report(summary))
         if not summary["verified"]:  # no "verified" asset event for a migration the diff did not prove
@@ -428,7 +472,8 @@ with DAG(
     source_endpoint >> test_source
     neon_endpoint >> test_neon
     choose_load = load_path(migration_plan)
-    [test_source, test_neon] >> create_task >> full_load >> choose_load >> [full_load_done, validation]
+    [test_source, test_neon] >> create_task >> assess_first() >> [assessment, full_load]
+    assessment >> full_load >> choose_load >> [full_load_done, validation]
     full_load_done >> validation >> branch
     branch >> reload_tables >> after_validation
     branch >> after_validation
@@ -441,4 +486,5 @@ with DAG(
         sequences.output,
         stopped_writing,
         cutover.output,
+        assessment.output,
     )

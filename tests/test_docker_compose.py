@@ -53,7 +53,18 @@ def test_dockerfile_installs_this_provider_on_airflow_3() -> None:
     text = (ROOT / "docker" / "Dockerfile").read_text()
     match = re.search(r"^FROM apache/airflow:(\d+)\.(\d+)\.(\d+)", text, re.MULTILINE)
     assert match and match.group(1) == "3"
-    assert re.search(r"pip install .*airflow-neon-dms\[local\]", text)
+    assert re.search(r"pip install .*airflow-neon-dms\[local,deployment\]", text)
+
+
+def test_metadata_database_drivers_come_with_an_extra(services: dict[str, dict[str, Any]]) -> None:
+    """The URL's sync driver, and asyncpg for the async engine Airflow derives from it, are installed."""
+    import tomllib
+
+    url = services["airflow-apiserver"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert url.startswith("postgresql+psycopg2://")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=!~\[ ]", requirement)[0] for requirement in extras["deployment"]}
+    assert {"psycopg2-binary", "asyncpg"} <= names
 
 
 def test_dependencies_point_at_services_that_can_satisfy_them(services: dict[str, dict[str, Any]]) -> None:

@@ -29,6 +29,7 @@ from airflow_neon_dms.dms.states import (
 )
 from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
+from airflow_neon_dms.hooks.dms_assessment import AssessmentCalls
 
 #: DescribeTableStatistics accepts 20..500 records a page; the maximum makes the fewest calls.
 TABLE_STATISTICS_PAGE_SIZE = 500
@@ -102,10 +103,10 @@ def _same_json(a: str | None, b: str | None) -> bool:
         return a == b
 
 
-class NeonDmsHook(DmsHook):
+class NeonDmsHook(DmsHook, AssessmentCalls):
     """
     AWS DMS calls for a migration into Neon: idempotent endpoints and tasks, connection tests,
-    paged table statistics and batched reloads.
+    paged table statistics, batched reloads and premigration assessment runs.
 
     Takes the amazon provider's ``aws_conn_id``, ``region_name``, ``verify`` and
     ``botocore_config``; an ``endpoint_url`` in the connection's extra points it at the local

@@ -18,6 +18,7 @@ from airflow_neon_dms.local.api_params import (
     with_marker,
 )
 from airflow_neon_dms.local.faults import (
+    InvalidParameterCombinationException,
     InvalidParameterValueException,
     InvalidResourceStateFault,
     ResourceAlreadyExistsFault,
@@ -25,6 +26,28 @@ from airflow_neon_dms.local.faults import (
 )
 from airflow_neon_dms.local.models import ReplicationInstance
 from airflow_neon_dms.local.service_state import ServiceState
+
+
+def _major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+def check_engine_upgrade(current: str, wanted: str | None, allow_major: bool) -> None:
+    """ModifyReplicationInstance refuses a new major engine version without AllowMajorVersionUpgrade.
+
+    botocore's ModifyReplicationInstance documents AllowMajorVersionUpgrade: "This parameter must
+    be set to true when specifying a value for the EngineVersion parameter that is a different
+    major version than the replication instance's current version" (and EngineVersion: "When
+    modifying a major engine version of an instance, also set AllowMajorVersionUpgrade to true").
+    The error is AWS's common ``InvalidParameterCombinationException`` (DMS API Reference, "Common
+    Errors"); the message is the one RDS answers for the same flag (aws-controllers-k8s/community
+    issue 1265). A major version is the first number (3 of 3.5.4).
+    """
+    if wanted is None or allow_major or _major(wanted) == _major(current):
+        return
+    raise InvalidParameterCombinationException(
+        "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version."
+    )
 
 
 class InstanceOperations(ServiceState):
@@ -107,6 +130,11 @@ class InstanceOperations(ServiceState):
             new_id = check_identifier("ReplicationInstanceIdentifier", new_id)
             if any(i.identifier == new_id and i is not instance for i in self.instances.values()):
                 raise ResourceAlreadyExistsFault(f"Replication instance {new_id} already exists.")
+        engine = params.get("EngineVersion")
+        check_engine_upgrade(
+            instance.engine_version, None if engine is None else str(engine),
+            bool(params.get("AllowMajorVersionUpgrade")),
+        )  # fmt: skip
         storage = params.get("AllocatedStorage")
         if storage is not None and not 5 <= int(storage) <= 6144:
             raise InvalidParameterValueException(f"Invalid AllocatedStorage {storage}; use 5 to 6144 (GiB).")

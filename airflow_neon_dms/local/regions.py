@@ -14,6 +14,7 @@ import threading
 from airflow_neon_dms.local.api_params import Params, Result
 from airflow_neon_dms.local.cloudwatch_logs import LocalLogs
 from airflow_neon_dms.local.cloudwatch_metrics import LocalMetrics
+from airflow_neon_dms.local.s3_buckets import LocalS3
 from airflow_neon_dms.local.service import DmsService
 from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
 
@@ -51,6 +52,8 @@ class RegionalDms:
         self.cloudwatch_logs = LocalLogs(account_id)
         #: CloudWatch metrics of every region (``AWS/DMS`` task metrics), served at the same address.
         self.cloudwatch_metrics = LocalMetrics(account_id, period_seconds=metrics_period_seconds)
+        #: S3 (assessment results), served at the same address; bucket names are global.
+        self.s3 = LocalS3(account_id)
 
     def region(self, name: str | None = None) -> DmsService:
         """The service of region ``name`` (the default region when None)."""
@@ -65,6 +68,7 @@ class RegionalDms:
                     timing=self.timing,
                     cloudwatch_logs=self.cloudwatch_logs,
                     cloudwatch_metrics=self.cloudwatch_metrics,
+                    s3=self.s3,
                 )
                 self._regions[name] = service
             return service
@@ -90,3 +94,4 @@ class RegionalDms:
             service.shutdown()
         self.cloudwatch_logs.reset()
         self.cloudwatch_metrics.reset()
+        self.s3.reset()

@@ -28,6 +28,7 @@ from airflow_neon_dms.local.moto_dms import make_wsgi_app
 from airflow_neon_dms.local.neon_proxy import DEFAULT_BACKEND_SSLMODE, NeonProxy, check_backend_sslmode
 from airflow_neon_dms.local.neon_rules import check_endpoint_id
 from airflow_neon_dms.local.regions import RegionalDms
+from airflow_neon_dms.local.s3_buckets import with_s3
 from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class LocalDms:
                 self.service.routes[(target.host.lower(), target.port)] = ("127.0.0.1", proxy.port)
             app = with_logs(make_wsgi_app(self.service), self.service.cloudwatch_logs)
             app = with_metrics(app, self.service.cloudwatch_metrics)
+            app = with_s3(app, self.service.s3)
             self._server = make_server(self.host, self._port, app, threaded=True)
         except BaseException:
             self.stop()

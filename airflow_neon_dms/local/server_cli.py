@@ -50,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="IDENTIFIER",
         help="create this replication instance at start-up (repeatable)",
     )
+    parser.add_argument(
+        "--s3-bucket",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="create this bucket in the emulator's S3 at start-up, e.g. for premigration "
+        "assessment results (repeatable)",
+    )
     defaults = StateTiming()
     timing = parser.add_argument_group("state timing (AWS's transitional states; 0 = never shown)")
     timing.add_argument(
@@ -161,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
         local_url = f"http://127.0.0.1:{dms.port}"
         for arn in create_instances(local_url, args.region, args.replication_instance):
             log.info("Replication instance ready: %s", arn)
+        for bucket in args.s3_bucket:
+            dms.service.s3.create_bucket(bucket, args.region)
+            log.info("S3 bucket ready: %s", bucket)
         print(f"Local DMS ready: endpoint_url={dms.endpoint_url}", flush=True)
         wait_for_stop_signal()
     log.info("Local DMS stopped")

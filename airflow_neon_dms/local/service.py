@@ -5,13 +5,14 @@ No HTTP and no moto here (``moto_dms`` puts this behind moto's request handling)
 on task threads (``task_runner``), so every call returns at once. The operations live in one
 module per resource: ``endpoint_operations``, ``instance_operations``, ``task_operations``,
 ``event_operations``, ``task_log_operations``, ``task_metric_operations``, ``schema_operations``,
-``endpoint_types``, ``subnet_group_operations``, and DMS Serverless in
+``endpoint_types``, ``subnet_group_operations``, ``assessment_operations``, and DMS Serverless in
 ``replication_config_operations`` and ``replication_operations``.
 """
 
 from __future__ import annotations
 
 from airflow_neon_dms.local.api_params import Params, Result, snake_case
+from airflow_neon_dms.local.assessment_operations import AssessmentOperations
 from airflow_neon_dms.local.endpoint_operations import EndpointOperations
 from airflow_neon_dms.local.endpoint_types import EndpointTypeOperations
 from airflow_neon_dms.local.event_operations import EventOperations
@@ -45,6 +46,9 @@ OPERATIONS = frozenset(
         "CreateReplicationConfig", "ModifyReplicationConfig", "DeleteReplicationConfig",
         "DescribeReplicationConfigs", "StartReplication", "StopReplication",
         "DescribeReplications", "DescribeReplicationTableStatistics", "ReloadReplicationTables",
+        "StartReplicationTaskAssessmentRun", "DescribeReplicationTaskAssessmentRuns",
+        "DescribeReplicationTaskIndividualAssessments", "DescribeApplicableIndividualAssessments",
+        "CancelReplicationTaskAssessmentRun", "DeleteReplicationTaskAssessmentRun",
     }
 )  # fmt: skip
 
@@ -60,6 +64,7 @@ class DmsService(
     EndpointTypeOperations,
     SubnetGroupOperations,
     ReplicationOperations,
+    AssessmentOperations,
 ):
     """All state and operations of one local DMS (see ``ServiceState`` for the state).
 

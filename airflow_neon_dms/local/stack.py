@@ -42,6 +42,10 @@ ENDPOINT_ID = "ep-local-demo"
 NEON_ROLE = "neondb_owner"
 REGION = "us-east-1"
 INSTANCE_ID = "neon-dms-local"
+#: The premigration assessment's service role and results bucket on the local stack (the emulator
+#: has no IAM: any role ARN of the right form is accepted; the bucket is created in its S3).
+ASSESSMENT_ROLE_ARN = "arn:aws:iam::123456789012:role/neon-dms-assessment"
+ASSESSMENT_BUCKET = "neon-dms-assessments"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -178,6 +182,7 @@ class LocalStack:
         )
         self.endpoint_url = dms.endpoint_url
         self.instance_arn = self._replication_instance()
+        self.aws_client("s3").create_bucket(Bucket=ASSESSMENT_BUCKET)
 
     def _drop(self, kind: str, name: str) -> None:
         statement = {"database": "DROP DATABASE IF EXISTS {} WITH (FORCE)", "role": "DROP ROLE IF EXISTS {}"}[
@@ -214,8 +219,11 @@ class LocalStack:
         return _with_database(self.server_dsn, self.neon_db)
 
     def dms_client(self) -> Any:
+        return self.aws_client("dms")
+
+    def aws_client(self, service: str) -> Any:
         return boto3.client(
-            "dms",
+            service,
             endpoint_url=self.endpoint_url,
             region_name=REGION,
             aws_access_key_id="local",
@@ -247,6 +255,11 @@ class LocalStack:
             "NEON_DMS_METRICS_PERIOD": str(int(self.options.metrics_period_seconds)),
             # CDC: lag under 5 s for two metric periods before the cutover is offered.
             "NEON_DMS_LAG_WINDOW_SECONDS": str(2 * int(self.options.metrics_period_seconds)),
+            "NEON_DMS_ASSESSMENT_ROLE_ARN": ASSESSMENT_ROLE_ARN,
+            "NEON_DMS_ASSESSMENT_BUCKET": ASSESSMENT_BUCKET,
+            # The sample shop's page_views has text columns and no key on purpose, which DMS's
+            # assessment reports as failed: the demo shows it in the report instead of stopping.
+            "NEON_DMS_ASSESSMENT_FAIL_ON_FAILED": "false",
             "AIRFLOW_CONN_DMS_SOURCE": self.options.source_dsn_override or self.source_dsn,
             "AIRFLOW_CONN_NEON_TARGET": json.dumps(
                 {

@@ -224,3 +224,16 @@ def test_unreachable_source_fails_at_the_first_source_step() -> None:
     assert result.task_states["schema_preflight"] == "failed"
     assert f"127.0.0.1:{closed}" in result.log or "Connection refused" in result.log
     assert endpoints == []
+
+
+def test_premigration_assessment_ran_and_is_in_the_report(migrated: tuple[LocalStack, DagRunResult]) -> None:
+    stack, result = migrated
+    assessment = result.xcom("premigration_assessment")
+    # page_views has text columns and no key: AWS's assessment reports it (warn-only on the stack)
+    assert assessment["status"] == "failed"
+    assert assessment["failed"] == ["table-with-lob-but-without-primary-key-or-unique-constraint"]
+    assert result.xcom("report")["premigration_assessment"] == assessment
+    bucket, _, prefix = assessment["result_location"].removeprefix("s3://").partition("/")
+    listed = stack.aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+    assert f"{prefix}summary.json" in {o["Key"] for o in listed["Contents"]}
+    assert "Premigration assessment: failed, failed: table-with-lob" in result.log

@@ -127,6 +127,7 @@ def test_every_operation_answers_in_botocore_shape(
     client.list_tags_for_resource(ResourceArn=task)
     client.remove_tags_from_resource(ResourceArn=task, TagKeys=["k"])
     client.describe_replication_instance_task_logs(ReplicationInstanceArn=instance)
+    _assessment_operations(client, local_dms.endpoint_url, task)
     client.delete_replication_task(ReplicationTaskArn=task)
     refreshed_schemas(client, source, instance)  # RefreshSchemas and DescribeRefreshSchemasStatus
     client.describe_schemas(EndpointArn=source)
@@ -188,6 +189,27 @@ def _serverless_calls(client: Any, source: str, target: str) -> None:
         client.stop_replication(ReplicationConfigArn=config)
     with contextlib.suppress(ClientError):  # refused while the capacity is still provisioned
         client.delete_replication_config(ReplicationConfigArn=config)
+
+
+def _assessment_operations(client: Any, endpoint_url: str, task: str) -> None:
+    from tests.local.test_assessments import ROLE, s3_client, wait_finished
+
+    bucket = unique("results")
+    s3_client(endpoint_url).create_bucket(Bucket=bucket)
+    client.describe_applicable_individual_assessments(ReplicationTaskArn=task)
+    run = client.start_replication_task_assessment_run(
+        ReplicationTaskArn=task,
+        ServiceAccessRoleArn=ROLE,
+        ResultLocationBucket=bucket,
+        AssessmentRunName="shapes",
+    )["ReplicationTaskAssessmentRun"]["ReplicationTaskAssessmentRunArn"]
+    try:  # cancelling a run that already finished answers InvalidResourceStateFault: checked too
+        client.cancel_replication_task_assessment_run(ReplicationTaskAssessmentRunArn=run)
+    except ClientError as err:
+        assert err.response["Error"]["Code"] == "InvalidResourceStateFault"
+    wait_finished(client, run)
+    client.describe_replication_task_individual_assessments()
+    client.delete_replication_task_assessment_run(ReplicationTaskAssessmentRunArn=run)
 
 
 def test_a_bad_answer_surfaces_as_an_error_from_the_call(dms_client_factory: Any, local_dms: Any) -> None:

@@ -102,8 +102,9 @@ def test_neon_proxy_command(pg_server: Any) -> None:
 def test_local_dms_creates_replication_instances_at_start() -> None:
     port = free_port()
     process, ready = _start(
-        "local-dms", "--host", "0.0.0.0", "--port", str(port), "--replication-instance", "neon-dms-local"
-    )
+        "local-dms", "--host", "0.0.0.0", "--port", str(port), "--replication-instance", "neon-dms-local",
+        "--s3-bucket", "assessments",
+    )  # fmt: skip
     try:
         client = boto3.client(
             "dms",
@@ -113,12 +114,21 @@ def test_local_dms_creates_replication_instances_at_start() -> None:
             aws_secret_access_key="any",
         )
         instances = client.describe_replication_instances()["ReplicationInstances"]
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+        )
+        buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     finally:
         _stop(process, signal.SIGTERM)
     assert [i["ReplicationInstanceIdentifier"] for i in instances] == ["neon-dms-local"]
     assert instances[0]["ReplicationInstanceArn"].startswith("arn:aws:dms:us-east-1:")
     assert instances[0]["ReplicationInstanceStatus"] == "available"
     assert "Replication instance ready" in ready
+    assert buckets == ["assessments"]
 
 
 def test_local_dms_keeps_new_tasks_creating_when_asked() -> None:

@@ -10,6 +10,7 @@ from moto.core.responses import BaseResponse
 from airflow_neon_dms.local.cloudwatch_logs import MOTO_LOGS_INTERNALS
 from airflow_neon_dms.local.cloudwatch_metrics import MOTO_METRICS_INTERNALS
 from airflow_neon_dms.local.moto_dms import MOTO_INTERNALS, MOTO_VERSION, EmulatorResponse
+from airflow_neon_dms.local.s3_buckets import MOTO_S3_INTERNALS
 from airflow_neon_dms.local.service import OPERATIONS
 
 
@@ -23,7 +24,12 @@ def test_moto_is_the_version_the_emulator_was_written_for() -> None:
 def test_every_moto_internal_still_exists() -> None:
     missing = [
         f"{getattr(owner, '__name__', owner)}.{name}"
-        for owner, name in (*MOTO_INTERNALS, *MOTO_LOGS_INTERNALS, *MOTO_METRICS_INTERNALS)
+        for owner, name in (
+            *MOTO_INTERNALS,
+            *MOTO_LOGS_INTERNALS,
+            *MOTO_METRICS_INTERNALS,
+            *MOTO_S3_INTERNALS,
+        )
         if not hasattr(owner, name)
     ]
     assert missing == [], f"moto internals the emulator relies on are gone: {missing}"

@@ -152,3 +152,24 @@ def test_modify_instance_now_or_in_the_maintenance_window(dms: Dms) -> None:
             ReplicationInstanceArn=arn, AllocatedStorage=1, ApplyImmediately=True
         )
     assert _code(err) == "InvalidParameterValueException"
+
+
+def test_a_new_major_engine_version_needs_allow_major_version_upgrade(dms: Dms) -> None:
+    arn = dms.instance_arn
+    current = dms.client.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-arn", "Values": [arn]}]
+    )["ReplicationInstances"][0]["EngineVersion"]
+    major = int(current.split(".")[0])
+    for allow in ({}, {"AllowMajorVersionUpgrade": False}):
+        with pytest.raises(ClientError) as err:
+            dms.client.modify_replication_instance(
+                ReplicationInstanceArn=arn, EngineVersion=f"{major + 1}.0.0", **allow
+            )
+        assert _code(err) == "InvalidParameterCombinationException"
+        assert "AllowMajorVersionUpgrade" in err.value.response["Error"]["Message"]
+    minor = dms.client.modify_replication_instance(ReplicationInstanceArn=arn, EngineVersion=f"{major}.99.0")
+    assert minor["ReplicationInstance"]["PendingModifiedValues"] == {"EngineVersion": f"{major}.99.0"}
+    upgraded = dms.client.modify_replication_instance(
+        ReplicationInstanceArn=arn, EngineVersion=f"{major + 1}.0.0", AllowMajorVersionUpgrade=True
+    )
+    assert upgraded["ReplicationInstance"]["PendingModifiedValues"] == {"EngineVersion": f"{major + 1}.0.0"}

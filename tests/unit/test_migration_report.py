@@ -146,3 +146,20 @@ def test_a_full_load_report_has_no_cutover_line() -> None:
     summary = build_report(validation=VALIDATION, reload=None, diff=_diff(), sequences=None)
     assert summary["cutover"] is None
     assert "Cutover window" not in format_report(summary)
+
+
+def test_report_states_the_premigration_assessment() -> None:
+    assessment = {
+        "assessment_run_arn": "arn:aws:dms:us-east-1:1:assessment-run:R",
+        "status": "failed",
+        "failed": ["table-with-lob-but-without-primary-key-or-unique-constraint"],
+        "assessments": {},
+        "result_location": "s3://b/f/R/",
+    }
+    with_run = build_report(validation=None, reload=None, diff=None, sequences=None, assessment=assessment)
+    assert with_run["premigration_assessment"] == assessment
+    text = format_report(with_run)
+    assert "Premigration assessment: failed, failed: table-with-lob-but-without-primary-key" in text
+    assert "s3://b/f/R/" in text
+    without = build_report(validation=None, reload=None, diff=None, sequences=None)
+    assert format_report(without).endswith("Premigration assessment: not run.")
