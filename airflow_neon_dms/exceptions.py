@@ -9,11 +9,19 @@ from __future__ import annotations
 
 
 class NeonDmsError(Exception):
-    """Base class of every error this provider raises on purpose."""
+    """Base class of every error this provider raises on purpose.
+
+    ``retryable`` False marks errors no retry can fix (a missing resource, a refused value): the
+    operators turn those into Airflow's fail-without-retry exception (``operators/base.py``).
+    """
+
+    retryable: bool = True
 
 
 class NeonConfigError(NeonDmsError, ValueError):
     """A user-supplied value (host, id, mapping, setting) is wrong; the message says the fix."""
+
+    retryable = False
 
 
 class NeonHostError(NeonConfigError):
@@ -34,6 +42,18 @@ class DatabaseConnectionError(NeonDmsError):
 
 class DmsResourceError(NeonDmsError):
     """A DMS resource (endpoint, task, connection) is in a state the step cannot accept."""
+
+
+class DmsResourceNotFoundError(DmsResourceError):
+    """A DMS resource (instance, endpoint, task) given by ARN does not exist (any more)."""
+
+    retryable = False
+
+
+class DmsRequestRefusedError(DmsResourceError):
+    """DMS refused a request for a reason a retry cannot change (a value it does not accept)."""
+
+    retryable = False
 
 
 class ConnectionTestFailedError(DmsResourceError):

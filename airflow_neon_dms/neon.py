@@ -266,10 +266,11 @@ class NeonTarget:
                 f"Connection {conn_id!r} has sslmode {sslmode!r}; use one of "
                 f"{', '.join(sorted(TLS_SSLMODES))} (Neon requires TLS)."
             )
-        if on_neon and sslmode not in TLS_SSLMODES:
+        # A Neon host, or any host with an endpoint id (it reaches Neon's proxy): TLS or nothing.
+        if (on_neon and sslmode not in TLS_SSLMODES) or (given_id and sslmode in ("disable", "allow")):
             raise NeonConfigError(
                 f"Connection {conn_id!r} has sslmode {sslmode!r}, but Neon only accepts encrypted "
-                "connections. Set the extra 'sslmode' to 'require' (or verify-full)."
+                "connections. Set the extra 'sslmode' to 'require' (or verify-full), or remove it."
             )
         if not user:
             raise NeonConfigError(

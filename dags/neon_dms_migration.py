@@ -198,13 +198,15 @@ with DAG(
         from airflow_neon_dms.dms.task_settings import TaskSettings
         from airflow_neon_dms.hooks.dms import NeonDmsHook
         from airflow_neon_dms.operators.db_endpoints import source_schema
+        from airflow_neon_dms.operators.fail_fast import fail_fast
 
-        migration_type = params.get("migration_type") or "full-load"
-        cutover = cutover_mode(migration_type, params.get("cutover"))  # before anything exists on AWS
-        instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
-            params.get("replication_instance_arn") or ""
-        )
-        schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
+        with fail_fast():  # an unknown instance or a bad Param fails at once, without retries
+            migration_type = params.get("migration_type") or "full-load"
+            cutover = cutover_mode(migration_type, params.get("cutover"))  # before anything exists on AWS
+            instance_arn = NeonDmsHook(aws_conn_id=AWS_CONN_ID).resolve_replication_instance_arn(
+                params.get("replication_instance_arn") or ""
+            )
+            schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
         mappings = TableMappings.include(schema, exclude=params["exclude_tables"])
         # TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging; TARGET_LOAD at the chosen severity.
         # With CDC, DMS's control tables go to their own schema, not among the migrated tables.

@@ -19,6 +19,7 @@ import pytest
 from psycopg import sql
 
 from airflow_neon_dms.identifiers import mysql_identifier
+from tests.pg_databases import drop_test_database
 
 #: Servers with special settings, started once per test session by whichever folder needs them:
 #: a PostgreSQL with wal_level=logical and a MariaDB with the binary log on.
@@ -76,7 +77,7 @@ def make_pg_database(pg_server: PgServer) -> Iterator[Callable[[], str]]:
     yield make
     with psycopg.connect(pg_server.dsn(), autocommit=True) as conn:
         for name in created:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop_test_database(conn, name)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from psycopg import sql
 
 from airflow_neon_dms.local.databases import DatabaseAddress
+from tests.pg_databases import drop_test_database
 
 #: Small enough that a test can fill every slot, large enough for the tests that run at once.
 MAX_REPLICATION_SLOTS = 8
@@ -95,8 +96,4 @@ def make_logical_database(logical_pg: LogicalPg) -> Iterator[Callable[[], str]]:
     yield make
     with psycopg.connect(logical_pg.dsn(), autocommit=True) as conn:
         for name in created:
-            conn.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s",
-                [name],
-            )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop_test_database(conn, name)

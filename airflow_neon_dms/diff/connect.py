@@ -81,7 +81,7 @@ class Endpoint:
             raise
         except Exception as err:  # psycopg.Error or pymysql.Error: both drivers, one message
             reason = self.redact((str(err).strip().splitlines() or [type(err).__name__])[0])
-            hint = neon_hint(reason) or (
+            hint = neon_hint(reason, side="airflow") or (
                 "Check the connection's host, port, login and password, and that the server accepts "
                 "connections from this worker."
             )

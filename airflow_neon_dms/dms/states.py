@@ -194,18 +194,11 @@ class TaskOutcome:
     message: str
 
 
-def _full_load_percent(task: Mapping[str, Any]) -> int:
+def _task_stat(task: Mapping[str, Any], name: str) -> int:
+    """One count of the task's ReplicationTaskStats (0 when missing or not a number)."""
     stats = task.get("ReplicationTaskStats") or {}
     try:
-        return int(stats.get("FullLoadProgressPercent") or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _tables_errored(task: Mapping[str, Any]) -> int:
-    stats = task.get("ReplicationTaskStats") or {}
-    try:
-        return int(stats.get("TablesErrored") or 0)
+        return int(stats.get(name) or 0)
     except (TypeError, ValueError):
         return 0
 
@@ -280,7 +273,7 @@ def classify_task(
     name = task.get("ReplicationTaskIdentifier") or task.get("ReplicationTaskArn") or "?"
     status = str(task.get("Status") or "").lower()
     migration_type = str(task.get("MigrationType") or MigrationType.FULL_LOAD.value)
-    percent = _full_load_percent(task)
+    percent = _task_stat(task, "FullLoadProgressPercent")
 
     if started_after is not None and _from_earlier_run(task, status, started_after):
         return TaskOutcome(
@@ -329,14 +322,14 @@ def _classify_stop(task: Mapping[str, Any], name: str, migration_type: str) -> T
             f"{meaning}).{detail}",
         )
     stats = task.get("ReplicationTaskStats") or {}
-    percent = _full_load_percent(task)
+    percent = _task_stat(task, "FullLoadProgressPercent")
     if migration_type in _WITH_FULL_LOAD and "FullLoadProgressPercent" in stats and percent < 100:
         return TaskOutcome(
             Outcome.FAILED,
             f"Replication task {name} stopped ({code}) at {percent}% of the full load, so the load did "
             f"not complete (a stop by request?). {_RESUME}",
         )
-    errored = _tables_errored(task)
+    errored = _task_stat(task, "TablesErrored")
     if errored:
         return TaskOutcome(
             Outcome.FAILED,

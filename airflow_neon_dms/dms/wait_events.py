@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from airflow_neon_dms.exceptions import DmsResourceError
+from airflow_neon_dms.exceptions import DmsResourceError, DmsResourceNotFoundError
 
 EVENT_SUCCESS = "success"
 EVENT_FAILED = "failed"
 EVENT_TIMEOUT = "timeout"
 EVENT_ERROR = "error"
+#: The waited-for resource no longer exists: no retry can bring it back.
+EVENT_GONE = "gone"
 #: Event statuses a trigger yields; operators treat anything else as an invalid event.
-EVENT_STATUSES = frozenset({EVENT_SUCCESS, EVENT_FAILED, EVENT_TIMEOUT, EVENT_ERROR})
+EVENT_STATUSES = frozenset({EVENT_SUCCESS, EVENT_FAILED, EVENT_TIMEOUT, EVENT_ERROR, EVENT_GONE})
 
 #: Builds the exception for a ``failed`` or ``timeout`` event from the event's message.
 ErrorFor = Callable[[str], Exception]
@@ -39,11 +41,16 @@ def check_event(
     """The message of a ``success`` event; raise for every other event.
 
     ``failed`` and ``timed_out`` build the exception for those statuses; an ``error`` event (DMS
-    could not be read), or a status without a builder, raises :class:`DmsResourceError`.
+    could not be read), or a status without a builder, raises :class:`DmsResourceError`; a
+    ``gone`` event raises :class:`DmsResourceNotFoundError`, which fails without retries.
     """
     status, message = event_status(event, subject, wait)
     if status == EVENT_SUCCESS:
         return message
+    if status == EVENT_GONE:
+        raise DmsResourceNotFoundError(
+            f"{message} Trigger a new DAG run, or clear the step that creates it together with this one."
+        )
     if status == EVENT_FAILED and failed is not None:
         raise failed(message)
     if status == EVENT_TIMEOUT and timed_out is not None:

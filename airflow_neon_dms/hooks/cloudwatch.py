@@ -15,13 +15,19 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.config import Config
 
 from airflow_neon_dms.dms.lag import NAMESPACE, STATISTIC, Datapoint
+from airflow_neon_dms.hooks.async_client import AsyncClientWithoutBlockingMixin
 
 #: GetMetricData's limit of queries per request is 500; a wait asks for a handful.
 MAX_QUERIES = 500
 
+#: The dimensions of a task's metrics (``[{"Name": ..., "Value": ...}]``).
+Dimensions = Sequence[Mapping[str, str]]
+#: Datapoints per metric name, in the order GetMetricData returned them.
+MetricSeries = dict[str, list[Datapoint]]
+
 
 def metric_queries(
-    dimensions: Sequence[Mapping[str, str]], metrics: Sequence[str], period: int, stat: str = STATISTIC
+    dimensions: Dimensions, metrics: Sequence[str], period: int, stat: str = STATISTIC
 ) -> list[dict[str, Any]]:
     """GetMetricData queries, one per metric, with ids ``m0``, ``m1``, ..."""
     if len(metrics) > MAX_QUERIES:
@@ -56,7 +62,7 @@ class MetricPages:
     def __init__(self, metrics: Sequence[str], request: Mapping[str, Any]) -> None:
         self.metrics = list(metrics)
         self.request = dict(request)
-        self.series: dict[str, list[Datapoint]] = {name: [] for name in self.metrics}
+        self.series: MetricSeries = {name: [] for name in self.metrics}
         self._token: str | None = None
         self._done = False
 
@@ -78,7 +84,23 @@ class MetricPages:
         self._done = not self._token
 
 
-class NeonDmsMetricsHook(AwsBaseHook):
+def metric_pages(
+    dimensions: Dimensions, metrics: Sequence[str], start: float, end: float, period: int
+) -> MetricPages:
+    """The paged GetMetricData request for ``metrics`` from ``start`` to ``end`` (epoch seconds),
+    oldest datapoint first; the sync and the async client both drive it."""
+    return MetricPages(
+        metrics,
+        {
+            "MetricDataQueries": metric_queries(dimensions, metrics, period),
+            "StartTime": datetime.fromtimestamp(start, tz=timezone.utc),
+            "EndTime": datetime.fromtimestamp(end, tz=timezone.utc),
+            "ScanBy": "TimestampAscending",
+        },
+    )
+
+
+class NeonDmsMetricsHook(AsyncClientWithoutBlockingMixin, AwsBaseHook):
     """
     Read a replication task's AWS/DMS metrics from CloudWatch (GetMetricData, paged).
 
@@ -92,46 +114,20 @@ class NeonDmsMetricsHook(AwsBaseHook):
         kwargs["client_type"] = "cloudwatch"
         super().__init__(*args, **kwargs)
 
-    @staticmethod
-    def _pages(
-        dimensions: Sequence[Mapping[str, str]], metrics: Sequence[str], start: float, end: float, period: int
-    ) -> MetricPages:
-        return MetricPages(
-            metrics,
-            {
-                "MetricDataQueries": metric_queries(dimensions, metrics, period),
-                "StartTime": datetime.fromtimestamp(start, tz=timezone.utc),
-                "EndTime": datetime.fromtimestamp(end, tz=timezone.utc),
-                "ScanBy": "TimestampAscending",
-            },
-        )
-
     def series(
-        self,
-        dimensions: Sequence[Mapping[str, str]],
-        metrics: Sequence[str],
-        *,
-        start: float,
-        end: float,
-        period: int,
-    ) -> dict[str, list[Datapoint]]:
+        self, dimensions: Dimensions, metrics: Sequence[str], *, start: float, end: float, period: int
+    ) -> MetricSeries:
         """Datapoints of each metric between ``start`` and ``end`` (epoch seconds), one per period."""
-        pages = self._pages(dimensions, metrics, start, end, period)
+        pages = metric_pages(dimensions, metrics, start, end, period)
         while (request := pages.next_request()) is not None:
             pages.add(self.conn.get_metric_data(**request))
         return pages.series
 
     async def series_async(
-        self,
-        dimensions: Sequence[Mapping[str, str]],
-        metrics: Sequence[str],
-        *,
-        start: float,
-        end: float,
-        period: int,
-    ) -> dict[str, list[Datapoint]]:
+        self, dimensions: Dimensions, metrics: Sequence[str], *, start: float, end: float, period: int
+    ) -> MetricSeries:
         """Async :meth:`series` for triggers."""
-        pages = self._pages(dimensions, metrics, start, end, period)
+        pages = metric_pages(dimensions, metrics, start, end, period)
         async with await self.get_async_conn() as client:
             while (request := pages.next_request()) is not None:
                 pages.add(await client.get_metric_data(**request))

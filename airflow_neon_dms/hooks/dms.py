@@ -28,7 +28,8 @@ from airflow_neon_dms.dms.states import (
     start_type_for,
 )
 from airflow_neon_dms.dms.table_names import TableRef
-from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
+from airflow_neon_dms.exceptions import DmsResourceError, DmsResourceNotFoundError, NeonConfigError
+from airflow_neon_dms.hooks.async_client import AsyncClientWithoutBlockingMixin
 from airflow_neon_dms.hooks.dms_assessment import AssessmentCalls
 
 #: DescribeTableStatistics accepts 20..500 records a page; the maximum makes the fewest calls.
@@ -103,7 +104,7 @@ def _same_json(a: str | None, b: str | None) -> bool:
         return a == b
 
 
-class NeonDmsHook(DmsHook, AssessmentCalls):
+class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
     """
     AWS DMS calls for a migration into Neon: idempotent endpoints and tasks, connection tests,
     paged table statistics, batched reloads and premigration assessment runs.
@@ -135,20 +136,26 @@ class NeonDmsHook(DmsHook, AssessmentCalls):
         identifier: str,
         settings: Mapping[str, Any],
         tags: Mapping[str, str] | None = None,
-        *,
-        refresh_password: bool = False,
     ) -> tuple[str, str]:
         """Create the endpoint, or reuse the one with this identifier, modifying it if it differs.
 
-        DMS never shows a password back, so ``refresh_password`` sends the settings (password
-        included) to an existing endpoint even when nothing visible differs.
-        Returns ``(endpoint_arn, action)`` with action ``created``, ``reused`` or ``modified``.
+        DMS never shows a password back, so the endpoint carries a salted scrypt fingerprint of
+        the password it was given (tag :data:`~airflow_neon_dms.dms.password_fingerprint.TAG_KEY`).
+        When the password in ``settings`` does not match it (rotated, or an endpoint made
+        elsewhere), the settings and the password are sent again (ModifyEndpoint) and the tag is
+        rewritten. Returns ``(endpoint_arn, action)`` with action ``created``, ``reused`` or
+        ``modified``.
         """
+        from airflow_neon_dms.dms.password_fingerprint import TAG_KEY, password_fingerprint
+
+        password = settings.get("Password")
+        fingerprint = {TAG_KEY: password_fingerprint(str(password))} if password else {}
         existing = self.find_endpoint(identifier)
         if existing is None:
             kwargs = dict(settings)
-            if tags:
-                kwargs["Tags"] = [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+            all_tags = {**dict(tags or {}), **fingerprint}
+            if all_tags:
+                kwargs["Tags"] = [{"Key": k, "Value": str(v)} for k, v in all_tags.items()]
             try:
                 created = self.conn.create_endpoint(EndpointIdentifier=identifier, **kwargs)
             except ClientError as err:
@@ -161,8 +168,8 @@ class NeonDmsHook(DmsHook, AssessmentCalls):
                 return str(created["Endpoint"]["EndpointArn"]), "created"
         arn = str(existing["EndpointArn"])
         diffs = endpoint_differences(existing, settings)
-        if refresh_password and "Password" in settings and not diffs:
-            diffs = ["Password"]
+        if password and not self._password_matches(arn, str(password)):
+            diffs.append("Password")
         if not diffs:
             return arn, "reused"
         if "EndpointType" in diffs:
@@ -172,7 +179,22 @@ class NeonDmsHook(DmsHook, AssessmentCalls):
             )
         self.log.info("Endpoint %s differs in %s; modifying it", identifier, ", ".join(diffs))
         self.conn.modify_endpoint(EndpointArn=arn, **dict(settings))
+        if fingerprint:
+            # After the modify: a failed modify leaves the old tag, so the next run sends again.
+            self.conn.add_tags_to_resource(
+                ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in fingerprint.items()]
+            )
         return arn, "modified"
+
+    def _password_matches(self, endpoint_arn: str, password: str) -> bool:
+        """True when the endpoint's fingerprint tag was made from ``password``."""
+        from airflow_neon_dms.dms.password_fingerprint import TAG_KEY, fingerprint_matches
+
+        tag_list = (_or_none(self.conn.list_tags_for_resource, ResourceArn=endpoint_arn) or {}).get(
+            "TagList", []
+        )
+        stored = next((str(t.get("Value")) for t in tag_list if t.get("Key") == TAG_KEY), None)
+        return fingerprint_matches(stored, password)
 
     def describe_endpoint(self, endpoint_arn: str) -> dict[str, Any] | None:
         """The endpoint with this ARN, or None."""
@@ -191,6 +213,12 @@ class NeonDmsHook(DmsHook, AssessmentCalls):
                 "or the identifier of the DMS replication instance that runs the migration."
             )
         if value.startswith("arn:"):
+            if self.describe_replication_instance(value) is None:
+                raise DmsResourceNotFoundError(
+                    f"Replication instance {value} does not exist in region {self.conn_region_name}. "
+                    "Pass the ARN or identifier of an existing instance (DMS console: Replication "
+                    "instances) and trigger a new run."
+                )
             return value
         found = _or_none(
             self.conn.describe_replication_instances,
@@ -317,8 +345,9 @@ class NeonDmsHook(DmsHook, AssessmentCalls):
             without_settings=not with_settings,
         )
         if not tasks:
-            raise DmsResourceError(
-                f"Replication task {task_arn} does not exist. Create it first (NeonDmsCreateTaskOperator)."
+            raise DmsResourceNotFoundError(
+                f"Replication task {task_arn} does not exist. Create it first (NeonDmsCreateTaskOperator); "
+                "when an earlier run created it, trigger a new run or clear the create step too."
             )
         return dict(tasks[0])
 

@@ -12,7 +12,7 @@ import psycopg
 from airflow.sdk import BaseHook
 
 from airflow_neon_dms.dms.endpoint_settings import tls_settings
-from airflow_neon_dms.dms.failure_hints import neon_hint
+from airflow_neon_dms.dms.failure_hints import neon_hint, neon_network_hint
 from airflow_neon_dms.exceptions import DatabaseConnectionError, WrongConnectionTypeError
 from airflow_neon_dms.masking import mask
 from airflow_neon_dms.neon import NeonTarget, dms_password, is_neon_host, worker_sslrootcert
@@ -121,14 +121,20 @@ class NeonHook(BaseHook):
         except psycopg.OperationalError as err:
             target = self.target
             reason = redact((str(err).strip().splitlines() or ["connection failed"])[0], target.password)
-            hint = neon_hint(reason) or (
-                "Check the connection's Host and Port, and that the Neon endpoint is reachable from "
-                "this worker (a suspended compute wakes up on connect: a retry usually succeeds)."
-            )
+            hint = neon_hint(reason, side="airflow") or neon_network_hint(reason)
             raise DatabaseConnectionError(
                 f"Neon connection {self.neon_conn_id!r} ({target.user}@{target.host}:{target.port}/"
-                f"{target.database}) failed: {reason}. {hint}"
+                f"{target.database}) failed: {reason}.{self._pooler_note()}" + (f" {hint}" if hint else "")
             ) from err
+
+    def _pooler_note(self) -> str:
+        """A sentence saying the connection's pooler host was replaced, or ''."""
+        if not self.target.was_pooler_host:
+            return ""
+        return (
+            f" The connection's '-pooler' host was replaced by the direct host {self.target.host} "
+            "(DMS bulk loads and SET need it; the worker uses the same host)."
+        )
 
     @contextmanager
     def cursor(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -151,7 +157,10 @@ class NeonHook(BaseHook):
             return False, str(err)
         assert row is not None
         where = f"endpoint {target.endpoint_id}" if target.endpoint_id else f"host {target.host}"
-        return True, f"Connected to Neon {where}, database {row[0]} as {row[1]} (PostgreSQL {row[2]})."
+        return True, (
+            f"Connected to Neon {where}, database {row[0]} as {row[1]} (PostgreSQL {row[2]})."
+            f"{self._pooler_note()}"
+        )
 
     def dms_target_settings(
         self, *, ssl_mode: str | None = None, certificate_arn: str | None = None

@@ -53,6 +53,7 @@ from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
 from airflow_neon_dms.local.models import CdcProgress, ReplicationTask
 from airflow_neon_dms.local.postgres_source import PostgresSource
 from airflow_neon_dms.local.sources import SourceReader, TableShape
+from airflow_neon_dms.local.task_metrics import publish_cdc_progress
 from airflow_neon_dms.local.task_settings import TaskSettings
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,10 @@ class _CaptureBase:
         self.progress.incoming_changes = waiting
         self.progress.applied_changes = self._applied_total()
         self.progress.updated_at = time.time()
+        # CloudWatch's AWS/DMS CDC metrics, at most once per metrics period (task_metrics.py).
+        publish_cdc_progress(
+            self.task, self.progress.source_latency_seconds, self.progress.target_latency_seconds, waiting
+        )
 
     def close(self) -> None:
         for conn in self._connections:

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
+from airflow_neon_dms.aws_arguments import AwsArguments
 from airflow_neon_dms.exceptions import NeonConfigError
+from airflow_neon_dms.links.dms import EmptyLinksFirstMixin
+from airflow_neon_dms.operators.fail_fast import FailFastMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,17 +39,16 @@ def dag_run_started(context: Mapping[str, Any]) -> datetime | None:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-class NeonDmsBaseOperator(BaseOperator):
+class AwsConnectionMixin(AwsArguments):
     """
-    Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook.
+    The amazon provider's AWS arguments, shared by the DMS operators and sensors, and the hook
+    built from them. Its ``__init__`` takes them and passes the rest on to the operator's.
 
     :param aws_conn_id: Airflow AWS connection (its extra ``endpoint_url`` points at a local DMS).
     :param region_name: AWS region; the connection's or boto3's default when None.
     :param verify: TLS verification for the AWS API (bool or a CA bundle path).
     :param botocore_config: botocore ``Config`` keyword arguments.
     """
-
-    template_fields: Sequence[str] = AWS_TEMPLATE_FIELDS
 
     def __init__(
         self,
@@ -63,22 +65,22 @@ class NeonDmsBaseOperator(BaseOperator):
         self.verify = verify
         self.botocore_config = botocore_config
 
-    @property
-    def aws_kwargs(self) -> dict[str, Any]:
-        """The AWS arguments, as the hook and the triggers take them."""
-        return {
-            "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name,
-            "verify": self.verify,
-            "botocore_config": self.botocore_config,
-        }
-
     @cached_property
     def hook(self) -> NeonDmsHook:
         # boto3 and the amazon hook load when a task runs, not when the DAG file is parsed.
         from airflow_neon_dms.hooks.dms import NeonDmsHook
 
         return NeonDmsHook(**self.aws_kwargs)
+
+
+class NeonDmsBaseOperator(EmptyLinksFirstMixin, FailFastMixin, AwsConnectionMixin, BaseOperator):
+    """
+    Base of the DMS operators: holds the amazon provider's AWS arguments and builds the hook
+    (see :class:`AwsConnectionMixin` for the arguments). Errors no retry can fix fail the task at
+    once (:mod:`~airflow_neon_dms.operators.fail_fast`); ``execute`` stores empty link values first.
+    """
+
+    template_fields: Sequence[str] = AWS_TEMPLATE_FIELDS
 
     def describe_task_with_links(
         self, context: Context, task_arn: str, *, with_settings: bool = False

@@ -9,7 +9,7 @@ from typing import Any
 from airflow.sdk import Context
 
 from airflow_neon_dms.dms.wait_events import check_event
-from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError
+from airflow_neon_dms.exceptions import ConnectionTestFailedError, DmsResourceError, DmsResourceNotFoundError
 from airflow_neon_dms.links.dms import NeonDmsEndpointLink
 from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, NeonDmsBaseOperator, WaitMixin
 
@@ -62,7 +62,7 @@ class NeonDmsTestConnectionOperator(NeonDmsBaseOperator, WaitMixin):
 
         endpoint = self.hook.describe_endpoint(self.endpoint_arn)
         if endpoint is None:
-            raise DmsResourceError(
+            raise DmsResourceNotFoundError(
                 f"Endpoint {self.endpoint_arn} does not exist. Create it first (NeonTargetEndpointOperator "
                 "or NeonDmsSourceEndpointOperator) and pass its ARN."
             )

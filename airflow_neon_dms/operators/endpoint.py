@@ -36,14 +36,12 @@ class _EndpointOperator(NeonDmsBaseOperator):
         endpoint_identifier: str,
         tags: Mapping[str, str] | None = None,
         extra_settings: Mapping[str, Any] | None = None,
-        refresh_password: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.endpoint_identifier = endpoint_identifier
         self.tags = tags
         self.extra_settings = extra_settings
-        self.refresh_password = refresh_password
 
     def endpoint_settings(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -54,9 +52,7 @@ class _EndpointOperator(NeonDmsBaseOperator):
         settings = {**self.endpoint_settings(), **dict(self.extra_settings or {})}
         check_mysql_database_name(self.endpoint_identifier, settings)
         tags = {**DEFAULT_TAGS, **dict(self.tags or {})}
-        arn, action = self.hook.ensure_endpoint(
-            self.endpoint_identifier, settings, tags, refresh_password=self.refresh_password
-        )
+        arn, action = self.hook.ensure_endpoint(self.endpoint_identifier, settings, tags)
         NeonDmsEndpointLink.persist(
             context=context,
             operator=self,
@@ -81,6 +77,9 @@ class NeonTargetEndpointOperator(_EndpointOperator):
     """
     Create the DMS target endpoint for a Neon database, or reuse (and update) the one that exists.
 
+    The endpoint always carries the connection's current password: a salted scrypt fingerprint in
+    an endpoint tag tells when it changed (a rotation), and the password is then sent again.
+
     Reads the ``neon`` connection through NeonHook: the direct (non-pooler) host and the password
     in the form ``endpoint=<endpoint-id>$<password>``, which is masked in logs and never returned.
     TLS: SslMode ``require``, or ``verify-full`` once DMS has Neon's CA (``certificate_arn``: the
@@ -90,8 +89,6 @@ class NeonTargetEndpointOperator(_EndpointOperator):
     :param neon_conn_id: Airflow connection of type ``neon``.
     :param tags: tags for a new endpoint (``managed-by: airflow-neon-dms`` is added).
     :param extra_settings: more CreateEndpoint arguments (e.g. ``PostgreSQLSettings``); they win.
-    :param refresh_password: send the password to an existing endpoint even when nothing visible
-        differs (DMS never shows a password back); use it after rotating the Neon password.
     :param ssl_mode: DMS SslMode; default: the connection's ``dms_ssl_mode`` extra, else
         ``verify-full`` with a certificate ARN and ``require`` without.
     :param certificate_arn: ARN of Neon's CA in DMS (default: the connection's ``certificate_arn``
@@ -139,7 +136,7 @@ class NeonDmsSourceEndpointOperator(_EndpointOperator):
     override any CreateEndpoint argument, so a source with no Airflow connection works too.
     A MySQL or MariaDB endpoint gets no DatabaseName (botocore: DMS would then load every task
     table into that one database): the connection's Schema is the table mapping's schema instead.
-    Returns the endpoint ARN.
+    A changed connection password is sent again, as for the Neon target. Returns the endpoint ARN.
 
     :param endpoint_identifier: DMS endpoint identifier.
     :param source_conn_id: Airflow connection of the source database (optional).

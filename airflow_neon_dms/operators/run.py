@@ -13,8 +13,10 @@ from airflow.sdk import Context
 from airflow_neon_dms.dms.failure_hints import failure_text
 from airflow_neon_dms.dms.wait_events import (
     EVENT_FAILED,
+    EVENT_GONE,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
+    check_event,
     check_startable_event,
     event_status,
 )
@@ -191,6 +193,8 @@ class NeonDmsStartTaskOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMix
             EVENT_FAILED: Outcome.FAILED,
             EVENT_TIMEOUT: Outcome.WAITING,
         }
+        if status == EVENT_GONE:
+            check_event(event, f"Replication task {self.replication_task_arn}")  # raises: not found
         if status not in outcome:
             raise DmsResourceError(
                 f"Replication task {self.replication_task_arn} could not be read: {message}"

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseSensorOperator, Context
+from airflow.sdk import Context
 
 from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
-from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
-
-if TYPE_CHECKING:
-    from airflow_neon_dms.hooks.dms import NeonDmsHook
+from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS
+from airflow_neon_dms.sensors.base import NeonDmsBaseSensor
 
 
-class NeonDmsFullLoadDoneSensor(BaseSensorOperator):
+class NeonDmsFullLoadDoneSensor(NeonDmsBaseSensor):
     """
     Wait until a ``full-load-and-cdc`` task, which keeps running, has finished its full load: the
     task is ``running`` with FullLoadProgressPercent 100 and no table loading, queued or errored,
@@ -42,34 +37,11 @@ class NeonDmsFullLoadDoneSensor(BaseSensorOperator):
         *,
         replication_task_arn: str,
         tables: list[Any] | None = None,
-        deferrable: bool | None = None,
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", 30)
-        kwargs.setdefault("timeout", 24 * 3600)
         super().__init__(**kwargs)
         self.replication_task_arn = replication_task_arn
         self.tables = tables
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
-
-    @cached_property
-    def hook(self) -> NeonDmsHook:
-        from airflow_neon_dms.hooks.dms import NeonDmsHook
-
-        return NeonDmsHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            botocore_config=self.botocore_config,
-        )
 
     def _tables(self) -> list[dict[str, str]] | None:
         from airflow_neon_dms.dms.table_names import parse_tables
@@ -90,28 +62,18 @@ class NeonDmsFullLoadDoneSensor(BaseSensorOperator):
         return verdict.outcome == Outcome.SUCCESS
 
     def execute(self, context: Context) -> dict[str, Any]:
-        if not self.deferrable:
-            super().execute(context)
-            return self._summary()
-        if self.poke(context):
-            return self._summary()
         from airflow_neon_dms.triggers.full_load import NeonDmsFullLoadDoneTrigger
 
-        self.defer(
-            trigger=NeonDmsFullLoadDoneTrigger(
+        self.poke_or_defer(
+            context,
+            lambda: NeonDmsFullLoadDoneTrigger(
                 replication_task_arn=self.replication_task_arn,
                 tables=self._tables(),
-                deadline=time.time() + float(self.timeout),
-                waiter_delay=float(self.poke_interval),
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
+                **self.trigger_timing(),
+                **self.aws_kwargs,
             ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
         )
-        return {}  # not reached: defer() raises
+        return self._summary()  # reached when the wait passed in the worker (defer() raises)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         message = check_event(

@@ -9,50 +9,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, Context
+from airflow.sdk import Context
 
 from airflow_neon_dms.dms.lag import DEFAULT_PERIOD
 from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
-from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
+from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, AwsConnectionMixin
+from airflow_neon_dms.sensors.base import NeonDmsBaseSensor
 
 if TYPE_CHECKING:
     from airflow_neon_dms.dms.lag import WindowVerdict
     from airflow_neon_dms.hooks.cloudwatch import NeonDmsMetricsHook
-    from airflow_neon_dms.hooks.dms import NeonDmsHook
     from airflow_neon_dms.triggers.lag import NeonDmsMetricsWindowTrigger
 
 
-class MetricsWindowWait:
+class MetricsWindowWait(AwsConnectionMixin):
     """What the lag, quiescence and cutover waits share: the task's metric dimensions and one check."""
 
     replication_task_arn: str
     replication_instance_identifier: str | None
     period: int
-    aws_conn_id: str | None
-    region_name: str | None
-    verify: bool | str | None
-    botocore_config: dict[str, Any] | None
-
-    @property
-    def aws_kwargs(self) -> dict[str, Any]:
-        return {
-            "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name,
-            "verify": self.verify,
-            "botocore_config": self.botocore_config,
-        }
-
-    @cached_property
-    def hook(self) -> NeonDmsHook:
-        from airflow_neon_dms.hooks.dms import NeonDmsHook
-
-        return NeonDmsHook(**self.aws_kwargs)
 
     @cached_property
     def metrics_hook(self) -> NeonDmsMetricsHook:
@@ -123,7 +103,7 @@ class MetricsWindowWait:
         )
 
 
-class NeonDmsMetricsWindowSensor(MetricsWindowWait, BaseSensorOperator):
+class NeonDmsMetricsWindowSensor(MetricsWindowWait, NeonDmsBaseSensor):
     """Base of the CloudWatch window sensors: subclasses say which limits and which window."""
 
     template_fields: Sequence[str] = (
@@ -134,6 +114,7 @@ class NeonDmsMetricsWindowSensor(MetricsWindowWait, BaseSensorOperator):
     operator_extra_links = OPERATOR_LINKS_FOR_TASK
     #: What the wait is for, in messages.
     wait_name = "metrics window"
+    default_poke_interval = 60
 
     def __init__(
         self,
@@ -141,26 +122,14 @@ class NeonDmsMetricsWindowSensor(MetricsWindowWait, BaseSensorOperator):
         replication_task_arn: str,
         replication_instance_identifier: str | None = None,
         period: int = DEFAULT_PERIOD,
-        deferrable: bool | None = None,
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", 60)
-        kwargs.setdefault("timeout", 24 * 3600)
         super().__init__(**kwargs)
         if int(period) <= 0:
             raise NeonConfigError(f"period ({period}) must be a positive number of seconds (CloudWatch: 60).")
         self.replication_task_arn = replication_task_arn
         self.replication_instance_identifier = replication_instance_identifier
         self.period = int(period)
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
 
     def limits(self) -> dict[str, float]:
         raise NotImplementedError
@@ -178,20 +147,8 @@ class NeonDmsMetricsWindowSensor(MetricsWindowWait, BaseSensorOperator):
         return verdict.satisfied
 
     def execute(self, context: Context) -> None:
-        if not self.deferrable:
-            super().execute(context)
-            return
-        if self.poke(context):
-            return
-        self.defer(
-            trigger=self.window_trigger(
-                self.limits(),
-                self.window(),
-                deadline=time.time() + float(self.timeout),
-                waiter_delay=float(self.poke_interval),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
+        self.poke_or_defer(
+            context, lambda: self.window_trigger(self.limits(), self.window(), **self.trigger_timing())
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseSensorOperator, Context
+from airflow.sdk import Context
 
 from airflow_neon_dms.dms.failure_hints import failure_text
 from airflow_neon_dms.dms.wait_events import check_event
 from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
-from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS, default_deferrable
-
-if TYPE_CHECKING:
-    from airflow_neon_dms.hooks.dms import NeonDmsHook
+from airflow_neon_dms.operators.base import AWS_TEMPLATE_FIELDS
+from airflow_neon_dms.sensors.base import NeonDmsBaseSensor
 
 
-class NeonDmsTaskCompletedSensor(BaseSensorOperator):
+class NeonDmsTaskCompletedSensor(NeonDmsBaseSensor):
     """
     Wait until a replication task's run succeeds: ``stopped`` with a non-error stop reason, or (for
     CDC) running with the full load complete. Fails with StopReason and LastFailureMessage on
@@ -42,35 +37,11 @@ class NeonDmsTaskCompletedSensor(BaseSensorOperator):
         *,
         replication_task_arn: str,
         wait_for_cdc_stop: bool = False,
-        deferrable: bool | None = None,
-        aws_conn_id: str | None = "aws_default",
-        region_name: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", 30)
-        kwargs.setdefault("timeout", 24 * 3600)
         super().__init__(**kwargs)
         self.replication_task_arn = replication_task_arn
         self.wait_for_cdc_stop = wait_for_cdc_stop
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.verify = verify
-        self.botocore_config = botocore_config
-
-    @cached_property
-    def hook(self) -> NeonDmsHook:
-        # boto3 and the amazon hook load when the sensor runs, not when the DAG file is parsed.
-        from airflow_neon_dms.hooks.dms import NeonDmsHook
-
-        return NeonDmsHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            botocore_config=self.botocore_config,
-        )
 
     def poke(self, context: Context) -> bool:
         from airflow_neon_dms.dms.states import Outcome, classify_task
@@ -83,26 +54,16 @@ class NeonDmsTaskCompletedSensor(BaseSensorOperator):
         return verdict.outcome == Outcome.SUCCESS
 
     def execute(self, context: Context) -> None:
-        if not self.deferrable:
-            super().execute(context)
-            return
-        if self.poke(context):
-            return
         from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
-        self.defer(
-            trigger=NeonDmsTaskCompletionTrigger(
+        self.poke_or_defer(
+            context,
+            lambda: NeonDmsTaskCompletionTrigger(
                 replication_task_arn=self.replication_task_arn,
                 wait_for_cdc_stop=self.wait_for_cdc_stop,
-                deadline=time.time() + float(self.timeout),
-                waiter_delay=float(self.poke_interval),
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
+                **self.trigger_timing(),
+                **self.aws_kwargs,
             ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:

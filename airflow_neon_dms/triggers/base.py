@@ -5,32 +5,51 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import BotoCoreError, ClientError
 
+from airflow_neon_dms.aws_arguments import AwsArguments
 from airflow_neon_dms.dms.progress import ProgressLog
+from airflow_neon_dms.dms.states import Outcome
 from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
+    EVENT_GONE,
     EVENT_STATUSES,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
 )
 from airflow_neon_dms.hooks.dms import NeonDmsHook
 
+if TYPE_CHECKING:
+    from airflow_neon_dms.dms.states import TaskOutcome
+
 __all__ = [
     "EVENT_ERROR",
     "EVENT_FAILED",
+    "EVENT_GONE",
     "EVENT_STATUSES",
     "EVENT_SUCCESS",
     "EVENT_TIMEOUT",
     "NeonDmsPollTrigger",
+    "NeonDmsTaskPollTrigger",
+    "outcome_event",
 ]
 
 
-class NeonDmsPollTrigger(BaseTrigger):
+def outcome_event(outcome: Outcome, message: str) -> tuple[str, str] | None:
+    """The event that ends a wait on ``outcome`` (success or failed, with ``message``); None
+    while it is still waiting."""
+    if outcome == Outcome.SUCCESS:
+        return EVENT_SUCCESS, message
+    if outcome == Outcome.FAILED:
+        return EVENT_FAILED, message
+    return None
+
+
+class NeonDmsPollTrigger(AwsArguments, BaseTrigger):
     """
     Base of the DMS triggers: calls :meth:`poll` every ``waiter_delay`` seconds until it returns
     an event, the ``deadline`` (epoch seconds) passes, or DMS answers with an error.
@@ -73,20 +92,12 @@ class NeonDmsPollTrigger(BaseTrigger):
                 **self.own_fields(),
                 "deadline": self.deadline,
                 "waiter_delay": self.waiter_delay,
-                "aws_conn_id": self.aws_conn_id,
-                "region_name": self.region_name,
-                "verify": self.verify,
-                "botocore_config": self.botocore_config,
+                **self.aws_kwargs,
             },
         )
 
     def hook(self) -> NeonDmsHook:
-        return NeonDmsHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            botocore_config=self.botocore_config,
-        )
+        return NeonDmsHook(**self.aws_kwargs)
 
     @property
     def resource_id(self) -> str:
@@ -136,3 +147,32 @@ class NeonDmsPollTrigger(BaseTrigger):
 
     #: A short description of the last state read, for logs and the timeout message.
     last_state: str = "waiting"
+
+
+class NeonDmsTaskPollTrigger(NeonDmsPollTrigger):
+    """
+    Base of the triggers that read one replication task a poll and judge it with :meth:`judge`:
+    its verdict's outcome ends the wait (success or failed) and its message is the last state.
+    A task that no longer exists ends the wait with a ``gone`` event (no retry can bring it back).
+    """
+
+    id_key = "replication_task_arn"
+
+    def __init__(self, *, replication_task_arn: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.replication_task_arn = replication_task_arn
+
+    def own_fields(self) -> dict[str, Any]:
+        return {self.id_key: self.replication_task_arn}
+
+    async def judge(self, hook: NeonDmsHook, task: Mapping[str, Any]) -> TaskOutcome:
+        """The verdict on the task as DescribeReplicationTasks returned it."""
+        raise NotImplementedError
+
+    async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
+        task = await hook.describe_task_async(self.replication_task_arn)
+        if task is None:
+            return EVENT_GONE, f"Replication task {self.replication_task_arn} no longer exists."
+        verdict = await self.judge(hook, task)
+        self.last_state = verdict.message
+        return outcome_event(verdict.outcome, verdict.message)

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_neon_dms.dms.cdc import cutover_stop
-from airflow_neon_dms.dms.states import Outcome
+from airflow_neon_dms.dms.states import TaskOutcome
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
+from airflow_neon_dms.triggers.base import NeonDmsTaskPollTrigger
 
 
-class NeonDmsTaskStoppedTrigger(NeonDmsPollTrigger):
+class NeonDmsTaskStoppedTrigger(NeonDmsTaskPollTrigger):
     """Waits until ``replication_task_arn`` is ``stopped`` without an error stop reason."""
 
-    id_key = "replication_task_arn"
-
-    def __init__(self, *, replication_task_arn: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.replication_task_arn = replication_task_arn
-
-    def own_fields(self) -> dict[str, Any]:
-        return {"replication_task_arn": self.replication_task_arn}
-
-    async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
-        task = await hook.describe_task_async(self.replication_task_arn)
-        if task is None:
-            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
-        verdict = cutover_stop(task)
-        self.last_state = verdict.message
-        if verdict.outcome == Outcome.SUCCESS:
-            return EVENT_SUCCESS, verdict.message
-        if verdict.outcome == Outcome.FAILED:
-            return EVENT_FAILED, verdict.message
-        return None
+    async def judge(self, hook: NeonDmsHook, task: Mapping[str, Any]) -> TaskOutcome:
+        return cutover_stop(task)

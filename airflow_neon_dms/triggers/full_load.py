@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_neon_dms.dms.cdc import full_load_done
-from airflow_neon_dms.dms.states import Outcome
+from airflow_neon_dms.dms.states import TaskOutcome
 from airflow_neon_dms.dms.table_names import parse_tables
 from airflow_neon_dms.hooks.dms import NeonDmsHook
-from airflow_neon_dms.triggers.base import EVENT_FAILED, EVENT_SUCCESS, NeonDmsPollTrigger
+from airflow_neon_dms.triggers.base import NeonDmsTaskPollTrigger
 
 
-class NeonDmsFullLoadDoneTrigger(NeonDmsPollTrigger):
+class NeonDmsFullLoadDoneTrigger(NeonDmsTaskPollTrigger):
     """Waits until ``replication_task_arn`` is running with every table (or each of ``tables``) completed."""
-
-    id_key = "replication_task_arn"
 
     def __init__(
         self, *, replication_task_arn: str, tables: list[dict[str, str]] | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(**kwargs)
-        self.replication_task_arn = replication_task_arn
+        super().__init__(replication_task_arn=replication_task_arn, **kwargs)
         self.tables = tables
 
     def own_fields(self) -> dict[str, Any]:
-        return {"replication_task_arn": self.replication_task_arn, "tables": self.tables}
+        return {**super().own_fields(), "tables": self.tables}
 
-    async def poll(self, hook: NeonDmsHook) -> tuple[str, str] | None:
-        task = await hook.describe_task_async(self.replication_task_arn)
-        if task is None:
-            return EVENT_FAILED, f"Replication task {self.replication_task_arn} no longer exists."
+    async def judge(self, hook: NeonDmsHook, task: Mapping[str, Any]) -> TaskOutcome:
         wanted = parse_tables(self.tables) if self.tables is not None else None
         rows = await hook.table_statistics_async(self.replication_task_arn, wanted)
-        verdict = full_load_done(task, rows, wanted)
-        self.last_state = verdict.message
-        if verdict.outcome == Outcome.SUCCESS:
-            return EVENT_SUCCESS, verdict.message
-        if verdict.outcome == Outcome.FAILED:
-            return EVENT_FAILED, verdict.message
-        return None
+        return full_load_done(task, rows, wanted)

@@ -64,12 +64,7 @@ class NeonDmsMetricsWindowTrigger(NeonDmsPollTrigger):
         stopped = not_replicating(await hook.describe_task_async(self.replication_task_arn))
         if stopped is not None:
             return EVENT_FAILED, stopped
-        metrics = NeonDmsMetricsHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            botocore_config=self.botocore_config,
-        )
+        metrics = NeonDmsMetricsHook(**self.aws_kwargs)
         now = time.time()
         series = await metrics.series_async(
             self.dimensions,

@@ -42,6 +42,7 @@ from airflow_neon_dms.local.demo_faults import install_one_shot_corruption
 from airflow_neon_dms.local.embedded import EmbeddedPostgres, free_port
 from airflow_neon_dms.local.neon_proxy import NeonProxy
 from airflow_neon_dms.local.sample_data import SampleSize, create_source, create_target
+from airflow_neon_dms.local.stack import ASSESSMENT_BUCKET, ASSESSMENT_ROLE_ARN
 from tests.deployment.api import AirflowApi, DeploymentError, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -258,6 +259,8 @@ class Deployment:
             INSTANCE_ID,
             "--task-creating-seconds",
             str(self.options.task_creating_seconds),
+            "--s3-bucket",
+            ASSESSMENT_BUCKET,
         ]
         component = self._start_component("local-dms", command)
         wait_for(
@@ -391,6 +394,11 @@ class Deployment:
             "NEON_DMS_POLL_SECONDS": str(self.options.poll_seconds),
             "NEON_DMS_REPLICATION_INSTANCE_ARN": INSTANCE_ID,
             "NEON_DMS_EXCLUDE_TABLES": "audit_%",
+            # The premigration assessment writes to the emulator's S3; on the demo data (a keyless
+            # table with text columns) AWS's check fails, so it only warns, as in the local stack.
+            "NEON_DMS_ASSESSMENT_ROLE_ARN": ASSESSMENT_ROLE_ARN,
+            "NEON_DMS_ASSESSMENT_BUCKET": ASSESSMENT_BUCKET,
+            "NEON_DMS_ASSESSMENT_FAIL_ON_FAILED": "false",
             "AIRFLOW_CONN_DMS_SOURCE": self.source_dsn,
             **(
                 {}

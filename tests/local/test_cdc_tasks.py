@@ -399,3 +399,62 @@ def test_reload_tables_while_the_stream_runs_loses_nothing(
             writer.stop()
         wait_until(lambda: identical(src, tgt, "items"), "the target to catch up after the reload")
         assert status(dms, arn) == "running"
+
+
+def test_a_replicating_task_publishes_its_cdc_metrics_to_cloudwatch(
+    dms: Dms, logical_pg: LogicalPg, pg_databases: tuple[str, str], tasks: list[str]
+) -> None:
+    """CDCLatencySource, CDCLatencyTarget and CDCIncomingChanges reach CloudWatch (namespace AWS/DMS,
+    AWS's two dimensions) while the task applies changes, as the lag and cutover waits read them."""
+    import boto3
+
+    source_db, target_db = pg_databases
+    with connect(logical_pg, source_db) as src, connect(logical_pg, target_db) as tgt:
+        for conn in (src, tgt):
+            conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL)")
+        arn = cdc_task(
+            dms,
+            logical_endpoint(dms, logical_pg, "source", source_db),
+            logical_endpoint(dms, logical_pg, "target", target_db),
+            "cdc",
+        )
+        tasks.append(arn)
+        start(dms, arn)
+        wait_until(lambda: status(dms, arn) == "running" and bool(slots(logical_pg, source_db)), "the slot")
+        src.execute("INSERT INTO items VALUES (1, 'one', 0)")
+        wait_until(
+            lambda: rows(tgt, "items") == ["(1,one,0)"], "the change to apply", state=task_state(dms, arn)
+        )
+
+    meta = dms.client.meta
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=meta.endpoint_url,
+        region_name=meta.region_name,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    instance = dms.client.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-arn", "Values": [dms.instance_arn]}]
+    )["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
+    dimensions = [
+        {"Name": "ReplicationInstanceIdentifier", "Value": instance},
+        {"Name": "ReplicationTaskIdentifier", "Value": arn.rsplit(":", 1)[-1]},
+    ]
+    now = datetime.now(timezone.utc)
+
+    def published(metric: str) -> list[dict[str, Any]]:
+        return list(
+            cloudwatch.get_metric_statistics(
+                Namespace="AWS/DMS",
+                MetricName=metric,
+                Dimensions=dimensions,
+                StartTime=now - timedelta(minutes=10),
+                EndTime=now + timedelta(minutes=10),
+                Period=60,
+                Statistics=["Maximum"],
+            )["Datapoints"]
+        )
+
+    for metric in ("CDCLatencySource", "CDCLatencyTarget", "CDCIncomingChanges"):
+        wait_until(lambda metric=metric: bool(published(metric)), f"{metric} datapoints")

@@ -41,8 +41,9 @@ def postgres_bin_dir() -> Path | None:
 class TlsOnlyPostgres:
     """A PostgreSQL server on 127.0.0.1:``port`` that refuses unencrypted TCP connections."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, hba: str = HBA) -> None:
         self.bin_dir = bin_dir
+        self.hba = hba
         self.host = "127.0.0.1"
         self.port = free_port()
         self.user = "postgres"
@@ -68,7 +69,7 @@ class TlsOnlyPostgres:
             os.chown(self._root, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(data), "-U", self.user, "--auth=trust", "--encoding=UTF8", "--locale=C")
         cert, key = make_self_signed_cert(data, ["localhost"])
-        (data / "pg_hba.conf").write_text(HBA)
+        (data / "pg_hba.conf").write_text(self.hba)
         with (data / "postgresql.conf").open("a") as conf:
             conf.write(
                 f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"

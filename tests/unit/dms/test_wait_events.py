@@ -49,3 +49,11 @@ def test_startable_timeout_says_how_to_wait_longer() -> None:
     with pytest.raises(DmsResourceError, match="did not become startable within 60 s .*Raise settle_timeout"):
         check_startable_event({"status": "timeout", "message": "creating"}, "arn:t", 60)
     check_startable_event({"status": "success", "message": "ready"}, "arn:t", 60)
+
+
+def test_a_gone_event_raises_the_not_found_error() -> None:
+    from airflow_neon_dms.dms.wait_events import EVENT_GONE
+    from airflow_neon_dms.exceptions import DmsResourceNotFoundError
+
+    with pytest.raises(DmsResourceNotFoundError, match="no longer exists. Trigger a new DAG run"):
+        check_event({"status": EVENT_GONE, "message": "Replication task X no longer exists."}, "Task X")

@@ -182,16 +182,28 @@ def test_settings_comparison_only_checks_keys_the_caller_set() -> None:
     assert not _settings_contain(full, TaskSettings(target_table_prep_mode="DO_NOTHING").to_json())
 
 
-def test_refresh_password_modifies_an_unchanged_endpoint(
-    hook: NeonDmsHook, unique_id: Callable[[str], str]
+def test_a_changed_password_is_sent_again_and_only_then(
+    hook: NeonDmsHook, dms: Any, unique_id: Callable[[str], str]
 ) -> None:
+    from airflow_neon_dms.dms.password_fingerprint import TAG_KEY
+
     name = unique_id("src")
     arn, _ = hook.ensure_endpoint(name, SOURCE)
+    assert hook.ensure_endpoint(name, SOURCE) == (arn, "reused")
+    assert hook.ensure_endpoint(name, {**SOURCE, "Password": "rotated"}) == (arn, "modified")
     assert hook.ensure_endpoint(name, {**SOURCE, "Password": "rotated"}) == (arn, "reused")
-    assert hook.ensure_endpoint(name, {**SOURCE, "Password": "rotated"}, refresh_password=True) == (
-        arn,
-        "modified",
-    )
+    tags = {t["Key"]: t["Value"] for t in dms.list_tags_for_resource(ResourceArn=arn)["TagList"]}
+    assert tags[TAG_KEY].startswith("scrypt:")
+    assert "rotated" not in json.dumps(tags) and "pw" not in tags[TAG_KEY].split(":")
+
+
+def test_an_endpoint_without_a_fingerprint_gets_the_password_once(
+    hook: NeonDmsHook, dms: Any, unique_id: Callable[[str], str]
+) -> None:
+    name = unique_id("src")
+    arn = dms.create_endpoint(EndpointIdentifier=name, **SOURCE)["Endpoint"]["EndpointArn"]
+    assert hook.ensure_endpoint(name, SOURCE) == (arn, "modified")
+    assert hook.ensure_endpoint(name, SOURCE) == (arn, "reused")
 
 
 def test_replication_instance_by_arn_or_identifier(

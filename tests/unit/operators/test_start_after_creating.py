@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from botocore.exceptions import ClientError
 
 from airflow_neon_dms.dms.mappings import TableMappings
@@ -199,12 +199,14 @@ def test_task_deleted_while_creating_fails_the_wait(
     dms.delete_replication_task(ReplicationTaskArn=arn)
     event = asyncio.run(_first_event(settle.value.trigger))
     assert event == {
-        "status": "failed",
+        "status": "gone",
         "message": f"Replication task {arn} no longer exists.",
         "replication_task_arn": arn,
     }
-    with pytest.raises(DmsResourceError, match="no longer exists. Create the task again"):
+    # A vanished task fails without retries (AirflowFailException), naming the way out.
+    with pytest.raises(AirflowFailException, match="no longer exists. Trigger a new DAG run") as failure:
         op.execute_startable(context_factory(), event)
+    assert isinstance(failure.value, DmsResourceError)
 
 
 @pytest.mark.parametrize(

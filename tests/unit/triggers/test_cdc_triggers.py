@@ -157,3 +157,18 @@ async def test_full_load_trigger_waits_for_an_expected_table(
     )
     [event] = await _events(trigger)
     assert event["status"] == "timeout" and "public.absent" in event["message"]
+
+
+@pytest.mark.asyncio
+async def test_window_trigger_does_not_block_the_event_loop(
+    moto_task: Callable[[], MotoTask], moto_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.triggers.loop_spy import blocking_calls_on_loop
+
+    task = moto_task()
+    task.put_minutes(CDC_LATENCY_SOURCE, [1, 2])
+    task.put_minutes(CDC_LATENCY_TARGET, [0, 5])
+    with blocking_calls_on_loop(monkeypatch) as found:
+        [event] = await _events(_window(task, moto_conn))
+    assert event["status"] == "success"  # it read DMS and CloudWatch
+    assert found == []

@@ -86,7 +86,7 @@ async def test_task_trigger_fails_for_a_deleted_task(aws_conn: str) -> None:
         NeonDmsTaskCompletionTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
     )
     assert event == {
-        "status": "failed",
+        "status": "gone",
         "message": f"Replication task {arn} no longer exists.",
         "replication_task_arn": arn,
     }
@@ -156,7 +156,38 @@ async def test_startable_trigger_fails_for_a_missing_task(aws_conn: str) -> None
         NeonDmsTaskStartableTrigger(replication_task_arn=arn, deadline=time.time() + 5, waiter_delay=0.1)
     )
     assert event == {
-        "status": "failed",
+        "status": "gone",
         "message": f"Replication task {arn} no longer exists.",
         "replication_task_arn": arn,
     }
+
+
+GONE_TASK = "arn:aws:dms:us-east-1:123456789012:task:NOTHERE"
+
+
+@pytest.mark.asyncio
+async def test_no_trigger_blocks_the_event_loop(
+    aws_conn: str, replication_instance_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_neon_dms.triggers.cutover import NeonDmsTaskStoppedTrigger
+    from airflow_neon_dms.triggers.full_load import NeonDmsFullLoadDoneTrigger
+    from tests.unit.triggers.loop_spy import blocking_calls_on_loop
+
+    wait = {"deadline": time.time() + 2, "waiter_delay": 0.2, "aws_conn_id": aws_conn}
+    triggers: list[NeonDmsPollTrigger] = [
+        NeonDmsTaskCompletionTrigger(replication_task_arn=GONE_TASK, **wait),
+        NeonDmsTaskStartableTrigger(replication_task_arn=GONE_TASK, **wait),
+        NeonDmsTaskStoppedTrigger(replication_task_arn=GONE_TASK, **wait),
+        NeonDmsFullLoadDoneTrigger(replication_task_arn=GONE_TASK, **wait),
+        NeonDmsTableStatisticsTrigger(replication_task_arn=GONE_TASK, **wait),
+        NeonDmsConnectionTestTrigger(
+            replication_instance_arn=replication_instance_arn,
+            endpoint_arn="arn:aws:dms:us-east-1:123456789012:endpoint:NOTHERE",
+            **wait,
+        ),
+    ]
+    for trigger in triggers:
+        with blocking_calls_on_loop(monkeypatch) as found:
+            events = await _events(trigger)
+        assert len(events) == 1, (type(trigger).__name__, events)
+        assert found == [], f"{type(trigger).__name__} blocked the event loop: {found}"
