@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`. Each bootstraps .venv itself.
+# The two commands of the README: `make demo` (`make demo CDC=1`) and `make test`. Each bootstraps .venv itself.
 # `make test-deployment` runs the slow real-deployment scenarios that `make test` leaves out.
 PYTHON ?= python3
 VENV := .venv
@@ -34,8 +34,9 @@ test-deployment: venv
 
 test: lint typecheck pytest
 
+# `make demo CDC=1`: the change-data-capture path (full-load-and-cdc, quiet cutover, live writes).
 demo: venv
-	$(BIN)/python -m airflow_neon_dms.local.demo
+	$(BIN)/python -m airflow_neon_dms.local.demo $(if $(CDC),--cdc)
 
 bench: venv
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev,bench]'

@@ -11,6 +11,8 @@ schema and never as the endpoint's DatabaseName), ``exclude_tables`` (table-name
 out), ``task_identifier``, ``endpoint_prefix``, ``target_load_logging`` (TARGET_LOAD log severity:
 LOGGER_SEVERITY_DEBUG; LOGGER_SEVERITY_DETAILED_DEBUG is an opt-in that may write row data to
 CloudWatch), ``notify_email`` (addresses that get the failure alert and the closing report),
+``migration_type`` (``full-load``, the default, or ``full-load-and-cdc``), ``cutover`` (with CDC:
+``approval``, the default, or ``quiet``; empty for a full load), ``quiet_seconds``,
 ``premigration_assessment`` (on by default), ``assessment_role_arn`` and ``assessment_bucket`` (the
 IAM role DMS assumes and the S3 bucket for the assessment's results),
 ``compute`` (``instance``, the default, or ``serverless``: DMS Serverless with
@@ -22,6 +24,14 @@ the replication instance -> replication task -> DMS premigration assessment (whe
 failed tables, only if there are any -> independent data diff -> sequence sync -> report.
 With ``compute=serverless`` a replication config and its replication (task group ``serverless``)
 take the place of the connection tests, the task and its run; the rest is the same.
+
+With ``full-load-and-cdc`` the task keeps applying the source's changes after its load, and the
+``cdc`` group takes it to the cutover: the full load done (every table loaded, its cached changes
+applied) before validation; after validation, replication lag under ``NEON_DMS_MAX_LAG_SECONDS``,
+then either a person approves that the application stopped writing (``cutover=approval``) or the
+task shows no changes for ``quiet_seconds`` (``cutover=quiet``); the cutover proves the target
+caught up and stops the task; then the data diff (must be identical) and the sequence sync, after
+the last change. The report states the cutover window.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import datetime
 import os
 from typing import Any
 
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, BaseNotifier, Param, TaskGroup, get_current_context, task
 
 from airflow_neon_dms.assets import verified_migration_asset, verified_tables_alias
@@ -41,6 +52,7 @@ from airflow_neon_dms.notifications.notifier import (
 )
 from airflow_neon_dms.operators.assessment import NeonDmsPremigrationAssessmentOperator
 from airflow_neon_dms.operators.connection_test import NeonDmsTestConnectionOperator
+from airflow_neon_dms.operators.cutover import NeonDmsCutoverOperator
 from airflow_neon_dms.operators.data_diff import NeonDataDiffOperator
 from airflow_neon_dms.operators.endpoint import NeonDmsSourceEndpointOperator, NeonTargetEndpointOperator
 from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
@@ -53,6 +65,8 @@ from airflow_neon_dms.operators.serverless import (
 )
 from airflow_neon_dms.operators.task import NeonDmsCreateTaskOperator
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
+from airflow_neon_dms.sensors.full_load import NeonDmsFullLoadDoneSensor
+from airflow_neon_dms.sensors.lag import NeonDmsQuiescenceSensor, NeonDmsReplicationLagSensor
 
 DAG_ID = "neon_dms_migration"
 SOURCE_CONN_ID = "dms_source"
@@ -63,10 +77,20 @@ SMTP_CONN_ID = "smtp_default"
 SLACK_WEBHOOK_CONN_ID = os.environ.get("NEON_DMS_SLACK_WEBHOOK_CONN_ID")
 #: Seconds between polls of DMS; the local demo sets a short one.
 POLL_SECONDS = float(os.environ.get("NEON_DMS_POLL_SECONDS", "30"))
+#: CloudWatch period of the CDC waits: AWS DMS publishes task metrics every 60 s (the local DMS
+#: every 5 s, which the demo sets).
+METRICS_PERIOD = int(os.environ.get("NEON_DMS_METRICS_PERIOD", "60"))
+#: Replication lag (CDCLatencySource/Target, seconds) the target must stay under, and for how long,
+#: before the cutover is offered.
+MAX_LAG_SECONDS = float(os.environ.get("NEON_DMS_MAX_LAG_SECONDS", "5"))
+LAG_WINDOW_SECONDS = float(os.environ.get("NEON_DMS_LAG_WINDOW_SECONDS", "300"))
 #: "false" lets a failed premigration assessment only warn (the local demo's keyless table).
 ASSESSMENT_FAIL_ON_FAILED = os.environ.get("NEON_DMS_ASSESSMENT_FAIL_ON_FAILED", "true").lower() != "false"
 
 # [START aws_retries]
+#: ControlTablesSettings.ControlSchema of a task with CDC.
+CONTROL_SCHEMA = "awsdms_control"
+
 AWS_RETRIES: dict[str, Any] = {
     "retries": 3,
     "retry_delay": datetime.timedelta(seconds=20),
@@ -165,6 +189,29 @@ with DAG(
             type=["null", "string"],
             description="S3 bucket for the premigration assessment results.",
         ),
+        # [START cdc_params]
+        "migration_type": Param(
+            os.environ.get("NEON_DMS_MIGRATION_TYPE", "full-load"),
+            enum=["full-load", "full-load-and-cdc"],
+            description="full-load: a one-time copy. full-load-and-cdc: load, keep applying the "
+            "source's changes, and cut over when the application has stopped writing (the source "
+            "needs logical decoding or a ROW binary log: see the pre-flight).",
+        ),
+        "cutover": Param(
+            os.environ.get("NEON_DMS_CUTOVER") or None,
+            type=["null", "string"],
+            enum=[None, "approval", "quiet"],
+            description="With full-load-and-cdc: approval (default) asks a person to confirm the "
+            "application stopped writing; quiet waits until the task sees no changes for "
+            "quiet_seconds. Leave empty for full-load.",
+        ),
+        "quiet_seconds": Param(
+            float(os.environ.get("NEON_DMS_QUIET_SECONDS", "300")),
+            type="number",
+            minimum=0,
+            description="cutover=quiet: how long the task must see no changes and no lag.",
+        ),
+        # [END cdc_params]
     },
     doc_md=__doc__,
 ) as dag:
@@ -172,6 +219,7 @@ with DAG(
     @task(multiple_outputs=True)
     def plan(params: dict[str, Any]) -> dict[str, Any]:
         """Check the Params, find the replication instance, build the table mapping and settings once."""
+        from airflow_neon_dms.dms.cutover_plan import cutover_mode
         from airflow_neon_dms.dms.mappings import TableMappings
         from airflow_neon_dms.dms.replication_states import COMPUTE_SERVERLESS, compute_choice, compute_config
         from airflow_neon_dms.dms.task_settings import TaskSettings
@@ -181,6 +229,8 @@ with DAG(
         from airflow_neon_dms.operators.fail_fast import fail_fast
 
         with fail_fast():  # a bad Param or an unknown instance fails at once, without retries
+            migration_type = params.get("migration_type") or "full-load"
+            cutover = cutover_mode(migration_type, params.get("cutover"))  # before anything exists on AWS
             try:  # a contradiction or a capacity AWS refuses stops here, before anything is created
                 compute = compute_choice(params.get("compute"), params.get("replication_instance_arn"))
                 capacity = (
@@ -190,6 +240,12 @@ with DAG(
                 )
             except ValueError as err:
                 raise NeonConfigError(str(err)) from None
+            if compute == COMPUTE_SERVERLESS and cutover:
+                raise NeonConfigError(
+                    f"The Param migration_type={migration_type!r} with compute='serverless': this DAG's "
+                    "CDC cutover runs on a replication instance. Give a replication_instance_arn (and "
+                    "leave compute empty), or set migration_type='full-load'."
+                )
             instance_arn = (
                 None
                 if compute == COMPUTE_SERVERLESS
@@ -200,8 +256,14 @@ with DAG(
             schema = source_schema(SOURCE_CONN_ID, params.get("source_schema"))
         mappings = TableMappings.include(schema, exclude=params["exclude_tables"])
         # TRUNCATE_BEFORE_LOAD, validation on, CloudWatch logging; TARGET_LOAD at the chosen severity.
-        settings = TaskSettings(target_load_severity=params["target_load_logging"])
+        # With CDC, DMS's control tables go to their own schema, not among the migrated tables.
+        settings = TaskSettings(
+            target_load_severity=params["target_load_logging"],
+            control_schema=CONTROL_SCHEMA if cutover else None,
+        )
         return {
+            "migration_type": migration_type,
+            "cutover": cutover,
             "replication_instance_arn": instance_arn,
             "table_mappings": mappings.to_dict(),
             "task_settings": settings.to_dict(),
@@ -220,6 +282,7 @@ with DAG(
         source_conn_id=SOURCE_CONN_ID,
         neon_conn_id=NEON_CONN_ID,
         table_mappings=mappings,
+        migration_type="{{ params.migration_type }}",
     )
     # [END preflight]
 
@@ -265,6 +328,7 @@ with DAG(
         replication_instance_arn=instance_arn,
         table_mappings=mappings,
         task_settings=migration_plan["task_settings"],
+        migration_type=migration_plan["migration_type"],
         aws_conn_id=AWS_CONN_ID,
         **AWS_RETRIES,
     )
@@ -344,13 +408,14 @@ with DAG(
         fail_on_failed_tables=False,
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
+        trigger_rule="none_failed_min_one_success",  # after the full-load-done wait, or without it
         **AWS_RETRIES,
     )
 
     @task.branch
     def any_failed_tables(report: dict[str, Any]) -> str:
         """Reload only when DMS reported failed tables."""
-        return "reload_failed_tables" if report["failed_tables"] else "data_diff"
+        return "reload_failed_tables" if report["failed_tables"] else "cutover_path"
 
     reload_tables = NeonDmsReloadTablesOperator(
         task_id="reload_failed_tables",
@@ -362,6 +427,79 @@ with DAG(
         **AWS_RETRIES,
     )
     # [END validate_and_reload]
+
+    # [START cdc]
+    @task.branch
+    def load_path(plan: dict[str, Any]) -> str:
+        """A task with CDC keeps running: wait until its full load is done before validating."""
+        return "cdc.wait_full_load_done" if plan["cutover"] else "check_validation"
+
+    @task.branch(trigger_rule="none_failed_min_one_success")
+    def cutover_path(plan: dict[str, Any]) -> str:
+        """A full load is over: straight to the diff. A task with CDC goes through the cutover."""
+        return "cdc.replication_lag" if plan["cutover"] else "data_diff"
+
+    with TaskGroup("cdc", tooltip="Full load done, replication lag, approval or quiescence, cutover"):
+        full_load_done = NeonDmsFullLoadDoneSensor(
+            task_id="wait_full_load_done",
+            replication_task_arn=create_task.output,
+            aws_conn_id=AWS_CONN_ID,
+            poke_interval=POLL_SECONDS,
+        )
+        lag = NeonDmsReplicationLagSensor(
+            task_id="replication_lag",
+            replication_task_arn=create_task.output,
+            max_lag_seconds=MAX_LAG_SECONDS,
+            window_seconds=LAG_WINDOW_SECONDS,
+            period=METRICS_PERIOD,
+            aws_conn_id=AWS_CONN_ID,
+            poke_interval=POLL_SECONDS,
+        )
+
+        @task.branch
+        def how_to_cut_over(plan: dict[str, Any]) -> str:
+            """A person approves (cutover=approval), or the task goes quiet (cutover=quiet)."""
+            return "cdc.approve_cutover" if plan["cutover"] == "approval" else "cdc.wait_until_quiet"
+
+        approval = ApprovalOperator(
+            task_id="approve_cutover",
+            subject="Cut over {{ params.task_identifier }} to Neon?",
+            body=f"The replication task keeps Neon within {MAX_LAG_SECONDS:g} seconds of the source. "
+            "Stop every writer to the source database, then approve: the DAG waits until Neon has "
+            "caught up, stops the task, proves every table identical and moves the sequences. "
+            "Reject leaves the task replicating and skips the cutover.",
+            ignore_downstream_trigger_rules=True,
+        )
+        quiet = NeonDmsQuiescenceSensor(
+            task_id="wait_until_quiet",
+            replication_task_arn=create_task.output,
+            quiet_seconds="{{ params.quiet_seconds }}",
+            period=METRICS_PERIOD,
+            aws_conn_id=AWS_CONN_ID,
+            poke_interval=POLL_SECONDS,
+        )
+
+        @task(trigger_rule="none_failed_min_one_success")
+        def writes_stopped(approval: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+            """When the application's writes stopped: the approval, or the start of the quiet window."""
+            from airflow_neon_dms.migration_report import writes_stopped_at
+
+            return writes_stopped_at(approval, quiet_seconds=float(params["quiet_seconds"]))
+
+        stopped_writing = writes_stopped(approval.output)
+        cutover = NeonDmsCutoverOperator(
+            task_id="cutover",
+            replication_task_arn=create_task.output,
+            source_conn_id=SOURCE_CONN_ID,
+            catch_up_seconds=METRICS_PERIOD,
+            period=METRICS_PERIOD,
+            aws_conn_id=AWS_CONN_ID,
+            waiter_delay=POLL_SECONDS,
+            **AWS_RETRIES,
+        )
+        gate = how_to_cut_over(migration_plan)
+        lag >> gate >> [approval, quiet] >> stopped_writing >> cutover
+    # [END cdc]
 
     # [START verify]
     data_diff = NeonDataDiffOperator(
@@ -391,14 +529,23 @@ with DAG(
         reload: dict[str, Any] | None,
         diff: dict[str, Any],
         sequences: dict[str, Any],
+        writes_stopped: dict[str, Any] | None,
+        cutover: dict[str, Any] | None,
         assessment: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """One summary of the migration: what DMS said, what was reloaded, what the diff proved."""
+        """One summary of the migration: what DMS said, what was reloaded, what the diff proved,
+        and with CDC the cutover window."""
         from airflow_neon_dms.exceptions import DataDiffError
-        from airflow_neon_dms.migration_report import build_report, format_report
+        from airflow_neon_dms.migration_report import build_report, cutover_window, format_report
 
+        window = cutover_window(writes_stopped, cutover, poll_seconds=POLL_SECONDS) if cutover else None
         summary = build_report(
-            validation=validation, reload=reload, diff=diff, sequences=sequences, assessment=assessment
+            validation=validation,
+            reload=reload,
+            diff=diff,
+            sequences=sequences,
+            cutover=window,
+            assessment=assessment,
         )
         print(format_report(summary))
         if not summary["verified"]:  # no "verified" asset event for a migration the diff did not prove
@@ -411,13 +558,25 @@ with DAG(
         return summary
 
     branch = any_failed_tables(validation.output)
+    after_validation = cutover_path(migration_plan)
     migration_plan >> preflight >> [source_endpoint, neon_endpoint]
     source_endpoint >> test_source
     neon_endpoint >> test_neon
+    choose_load = load_path(migration_plan)
     [test_source, test_neon] >> create_task >> assess_first() >> [assessment, full_load]
-    assessment >> full_load
-    run_arn >> validation >> branch
-    branch >> reload_tables >> data_diff
-    branch >> data_diff
-    data_diff >> sequences
-    report(validation.output, reload_tables.output, data_diff.output, sequences.output, assessment.output)
+    assessment >> full_load >> choose_load >> [full_load_done, validation]
+    full_load_done >> validation >> branch
+    run_arn >> validation
+    branch >> reload_tables >> after_validation
+    branch >> after_validation
+    after_validation >> [lag, data_diff]
+    cutover >> data_diff >> sequences
+    report(
+        validation.output,
+        reload_tables.output,
+        data_diff.output,
+        sequences.output,
+        stopped_writing,
+        cutover.output,
+        assessment.output,
+    )

@@ -65,6 +65,9 @@ class TaskSettings:
     enable_logging: bool = True
     target_load_severity: str = DEBUG
     allow_drop_and_create: bool = False
+    #: ControlTablesSettings.ControlSchema: the target schema for DMS's control tables (DMS user
+    #: guide, "Control table task settings"; None: the target's default schema).
+    control_schema: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,6 +98,8 @@ class TaskSettings:
             "ValidationSettings": {"EnableValidation": self.enable_validation},
             "Logging": {"EnableLogging": self.enable_logging},
         }
+        if self.control_schema:
+            base["ControlTablesSettings"] = {"ControlSchema": self.control_schema}
         if self.enable_logging:
             base["Logging"]["LogComponents"] = [
                 {"Id": "TARGET_LOAD", "Severity": self.target_load_severity},

@@ -27,7 +27,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -179,6 +179,11 @@ class _SnapshotPostgresSource(PostgresSource):
     ) -> None:
         with snapshot_transaction(self.conn, self.snapshot_name):
             super().copy_into(shape, copy, progress, cancelled, binary=binary)
+
+    def rows(self, shape: TableShape, columns: list[str]) -> Iterator[tuple[Any, ...]]:
+        """The table as of the snapshot too: validation compares the load with what it read."""
+        with snapshot_transaction(self.conn, self.snapshot_name):
+            yield from super().rows(shape, columns)
 
     def close(self) -> None:
         if self.slot is not None:

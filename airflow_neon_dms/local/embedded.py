@@ -38,9 +38,16 @@ class EmbeddedPostgres:
     """
 
     def __init__(
-        self, *, port: int | None = None, host: str = "127.0.0.1", password: str | None = None
+        self,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        password: str | None = None,
+        settings: dict[str, str] | None = None,
     ) -> None:
         self.host = host
+        #: Server settings given at start (``-c name=value``), e.g. ``{"wal_level": "logical"}``.
+        self.settings = dict(settings or {})
         #: With a password the server uses SCRAM-SHA-256 instead of trust authentication.
         self.password = password
         self.port = port or free_port(host)
@@ -124,6 +131,7 @@ class EmbeddedPostgres:
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
                 "-c max_connections=200",
+                *(f"-c {name}={value}" for name, value in self.settings.items()),
             ]
             self._command(
                 "pg_ctl",

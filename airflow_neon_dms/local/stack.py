@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
@@ -33,6 +33,9 @@ from airflow_neon_dms.local.demo_faults import install_one_shot_corruption
 from airflow_neon_dms.local.embedded import EmbeddedPostgres
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES, SampleSize, create_source, create_target
 from airflow_neon_dms.local.state_timing import AWS_LIKE, StateTiming
+
+if TYPE_CHECKING:
+    from airflow_neon_dms.local.source_writer import SourceWriter
 
 DAG_ID = "neon_dms_migration"
 ENDPOINT_ID = "ep-local-demo"
@@ -66,6 +69,27 @@ class StackOptions:
     timing: StateTiming = AWS_LIKE
     #: Overrides ``timing.task_creating_seconds`` when set (real DMS: about a minute).
     task_creating_seconds: float | None = None
+    #: Ready the source for change data capture: its server runs with ``wal_level=logical`` (an
+    #: embedded one, as ``server_dsn`` is reused only when it already has that setting) and the
+    #: keyless table gets ``REPLICA IDENTITY FULL``, as the CDC pre-flight asks.
+    cdc: bool = False
+    #: How often the local DMS publishes a task's CloudWatch metrics (AWS: every 60 s).
+    metrics_period_seconds: float = 5.0
+
+
+#: Server settings of a source that DMS reads changes from by logical decoding (AWS DMS user guide,
+#: "Using a PostgreSQL database as an AWS DMS source": wal_level logical, replication slots and
+#: WAL senders to spare).
+LOGICAL_DECODING = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
+#: Migrated tables without a primary key: CDC updates and deletes need REPLICA IDENTITY FULL.
+KEYLESS_TABLES = ("page_views",)
+
+
+def _logical(server_dsn: str) -> bool:
+    """True when the server at ``server_dsn`` already runs with ``wal_level=logical``."""
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        row = conn.execute("SHOW wal_level").fetchone()
+    return bool(row and row[0] == "logical")
 
 
 def _with_database(server_dsn: str, database: str, user: str | None = None) -> str:
@@ -109,11 +133,12 @@ class LocalStack:
 
         self._stack.callback(shutil.rmtree, self.workdir, True)
         self.airflow_home.mkdir()
-        if self.options.server_dsn:
+        if self.options.server_dsn and (not self.options.cdc or _logical(self.options.server_dsn)):
             self.server_dsn = self.options.server_dsn
         else:
             admin_password = uuid.uuid4().hex if self.options.password_auth else None
-            server = self._stack.enter_context(EmbeddedPostgres(password=admin_password))
+            settings = LOGICAL_DECODING if self.options.cdc else None
+            server = self._stack.enter_context(EmbeddedPostgres(password=admin_password, settings=settings))
             self.server_dsn = server.dsn()
         admin = psycopg.connect(self.server_dsn, autocommit=True)
         self._stack.callback(admin.close)
@@ -132,6 +157,12 @@ class LocalStack:
         )
         self._stack.callback(self._drop, "database", self.neon_db)
         self.source_counts = create_source(self.source_dsn, self.options.sample_size)
+        if self.options.cdc:
+            with psycopg.connect(self.source_dsn, autocommit=True) as conn:
+                for table in KEYLESS_TABLES:
+                    conn.execute(
+                        sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(sql.Identifier(table))
+                    )
         create_target(self.neon_owner_dsn)
         if self.options.corrupt:
             table, column = self.options.corrupt
@@ -146,6 +177,7 @@ class LocalStack:
                 region=REGION,
                 timing=self.options.timing,
                 task_creating_seconds=self.options.task_creating_seconds,
+                metrics_period_seconds=self.options.metrics_period_seconds,
             )
         )
         self.endpoint_url = dms.endpoint_url
@@ -220,6 +252,9 @@ class LocalStack:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
             "NEON_DMS_POLL_SECONDS": str(self.options.poll_seconds),
+            "NEON_DMS_METRICS_PERIOD": str(int(self.options.metrics_period_seconds)),
+            # CDC: lag under 5 s for two metric periods before the cutover is offered.
+            "NEON_DMS_LAG_WINDOW_SECONDS": str(2 * int(self.options.metrics_period_seconds)),
             "NEON_DMS_ASSESSMENT_ROLE_ARN": ASSESSMENT_ROLE_ARN,
             "NEON_DMS_ASSESSMENT_BUCKET": ASSESSMENT_BUCKET,
             # The sample shop's page_views has text columns and no key on purpose, which DMS's
@@ -247,8 +282,13 @@ class LocalStack:
             ),
         }
 
-    def run_dag(self, conf: dict[str, Any] | None = None, log_path: Path | None = None) -> DagRunResult:
-        """Run the example DAG with ``airflow dags test``; return its outcome and XComs."""
+    def run_dag(
+        self, conf: dict[str, Any] | None = None, log_path: Path | None = None, timeout: float | None = None
+    ) -> DagRunResult:
+        """Run the example DAG with ``airflow dags test``; return its outcome and XComs.
+
+        ``timeout``: seconds after which the run is killed and counts as failed (None: no limit).
+        """
         airflow = str(Path(sys.executable).with_name("airflow"))
         env = self.airflow_env()
         subprocess.run(
@@ -266,17 +306,59 @@ class LocalStack:
         }
         log_path = log_path or self.workdir / "dag-test.log"
         with log_path.open("w") as log_file:
-            done = subprocess.run(
-                [airflow, "dags", "test", DAG_ID, "-c", json.dumps(run_conf)],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
+            try:
+                returncode = subprocess.run(
+                    [airflow, "dags", "test", DAG_ID, "-c", json.dumps(run_conf)],
+                    env=env,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                ).returncode
+            except subprocess.TimeoutExpired:
+                log_file.write(f"\n[the run did not finish within {timeout:g} s and was stopped]\n")
+                returncode = -1
         return DagRunResult(
-            succeeded=done.returncode == 0,
+            succeeded=returncode == 0,
             log=log_path.read_text(),
             xcoms=self._xcoms(),
             task_states=self._task_states(),
+        )
+
+    def run_cdc_dag(
+        self,
+        *,
+        quiet_seconds: float,
+        write_rate: float = 20.0,
+        write_after_load_seconds: float = 10.0,
+        conf: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> tuple[DagRunResult, SourceWriter]:
+        """Run the example DAG with ``full-load-and-cdc`` and ``cutover=quiet`` while an
+        application writes to the source: from before the task starts, through its full load, and
+        ``write_after_load_seconds`` after it; then the writer stops and the quiet cutover follows.
+        """
+        from airflow_neon_dms.local.source_writer import SourceWriter
+
+        run_conf = {
+            "migration_type": "full-load-and-cdc",
+            "cutover": "quiet",
+            "quiet_seconds": quiet_seconds,
+            **(conf or {}),
+        }
+        writer = SourceWriter(self.source_dsn, rate=write_rate)
+        with writer:
+            writer.stop_when(self.full_load_done, then_seconds=write_after_load_seconds)
+            result = self.run_dag(conf=run_conf, timeout=timeout)
+        writer.stop()
+        return result, writer
+
+    def full_load_done(self) -> bool:
+        """True once a task on the local DMS runs with its full load at 100 % (CDC goes on)."""
+        tasks = self.dms_client().describe_replication_tasks()["ReplicationTasks"]
+        return any(
+            task["Status"] == "running"
+            and task.get("ReplicationTaskStats", {}).get("FullLoadProgressPercent") == 100
+            for task in tasks
         )
 
     def _metadata(self) -> sqlite3.Connection:
@@ -315,6 +397,37 @@ class LocalStack:
                 assert row is not None
                 result[table] = (int(row[0]), str(row[1]))
         return result
+
+    def sequences(self, dsn: str) -> dict[str, tuple[int, int]]:
+        """``{sequence: (the value its next nextval() gives, max of the column it feeds)}`` of the
+        migrated tables' serial columns."""
+        found: dict[str, tuple[int, int]] = {}
+        with psycopg.connect(dsn) as conn:
+            rows = conn.execute(
+                "SELECT c.relname, a.attname, seq_ns.nspname, seq.relname "
+                "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+                "JOIN pg_class seq "
+                "ON seq.oid = pg_get_serial_sequence(quote_ident(c.relname), a.attname)::regclass "
+                "JOIN pg_namespace seq_ns ON seq_ns.oid = seq.relnamespace "
+                "WHERE c.relname = ANY(%s) AND c.relnamespace = 'public'::regnamespace AND a.attnum > 0 "
+                "AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL",
+                [list(MIGRATED_TABLES)],
+            ).fetchall()
+            for table, column, seq_schema, seq_name in rows:
+                state = conn.execute(
+                    sql.SQL("SELECT last_value, is_called FROM {}.{}").format(
+                        sql.Identifier(seq_schema), sql.Identifier(seq_name)
+                    )
+                ).fetchone()
+                top = conn.execute(
+                    sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
+                        sql.Identifier(column), sql.Identifier(table)
+                    )
+                ).fetchone()
+                assert state is not None and top is not None
+                next_value = int(state[0]) + (1 if state[1] else 0)
+                found[f"{seq_schema}.{seq_name}"] = (next_value, int(top[0]))
+        return found
 
 
 @dataclass

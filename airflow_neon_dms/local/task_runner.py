@@ -270,6 +270,10 @@ class TaskJob:
                         cancelled=task.stop_event.is_set,
                     )
                     if self.capture is not None:
+                        if self.settings.validation:
+                            # Chosen: a task with CDC validates its load against the snapshot the
+                            # load read, before the changes cached meanwhile move the target on.
+                            self._validate(source, target, key)
                         self.capture.table_loaded(key, source)  # cached changes, before "completed"
                     with self.lock:
                         stats.state = "Table completed"
@@ -278,7 +282,7 @@ class TaskJob:
                         stats.reloaded = stats.reloaded or reload
                     log.info("Table %s.%s loaded: %d rows", key[0], key[1], rows)
                     task.note(*table_lines("loaded", *key, table_id, rows))
-                    if self.settings.validation:
+                    if self.settings.validation and self.capture is None:
                         self._validate(source, target, key)
             finally:
                 source.close()

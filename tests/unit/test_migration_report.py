@@ -96,6 +96,58 @@ def test_no_diff_at_all_is_not_verified() -> None:
     assert "not compared" in format_report(report)
 
 
+# -- the cutover window -----------------------------------------------------------------------------
+
+
+def test_the_window_runs_from_the_approval_to_verified() -> None:
+    from datetime import datetime, timezone
+
+    from airflow_neon_dms.migration_report import cutover_window, writes_stopped_at
+
+    approved = datetime(2026, 11, 30, 12, 0, 0, tzinfo=timezone.utc)
+    stopped = writes_stopped_at(
+        {"responded_at": approved, "responded_by_user": {"id": "1", "name": "dba"}}, quiet_seconds=300
+    )
+    assert stopped == {"mode": "approval", "at": approved.isoformat(), "by": "dba"}
+    facts = {"requested_at": "2026-11-30T12:00:02+00:00", "stopped_at": "2026-11-30T12:00:20+00:00"}
+    window = cutover_window(
+        stopped, facts, poll_seconds=5, finished_at=datetime(2026, 11, 30, 12, 0, 30, tzinfo=timezone.utc)
+    )
+    assert window["seconds"] == 30.0
+    assert window["poll_intervals"] == 6.0
+    assert window["to_task_stopped_seconds"] == 20.0
+    summary = build_report(
+        validation=VALIDATION, reload=RELOAD, diff=_diff(), sequences={"changed": 2}, cutover=window
+    )
+    assert summary["cutover"] == window
+    text = format_report(summary)
+    assert "Cutover window: 30.0 s (6.0 poll intervals) from the approval to Neon verified and" in text
+    assert "the task stopped after 20.0 s" in text
+
+
+def test_a_quiet_cutover_starts_when_the_quiet_window_began() -> None:
+    from datetime import datetime, timezone
+
+    from airflow_neon_dms.migration_report import cutover_window, writes_stopped_at
+
+    now = datetime(2026, 11, 30, 12, 0, 10, tzinfo=timezone.utc)
+    stopped = writes_stopped_at(None, quiet_seconds=10, now=now)
+    assert stopped["mode"] == "quiet"
+    assert stopped["at"] == "2026-11-30T12:00:00+00:00"
+    window = cutover_window(stopped, {}, poll_seconds=2, finished_at=now)
+    assert (window["seconds"], window["poll_intervals"]) == (10.0, 5.0)
+    text = format_report(
+        build_report(validation=VALIDATION, reload=None, diff=_diff(), sequences=None, cutover=window)
+    )
+    assert "from the start of the quiet window" in text
+
+
+def test_a_full_load_report_has_no_cutover_line() -> None:
+    summary = build_report(validation=VALIDATION, reload=None, diff=_diff(), sequences=None)
+    assert summary["cutover"] is None
+    assert "Cutover window" not in format_report(summary)
+
+
 def test_report_states_the_premigration_assessment() -> None:
     assessment = {
         "assessment_run_arn": "arn:aws:dms:us-east-1:1:assessment-run:R",

@@ -77,3 +77,9 @@ def test_prep_mode_and_validation_readers() -> None:
     assert prep_mode({}) == "DROP_AND_CREATE"  # DMS's own default
     assert prep_mode(TaskSettings().to_dict()) == "TRUNCATE_BEFORE_LOAD"
     assert validation_enabled(TaskSettings().to_dict())
+
+
+def test_control_schema_goes_to_control_tables_settings() -> None:
+    assert "ControlTablesSettings" not in TaskSettings().to_dict()
+    settings = TaskSettings(control_schema="awsdms_control").to_dict()
+    assert settings["ControlTablesSettings"] == {"ControlSchema": "awsdms_control"}

@@ -1,0 +1,148 @@
+"""CDC apply throughput of the local DMS against native PostgreSQL logical replication.
+
+Two embedded PostgreSQL servers: the source with ``wal_level=logical``, the target plain. Each side
+gets a table ``bench_changes (id bigint primary key, v int)``, empty at the start. Two runs of the
+same change workload on the source (``--rows`` inserts in transactions of 100 rows, then one update
+of every row, again 100 a transaction):
+
+- the local DMS: a ``full-load-and-cdc`` task (over boto3 and HTTP) from the source database to a
+  target database, started and past its (empty) full load before the workload begins;
+- native logical replication: ``CREATE PUBLICATION`` on another source database and
+  ``CREATE SUBSCRIPTION ... WITH (copy_data = false)`` on another target database, its apply
+  worker streaming before the workload begins.
+
+Each run is timed from the first source commit until the target holds every row with its final
+value (polled every 50 ms). Prints changes per second of both and the ratio local/native (goal:
+at least 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
+
+from airflow_neon_dms.local.embedded import EmbeddedPostgres
+from airflow_neon_dms.local.server import LocalDms
+from airflow_neon_dms.local.stack import LOGICAL_DECODING
+from airflow_neon_dms.local.state_timing import INSTANT
+from benchmarks._dms_bench import _run
+
+TABLE = "bench_changes"
+BATCH = 100
+
+
+def _create(dsn: str, database: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def _table(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, v int NOT NULL)")
+
+
+def _workload(dsn: str, rows: int) -> int:
+    """Inserts then updates of ``rows`` rows, ``BATCH`` a transaction; returns the change count."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for start in range(0, rows, BATCH):
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO bench_changes SELECT g, 0 FROM generate_series(%s::bigint, %s::bigint) g",
+                    [start + 1, min(start + BATCH, rows)],
+                )
+        for start in range(0, rows, BATCH):
+            with conn.transaction():
+                conn.execute(
+                    "UPDATE bench_changes SET v = 1 WHERE id BETWEEN %s AND %s",
+                    [start + 1, min(start + BATCH, rows)],
+                )
+    return 2 * rows
+
+
+def _applied(dsn: str, rows: int) -> Callable[[], bool]:
+    conn = psycopg.connect(dsn, autocommit=True)
+
+    def done() -> bool:
+        row = conn.execute("SELECT count(*), coalesce(sum(v), 0) FROM bench_changes").fetchone()
+        return row is not None and row[0] == rows and row[1] == rows
+
+    return done
+
+
+def _timed(source: str, target: str, rows: int) -> float:
+    done = _applied(target, rows)
+    started = time.perf_counter()
+    changes = _workload(source, rows)
+    while not done():
+        time.sleep(0.05)
+        if time.perf_counter() - started > 900:
+            raise RuntimeError("the changes were not applied within 15 minutes")
+    return changes / (time.perf_counter() - started)
+
+
+def _native(src: EmbeddedPostgres, dst: EmbeddedPostgres, source_db: str, target_db: str) -> None:
+    """Publish the source table and subscribe the target to it, without copying; wait until it streams."""
+    with psycopg.connect(src.dsn(source_db), autocommit=True) as conn:
+        conn.execute(f"CREATE PUBLICATION bench_pub FOR TABLE {TABLE}")
+    with psycopg.connect(dst.dsn(target_db), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL(
+                "CREATE SUBSCRIPTION bench_sub CONNECTION {} PUBLICATION bench_pub WITH (copy_data = false)"
+            ).format(sql.Literal(f"host={src.host} port={src.port} user={src.user} dbname={source_db}"))
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT pid FROM pg_stat_subscription WHERE subname = 'bench_sub'").fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.2)
+    raise RuntimeError("the native subscription did not start streaming within 60 s")
+
+
+def _drop_subscription(dst: EmbeddedPostgres, target_db: str) -> None:
+    with psycopg.connect(dst.dsn(target_db), autocommit=True) as conn:
+        conn.execute("DROP SUBSCRIPTION IF EXISTS bench_sub")
+
+
+def main() -> int:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per API call
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000, help="rows inserted, then updated")
+    rows = parser.parse_args().rows
+    suffix = uuid.uuid4().hex[:8]
+    names = {kind: f"bench_{kind}_{suffix}" for kind in ("dms_src", "dms_dst", "native_src", "native_dst")}
+    with (
+        EmbeddedPostgres(settings=LOGICAL_DECODING) as src,
+        EmbeddedPostgres() as dst,
+        LocalDms(timing=INSTANT) as dms,
+    ):
+        for kind, database in names.items():
+            server = src if kind.endswith("src") else dst
+            _create(server.dsn(), database)
+            _table(server.dsn(database))
+
+        def dsn(database: str) -> str:
+            return (src if database.startswith("bench_dms_src") else dst).dsn(database)
+
+        _run(dms.endpoint_url, dsn, [names["dms_src"], names["dms_dst"]], 1, "full-load-and-cdc")
+        local = _timed(src.dsn(names["dms_src"]), dst.dsn(names["dms_dst"]), rows)
+        _native(src, dst, names["native_src"], names["native_dst"])
+        try:
+            native = _timed(src.dsn(names["native_src"]), dst.dsn(names["native_dst"]), rows)
+        finally:
+            _drop_subscription(dst, names["native_dst"])
+    print(f"changes: {2 * rows} ({rows} inserts, then {rows} updates; {BATCH} rows a transaction)")
+    print(f"local DMS CDC apply:            {local:10.0f} changes/s")
+    print(f"native logical replication:     {native:10.0f} changes/s")
+    print(f"ratio local/native: {local / native:.2f} (goal >= 0.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
