@@ -73,3 +73,15 @@ def check_startable_event(event: Mapping[str, Any] | None, task_arn: str, settle
             "clearing this task waits again."
         ),
     )
+
+
+def event_outcome(event: Mapping[str, Any] | None, subject: str) -> tuple[str, str]:
+    """``(outcome, message)`` of a run wait's event: ``success``, ``failed``, or ``waiting`` after a
+    timeout (the caller reports it as a wait that gave up). A ``gone`` event raises
+    :class:`DmsResourceNotFoundError` and an ``error`` event :class:`DmsResourceError`, as
+    :func:`check_event` does."""
+    status, message = event_status(event, subject)
+    outcomes = {EVENT_SUCCESS: "success", EVENT_FAILED: "failed", EVENT_TIMEOUT: "waiting"}
+    if status not in outcomes:
+        check_event(event, subject)  # raises for gone and error
+    return outcomes[status], message

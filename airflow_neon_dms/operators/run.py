@@ -12,13 +12,8 @@ from airflow.sdk import Context
 
 from airflow_neon_dms.dms.failure_hints import failure_text
 from airflow_neon_dms.dms.wait_events import (
-    EVENT_FAILED,
-    EVENT_GONE,
-    EVENT_SUCCESS,
-    EVENT_TIMEOUT,
-    check_event,
     check_startable_event,
-    event_status,
+    event_outcome,
 )
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.lineage import DmsTaskLineageMixin
@@ -187,20 +182,9 @@ class NeonDmsStartTaskOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMix
     ) -> dict[str, Any]:
         from airflow_neon_dms.dms.states import Outcome, TaskOutcome
 
-        status, message = event_status(event, f"Replication task {self.replication_task_arn}")
-        outcome = {
-            EVENT_SUCCESS: Outcome.SUCCESS,
-            EVENT_FAILED: Outcome.FAILED,
-            EVENT_TIMEOUT: Outcome.WAITING,
-        }
-        if status == EVENT_GONE:
-            check_event(event, f"Replication task {self.replication_task_arn}")  # raises: not found
-        if status not in outcome:
-            raise DmsResourceError(
-                f"Replication task {self.replication_task_arn} could not be read: {message}"
-            )
+        outcome, message = event_outcome(event, f"Replication task {self.replication_task_arn}")
         task = self.hook.describe_task(self.replication_task_arn)
-        return self._finish(TaskOutcome(outcome[status], message), task, started)
+        return self._finish(TaskOutcome(Outcome(outcome), message), task, started)
 
     def _finish(self, verdict: TaskOutcome, task: dict[str, Any], started: bool) -> dict[str, Any]:
         from airflow_neon_dms.dms.states import Outcome, task_summary

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms.wait_events import EVENT_FAILED, EVENT_SUCCESS, EVENT_TIMEOUT, event_status
+from airflow_neon_dms.dms.wait_events import (
+    event_outcome,
+)
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
@@ -240,16 +242,9 @@ class NeonDmsStartReplicationOperator(NeonDmsBaseOperator, WaitMixin):
     ) -> dict[str, Any]:
         from airflow_neon_dms.dms.states import Outcome, TaskOutcome
 
-        status, message = event_status(event, f"Replication {self.replication_config_arn}")
-        outcome = {
-            EVENT_SUCCESS: Outcome.SUCCESS,
-            EVENT_FAILED: Outcome.FAILED,
-            EVENT_TIMEOUT: Outcome.WAITING,
-        }
-        if status not in outcome:
-            raise DmsResourceError(f"Replication {self.replication_config_arn} could not be read: {message}")
+        outcome, message = event_outcome(event, f"Replication {self.replication_config_arn}")
         replication = self.hook.require_replication(self.replication_config_arn)
-        return self._finish(TaskOutcome(outcome[status], message), replication, started)
+        return self._finish(TaskOutcome(Outcome(outcome), message), replication, started)
 
     def _finish(self, verdict: TaskOutcome, replication: dict[str, Any], started: bool) -> dict[str, Any]:
         from airflow_neon_dms.dms.states import Outcome

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_neon_dms.dms.wait_events import check_event, check_startable_event, event_status
-from airflow_neon_dms.exceptions import DmsResourceError, ReplicationTaskFailedError
+from airflow_neon_dms.dms.wait_events import check_event, check_startable_event, event_outcome, event_status
+from airflow_neon_dms.exceptions import DmsResourceError, DmsResourceNotFoundError, ReplicationTaskFailedError
 
 
 def _failed(message: str) -> Exception:
@@ -57,3 +57,19 @@ def test_a_gone_event_raises_the_not_found_error() -> None:
 
     with pytest.raises(DmsResourceNotFoundError, match="no longer exists. Trigger a new DAG run"):
         check_event({"status": EVENT_GONE, "message": "Replication task X no longer exists."}, "Task X")
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("success", "success"), ("failed", "failed"), ("timeout", "waiting")]
+)
+def test_event_outcome_of_a_run_wait(status: str, outcome: str) -> None:
+    assert event_outcome({"status": status, "message": "m"}, "Replication task t") == (outcome, "m")
+
+
+def test_event_outcome_raises_for_gone_and_error_events() -> None:
+    with pytest.raises(DmsResourceNotFoundError):
+        event_outcome({"status": "gone", "message": "Replication task t no longer exists."}, "t")
+    with pytest.raises(DmsResourceError, match="could not be read"):
+        event_outcome({"status": "error", "message": "throttled"}, "Replication task t")
+    with pytest.raises(DmsResourceError, match="invalid event"):
+        event_outcome(None, "Replication task t")

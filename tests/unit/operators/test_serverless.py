@@ -29,7 +29,7 @@ from airflow_neon_dms.operators.serverless import (
 )
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
-from tests.unit.conftest import PAIR_ROWS, DmsServer
+from tests.unit.conftest import PAIR_ROWS, DmsServer, make_context
 
 #: Provisioning takes a while (as on AWS), so a start is seen provisioning and defers; nothing
 #: else has a transitional state.
@@ -116,9 +116,14 @@ def test_full_load_replication_end_to_end(
 ) -> None:
     identifier = unique_id("config")
     configs.append(identifier)
-    arn = _create(endpoint_pair, identifier, max_capacity_units=4, min_capacity_units=2).execute({})
+    arn = _create(endpoint_pair, identifier, max_capacity_units=4, min_capacity_units=2).execute(
+        make_context()
+    )
     # The same settings again: the config is reused, not created twice.
-    assert _create(endpoint_pair, identifier, max_capacity_units=4, min_capacity_units=2).execute({}) == arn
+    assert (
+        _create(endpoint_pair, identifier, max_capacity_units=4, min_capacity_units=2).execute(make_context())
+        == arn
+    )
 
     context = context_factory()
     summary = _start_deferred(arn, context)
@@ -146,7 +151,7 @@ def test_full_load_replication_end_to_end(
 
     NeonDmsDeleteReplicationConfigOperator(
         task_id="delete", replication_config_arn=arn, waiter_delay=0.2, max_wait=60
-    ).execute({})
+    ).execute(make_context())
     assert NeonDmsHook(aws_conn_id=aws_conn).find_replication_config(identifier) is None
 
 
@@ -163,7 +168,7 @@ def test_running_cdc_replication_reloads_a_table_and_stops(
     configs.append(identifier)
     arn = _create(
         endpoint_pair, identifier, max_capacity_units=2, replication_type="full-load-and-cdc"
-    ).execute({})
+    ).execute(make_context())
     context = context_factory()
     summary = _start_deferred(arn, context)
     assert summary["status"] == "running"
@@ -216,7 +221,7 @@ def test_bad_input_is_refused_before_any_config_exists(
     identifier = unique_id("config")
     configs.append(identifier)
     with pytest.raises(NeonConfigError, match=fix) as raised:
-        _create(endpoint_pair, identifier, **kwargs).execute({})
+        _create(endpoint_pair, identifier, **kwargs).execute(make_context())
     assert identifier in str(raised.value)
     assert NeonDmsHook(aws_conn_id=aws_conn).find_replication_config(identifier) is None
 
@@ -230,13 +235,13 @@ def test_differing_config_is_modified_before_its_first_start_and_refused_after(
 ) -> None:
     identifier = unique_id("config")
     configs.append(identifier)
-    arn = _create(endpoint_pair, identifier, max_capacity_units=2).execute({})
-    assert _create(endpoint_pair, identifier, max_capacity_units=8).execute({}) == arn
+    arn = _create(endpoint_pair, identifier, max_capacity_units=2).execute(make_context())
+    assert _create(endpoint_pair, identifier, max_capacity_units=8).execute(make_context()) == arn
     hook = NeonDmsHook(aws_conn_id=aws_conn)
     assert hook.describe_replication_config(arn)["ComputeConfig"]["MaxCapacityUnits"] == 8  # type: ignore[index]
     _start(arn, deferrable=False).execute(context_factory())
     with pytest.raises(DmsResourceError, match="Delete the config"):
-        _create(endpoint_pair, identifier, max_capacity_units=16).execute({})
+        _create(endpoint_pair, identifier, max_capacity_units=16).execute(make_context())
 
 
 def test_failed_replication_fails_the_start(
@@ -266,7 +271,7 @@ def test_failed_replication_fails_the_start(
         target_endpoint_arn=endpoint_pair.target_arn,
         table_mappings=TableMappings.include("public").to_json(),
         max_capacity_units=1,
-    ).execute({})
+    ).execute(make_context())
     with pytest.raises(ReplicationTaskFailedError, match="failed"):
         _start_deferred(arn, context_factory())
 
@@ -274,9 +279,9 @@ def test_failed_replication_fails_the_start(
 def test_invalid_event_and_start_type(endpoint_pair: Any) -> None:
     op = _start("arn:aws:dms:us-east-1:123456789012:replication-config:X", start_type="resume")
     with pytest.raises(NeonConfigError, match="start_type 'resume'"):
-        op.execute({})
+        op.execute(make_context())
     with pytest.raises(DmsResourceError, match="invalid event"):
-        op.execute_complete({}, {"status": "maybe"})
+        op.execute_complete(make_context(), {"status": "maybe"})
 
 
 def test_validation_takes_exactly_one_arn() -> None:
