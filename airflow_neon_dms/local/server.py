@@ -103,9 +103,11 @@ class LocalDms:
                 ).start()
                 self.proxies.append(proxy)
                 self.service.routes[(target.host.lower(), target.port)] = ("127.0.0.1", proxy.port)
-            app = with_logs(make_wsgi_app(self.service), self.service.cloudwatch_logs)
+            # S3 is tried last: its path-style test would also take CloudWatch's CBOR requests
+            # (``/service/GraniteServiceVersion20100801/...``), which the metrics router answers.
+            app = with_s3(make_wsgi_app(self.service), self.service.s3)
+            app = with_logs(app, self.service.cloudwatch_logs)
             app = with_metrics(app, self.service.cloudwatch_metrics)
-            app = with_s3(app, self.service.s3)
             self._server = make_server(self.host, self._port, app, threaded=True)
         except BaseException:
             self.stop()

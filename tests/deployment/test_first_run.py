@@ -44,8 +44,12 @@ def test_run_succeeds_and_every_task_succeeded(
     states = {ti["task_id"]: ti["state"] for ti in api.task_instances(DAG_ID, run_id)}
     assert run["state"] == "success", states
     # The corrupted first load of orders makes the branch go through the reload.
-    assert all(state == "success" for state in states.values()), states
-    assert "reload_failed_tables" in states
+    assert states["reload_failed_tables"] == "success", states
+    # Every step ran and succeeded, but for the paths this run did not take: serverless compute and
+    # the CDC cutover, which their branches skip.
+    not_run = {task for task, state in states.items() if state != "success"}
+    assert all(task.startswith(("serverless.", "cdc.")) for task in not_run), states
+    assert all(states[task] == "skipped" for task in not_run), states
 
 
 def raced_tasks(scheduler_log: str) -> set[str]:
