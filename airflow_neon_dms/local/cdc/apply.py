@@ -24,7 +24,9 @@ database error rolls the whole target transaction back (nothing half-applied) an
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +46,7 @@ from airflow_neon_dms.local.cdc.changes import (
 from airflow_neon_dms.local.cdc.errors import ApplyError
 from airflow_neon_dms.local.cdc.identity import TableIdentity
 from airflow_neon_dms.local.cdc.position_table import DEFAULT_CONTROL_SCHEMA, PositionTable
-from airflow_neon_dms.local.cdc.stats import ChangeStatistics
+from airflow_neon_dms.local.cdc.stats import ChangeStatistics, counter_name
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,17 @@ _TEXT_COMPARED = frozenset({"json", "xml", "point", "line", "lseg", "box", "path
 TargetName = Callable[[str, str], "tuple[str, str] | None"]
 IdentityLookup = Callable[[str, str], TableIdentity]
 Warn = Callable[[str], None]
+#: How an UPDATE or DELETE finds its row: (by the whole old row?, ((column, "eq"|"text"|"null"), ...)).
+_FilterShape = tuple[bool, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class PendingTransaction:
+    """One source transaction's changes and where it ends, waiting to be applied."""
+
+    changes: Sequence[Change]
+    position: SourcePosition | None = None
+    commit_time: datetime | None = None
 
 
 def no_key_message(schema: str, table: str) -> str:
@@ -100,6 +113,8 @@ class ChangeApplier:
         self._identities: dict[Table, TableIdentity] = {}
         self._columns: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
         self._warned: set[Table] = set()
+        #: SQL text of each (target table, kind, columns, row filter) seen so far.
+        self._queries: dict[tuple[Any, ...], bytes] = {}
         self._control_ready = False
 
     # --- the applied position ---------------------------------------------------------------
@@ -164,37 +179,119 @@ class ChangeApplier:
         Returns how many changes were applied. On a database error nothing is applied and
         ApplyError names the table and the position.
         """
-        todo = [c for c in changes if self.applicable(c)]
-        if not todo and position is None:
-            return 0
-        if position is not None and not self._control_ready:
-            self.ensure_control_table()
-        current: Change | None = None
-        try:
-            with self.target.transaction(), self.target.cursor() as cur:
-                # The position is saved in this same transaction, so a commit lost in a server
-                # crash loses its position too and is read again: no need to wait for the flush.
-                cur.execute("SET LOCAL synchronous_commit = off")
-                for current in todo:
-                    self._apply_one(cur, current)
-                if position is not None:
-                    self.positions.save(cur, position, commit_time)
-        except psycopg.Error as err:
-            where = ", ".join(f"{s}.{t}" for s, t in tables_of(current)) if current else "the control table"
-            ending = f" ending at {position}" if position is not None else ""
-            raise ApplyError(
-                f"Applying the source transaction{ending} to {where} failed and was rolled back: "
-                f"{str(err).strip()}"
-            ) from None
-        for change in todo:
-            for table in tables_of(change):
-                self.stats.applied(table, change)
-        return len(todo)
+        return self.apply_transactions([PendingTransaction(changes, position, commit_time)])
 
-    def _apply_one(self, cur: psycopg.Cursor[Any], change: Change) -> None:
+    def apply_transactions(self, transactions: Sequence[PendingTransaction]) -> int:
+        """Apply whole source transactions, in order, in ONE target transaction that also records
+        the last one's position; returns how many changes were applied.
+
+        The statements go out in pipeline mode, consecutive ones of the same shape as one
+        ``executemany``, so the whole group costs a few round trips instead of one per change.
+        When the target refuses something, the group is rolled back and applied again one source
+        transaction (and one statement) at a time: the transactions before the faulty one are
+        committed with their positions, and ApplyError names the faulty one's table and position,
+        exactly as when each was applied alone.
+        """
+        todo = [[c for c in t.changes if self.applicable(c)] for t in transactions]
+        positions = [t for t in transactions if t.position is not None]
+        if not any(todo) and not positions:
+            return 0
+        if positions and not self._control_ready:
+            self.ensure_control_table()
+        last = positions[-1] if positions else None
+        try:
+            self._apply_pipelined([c for changes in todo for c in changes], last)
+        except psycopg.Error as err:
+            if self.target.closed or self.target.broken:  # nothing to retry on
+                first = next((changes for changes in todo if changes), [])
+                message = self._failure(first, transactions[-1].position, str(err).strip())
+                raise ApplyError(message, position=transactions[0].position) from None
+            return self._apply_each(transactions, todo)
+        self._count_applied(c for changes in todo for c in changes)
+        return sum(len(changes) for changes in todo)
+
+    def _apply_pipelined(self, changes: list[Change], last: PendingTransaction | None) -> None:
+        """One target transaction, in pipeline mode: runs of same-shape statements as executemany."""
+        runs: list[tuple[bytes, list[list[Any]], RowChange | None]] = []
+        for change in changes:
+            query, params = self._statement(change)
+            if runs and runs[-1][0] == query and params is not None:
+                runs[-1][1].append(params)
+            else:
+                runs.append((query, [params] if params is not None else [], _checked(change)))
+        cursors: list[tuple[psycopg.Cursor[Any], int, RowChange]] = []
+        with self.target.pipeline(), self.target.transaction():
+            # The position is saved in this same transaction, so a commit lost in a server
+            # crash loses its position too and is read again: no need to wait for the flush.
+            self.target.execute("SET LOCAL synchronous_commit = off")
+            for query, params_seq, checked in runs:
+                cur = self.target.cursor()
+                if params_seq:
+                    cur.executemany(query, params_seq)
+                else:
+                    cur.execute(query)
+                if checked is not None:
+                    cursors.append((cur, len(params_seq), checked))
+            if last is not None:
+                assert last.position is not None
+                self.positions.save(self.target.cursor(), last.position, last.commit_time)
+        for cur, count, change in cursors:
+            if cur.rowcount < count:
+                target = self.target_name(*change.source_table)
+                log.warning(
+                    "%d of %d %ss on %s.%s matched no target row",
+                    count - cur.rowcount,
+                    count,
+                    change.kind,
+                    *(target or change.source_table),
+                )
+
+    def _apply_each(self, transactions: Sequence[PendingTransaction], todo: list[list[Change]]) -> int:
+        """Apply each source transaction alone, statement by statement (after a group failed)."""
+        applied = 0
+        for txn, changes in zip(transactions, todo, strict=True):
+            if not changes and txn.position is None:
+                continue
+            current: Change | None = None
+            try:
+                with self.target.transaction(), self.target.cursor() as cur:
+                    cur.execute("SET LOCAL synchronous_commit = off")
+                    for current in changes:
+                        query, params = self._statement(current)
+                        cur.execute(query, params)
+                        checked = _checked(current)
+                        if checked is not None and cur.rowcount == 0:
+                            log.warning(
+                                "%s on %s.%s matched no target row", checked.kind, *checked.source_table
+                            )
+                    if txn.position is not None:
+                        self.positions.save(cur, txn.position, txn.commit_time)
+            except psycopg.Error as err:
+                where = [current] if current is not None else []
+                message = self._failure(where, txn.position, str(err).strip())
+                raise ApplyError(message, position=txn.position) from None
+            self._count_applied(changes)
+            applied += len(changes)
+        return applied
+
+    @staticmethod
+    def _failure(changes: Sequence[Change], position: SourcePosition | None, reason: str) -> str:
+        where = ", ".join(f"{s}.{t}" for s, t in tables_of(changes[0])) if changes else "the control table"
+        ending = f" ending at {position}" if position is not None else ""
+        return f"Applying the source transaction{ending} to {where} failed and was rolled back: {reason}"
+
+    def _count_applied(self, changes: Iterable[Change]) -> None:
+        counts: Counter[tuple[Table, str]] = Counter()
+        for change in changes:
+            for table in tables_of(change):
+                counts[(table, counter_name(change))] += 1
+        self.stats.add(counts, applied=True)
+
+    # --- statements -------------------------------------------------------------------------
+    def _statement(self, change: Change) -> tuple[bytes, list[Any] | None]:
+        """The SQL text (cached per table and shape) and the parameters that apply ``change``."""
         if isinstance(change, Truncate):
-            self._truncate(cur, change)
-            return
+            return self._truncate_query(change), None
         assert isinstance(change, RowChange)
         target = self.target_name(*change.source_table)
         assert target is not None
@@ -204,74 +301,98 @@ class ChangeApplier:
             for c in (change.new or ())
             if c.name in columns and not columns[c.name][1] and not c.unchanged_toast
         ]
-        table = _qualified(target)
-        if change.kind == "INSERT" and not writable:
-            cur.execute(sql.SQL("INSERT INTO {} DEFAULT VALUES").format(table))
-            return
+        names = tuple(c.name for c in writable)
+        values = [c.value for c in writable]
         if change.kind == "INSERT":
-            query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            key: tuple[Any, ...] = (target, "INSERT", names)
+            query = self._queries.get(key)
+            if query is None:
+                query = self._queries[key] = self._insert_query(target, names)
+            return query, values if names else None
+        shape, params = self._row_filter(change, columns)
+        key = (target, change.kind, names, shape)
+        query = self._queries.get(key)
+        if query is None:
+            query = self._queries[key] = self._change_query(target, change.kind, names, shape)
+        return query, (values + params if change.kind == "UPDATE" else params)
+
+    def _insert_query(self, target: tuple[str, str], names: tuple[str, ...]) -> bytes:
+        table = _qualified(target)
+        if not names:
+            return sql.SQL("INSERT INTO {} DEFAULT VALUES").format(table).as_bytes(self.target)
+        return (
+            sql.SQL("INSERT INTO {} ({}) VALUES ({})")
+            .format(
                 table,
-                sql.SQL(", ").join(sql.Identifier(c.name) for c in writable),
-                sql.SQL(", ").join(sql.Placeholder() for _ in writable),
+                sql.SQL(", ").join(sql.Identifier(n) for n in names),
+                sql.SQL(", ").join(sql.Placeholder() for _ in names),
             )
-            cur.execute(query, [c.value for c in writable])
-            return
-        where, params = self._row_filter(change, columns)
-        if change.kind == "UPDATE":
-            assignments = sql.SQL(", ").join(
-                sql.SQL("{} = %s").format(sql.Identifier(c.name)) for c in writable
-            )
+            .as_bytes(self.target)
+        )
+
+    def _change_query(
+        self, target: tuple[str, str], kind: str, names: tuple[str, ...], shape: _FilterShape
+    ) -> bytes:
+        table = _qualified(target)
+        full, compared = shape
+        conditions = sql.SQL(" AND ").join(
+            sql.SQL("{} IS NULL").format(sql.Identifier(name))
+            if how == "null"
+            else sql.SQL("{}::text = %s" if how == "text" else "{} = %s").format(sql.Identifier(name))
+            for name, how in compared
+        )
+        where: sql.Composable = conditions
+        if full:
+            # One matching row, as PostgreSQL's own logical replication does without a key.
+            where = sql.SQL("ctid = (SELECT ctid FROM {} WHERE {} LIMIT 1)").format(table, conditions)
+        if kind == "UPDATE":
+            assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in names)
             query = sql.SQL("UPDATE {} SET {} WHERE {}").format(table, assignments, where)
-            params = [c.value for c in writable] + params
         else:
             query = sql.SQL("DELETE FROM {} WHERE {}").format(table, where)
-        cur.execute(query, params)
-        if cur.rowcount == 0:
-            log.warning("%s on %s.%s matched no target row", change.kind, *target)
+        return query.as_bytes(self.target)
 
     def _row_filter(
         self, change: RowChange, columns: dict[str, tuple[str, bool]]
-    ) -> tuple[sql.Composable, list[Any]]:
-        """The WHERE clause that finds the changed row on the target."""
+    ) -> tuple[_FilterShape, list[Any]]:
+        """How the changed row is found on the target: (full row?, (column, how) ...) and the values."""
         identity = self._identity(change.source_table)
         old = {c.name: c for c in change.old_key or ()}
-        new = {c.name: c for c in change.new or ()}
-        conditions: list[sql.Composable] = []
+        compared: list[tuple[str, str]] = []
         params: list[Any] = []
 
         def compare(name: str, value: ColumnValue | None) -> None:
-            column = sql.Identifier(name)
             if value is None or value.value is None:
-                conditions.append(sql.SQL("{} IS NULL").format(column))
-            elif columns[name][0] in _TEXT_COMPARED:
-                conditions.append(sql.SQL("{}::text = %s").format(column))
-                params.append(value.value)
+                compared.append((name, "null"))
             else:
-                conditions.append(sql.SQL("{} = %s").format(column))
+                compared.append((name, "text" if columns[name][0] in _TEXT_COMPARED else "eq"))
                 params.append(value.value)
 
         if identity.full and old:
             # The old row whole: a column left out of it was NULL; an unchanged TOAST value is
             # not sent and cannot be compared.
+            new = {c.name: c for c in change.new or ()}
             for name in identity.columns or tuple(new or old):
                 if name in columns and not (name in old and old[name].unchanged_toast):
                     compare(name, old.get(name))
-            table = _qualified(self.target_name(*change.source_table) or change.source_table)
-            return (
-                sql.SQL("ctid = (SELECT ctid FROM {} WHERE {} LIMIT 1)").format(
-                    table, sql.SQL(" AND ").join(conditions)
-                ),
-                params,
-            )
-        source = old or new
+            return (True, tuple(compared)), params
+        source = old or {c.name: c for c in change.new or ()}
         for name in identity.key_columns:
             compare(name, source.get(name))
-        return sql.SQL(" AND ").join(conditions), params
+        return (False, tuple(compared)), params
 
-    def _truncate(self, cur: psycopg.Cursor[Any], change: Truncate) -> None:
+    def _truncate_query(self, change: Truncate) -> bytes:
         targets = [t for t in (self.target_name(*table) for table in change.tables) if t is not None]
-        query = sql.SQL("TRUNCATE {}{}").format(
-            sql.SQL(", ").join(_qualified(t) for t in targets),
-            sql.SQL(" RESTART IDENTITY" if change.restart_seqs else ""),
+        return (
+            sql.SQL("TRUNCATE {}{}")
+            .format(
+                sql.SQL(", ").join(_qualified(t) for t in targets),
+                sql.SQL(" RESTART IDENTITY" if change.restart_seqs else ""),
+            )
+            .as_bytes(self.target)
         )
-        cur.execute(query)
+
+
+def _checked(change: Change) -> RowChange | None:
+    """An UPDATE or DELETE, whose count of matched rows is checked (a miss is logged)."""
+    return change if isinstance(change, RowChange) and change.kind != "INSERT" else None

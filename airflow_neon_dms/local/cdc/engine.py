@@ -24,13 +24,15 @@ are already in the load and are dropped, cached or not; later ones are applied.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
-from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.apply import ChangeApplier, PendingTransaction
+from airflow_neon_dms.local.cdc.errors import ApplyError
 from airflow_neon_dms.local.cdc.lsn import Lsn, parse_lsn
 from airflow_neon_dms.local.cdc.slot_reader import SlotReader
-from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, tables_of
+from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, counter_name, tables_of
 from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition
 from airflow_neon_dms.local.cdc.test_decoding import Change, SourceTransaction, Truncate
 
@@ -126,13 +128,14 @@ class CdcEngine:
         loaded_at = self._loaded_at.get(table)
         return loaded_at is None or commit_lsn > loaded_at
 
-    def _split(self, txn: SourceTransaction) -> list[Change]:
-        """Count the transaction's changes, cache those of loading tables, return the rest."""
+    def _split(self, txn: SourceTransaction) -> tuple[list[Change], Counter[tuple[Table, str]]]:
+        """Cache the changes of loading tables; return the rest and the captured counts."""
         live: list[Change] = []
+        captured: Counter[tuple[Table, str]] = Counter()
         for change in txn.changes:
             tables = [t for t in tables_of(change) if self._wanted(t, txn.commit_lsn)]
             for table in tables:
-                self.stats.captured(table, change)
+                captured[(table, counter_name(change))] += 1
             if isinstance(change, Truncate):
                 for table in tables:
                     if table in self._cache:
@@ -147,7 +150,7 @@ class CdcEngine:
                         self.oldest_cached_time = txn.commit_time
                 else:
                     live.append(change)
-        return live
+        return live, captured
 
     def _stop(self) -> None:
         assert self.stop_position is not None
@@ -156,8 +159,10 @@ class CdcEngine:
     def poll(self) -> bool:
         """Read what the slot holds, apply it in commit order; True when more is waiting.
 
-        Each source transaction is one target transaction that also records its commit LSN; the
-        slot is confirmed after the target commits.
+        The source transactions of one read are applied together, whole, in one target
+        transaction that also records the last one's commit LSN (``apply_transactions``); the
+        slot is confirmed after the target commits. A stop position ends the group before the
+        first transaction past it.
         """
         with self._lock:
             if self.stop_reason:
@@ -169,6 +174,8 @@ class CdcEngine:
             source_now = self.reader.source_time() if position and position.kind == "commit_time" else None
             transactions, more = self.reader.read()
             last: int | None = None
+            group: list[PendingTransaction] = []
+            counts: list[tuple[int, Counter[tuple[Table, str]]]] = []
             for txn in transactions:
                 if self._applied is not None and txn.commit_lsn <= self._applied:
                     last = txn.commit_lsn  # applied before a crash, not yet confirmed: skip it
@@ -176,12 +183,26 @@ class CdcEngine:
                 if position and position.after_commit_time(txn.commit_time):
                     self._stop()
                     break
-                self.last_commit_time = txn.commit_time
-                live = self._split(txn)
+                live, captured = self._split(txn)
+                self.stats.add(captured, applied=False)
+                counts.append((txn.commit_lsn, captured))
                 if live:
-                    self.applier.apply(live, position=Lsn(txn.commit_lsn), commit_time=txn.commit_time)
-                self._applied = last = txn.commit_lsn
+                    group.append(PendingTransaction(live, Lsn(txn.commit_lsn), txn.commit_time))
+                last = txn.commit_lsn
+            if group:
+                try:
+                    self.applier.apply_transactions(group)
+                except ApplyError as err:
+                    # Transactions after the refused one were not applied and are read again
+                    # on resume: they are not captured yet (the refused one is, as before).
+                    failed = int(err.position) if isinstance(err.position, Lsn) else -1
+                    for lsn, captured in counts:
+                        if failed >= 0 and lsn > failed:
+                            self.stats.add({k: -n for k, n in captured.items()}, applied=False)
+                    raise
             if last is not None:
+                self._applied = max(last, self._applied or 0)
+                self.last_commit_time = _last_commit_time(transactions, last) or self.last_commit_time
                 self.reader.confirm(last)
                 self._loaded_at = {t: lsn for t, lsn in self._loaded_at.items() if lsn > last}
             if position and source_now is not None and not more and not self.stop_reason:
@@ -195,6 +216,10 @@ class CdcEngine:
             if not self.poll():
                 stop_event.wait(poll_interval)
         return self.stop_reason
+
+
+def _last_commit_time(transactions: list[SourceTransaction], lsn: int) -> datetime | None:
+    return next((t.commit_time for t in transactions if t.commit_lsn == lsn), None)
 
 
 def _flags(change: Truncate) -> tuple[bool, bool]:

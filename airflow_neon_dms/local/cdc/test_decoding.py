@@ -71,6 +71,12 @@ _BARE_IDENT = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]+")
 _UNQUOTED_VALUE = re.compile(r"[^ ]+")
 _BEGIN = re.compile(r"^BEGIN(?: (\d+))?$")
 _COMMIT = re.compile(r"^COMMIT(?: (\d+))?(?: \(at (.+)\))?$")
+#: One `` name[type]:value`` column in its common forms (a bare or quoted name, a type without
+#: quotes, a quoted, bit-string or bare value), matched in one step; anything else is scanned.
+_COLUMN = re.compile(
+    r' (?:([A-Za-z0-9_$\x80-\U0010ffff]+)|"([^"]*(?:""[^"]*)*)")\[([^"]*?)\]:'
+    r"(?:'([^']*(?:''[^']*)*)'(?= |$)|B'([^']*)'(?= |$)|([^ ']+)(?= |$))"
+)
 _TIMESTAMP = re.compile(
     r"^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?"
     r"(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?$"
@@ -171,12 +177,32 @@ class _Scanner:
             return None
         columns: list[ColumnValue] = []
         while not self.at_end() and not self.startswith(" new-tuple:"):
+            match = _COLUMN.match(self.text, self.pos)
+            if match is not None:
+                columns.append(_column(match))
+                self.pos = match.end()
+                continue
             self.expect(" ")
             name = self.identifier()
             type_name = self.type_name()
             text, unchanged = self.value()
             columns.append(ColumnValue(name, type_name, text, unchanged))
         return tuple(columns)
+
+
+def _column(match: re.Match[str]) -> ColumnValue:
+    """The ColumnValue of a ``_COLUMN`` match (the same result the scanner gives)."""
+    bare, quoted_name, type_name, quoted, bits, token = match.groups()
+    name = bare if bare is not None else quoted_name.replace('""', '"')
+    if quoted is not None:
+        return ColumnValue(name, type_name, quoted.replace("''", "'"))
+    if bits is not None:
+        return ColumnValue(name, type_name, bits)
+    if token == "null":
+        return ColumnValue(name, type_name, None)
+    if token == "unchanged-toast-datum":
+        return ColumnValue(name, type_name, None, True)
+    return ColumnValue(name, type_name, token)
 
 
 def parse_commit_time(text: str) -> datetime:
@@ -226,6 +252,8 @@ def _truncate(scanner: _Scanner, tables: list[tuple[str, str]]) -> Truncate:
 
 def parse_line(data: str) -> DecodedLine:
     """Parse one ``data`` value of ``pg_logical_slot_peek_changes`` (plugin ``test_decoding``)."""
+    if data.startswith("table "):
+        return _table_line(data)
     if match := _BEGIN.match(data):
         return Begin(int(match.group(1)) if match.group(1) else None)
     if match := _COMMIT.match(data):
@@ -233,6 +261,10 @@ def parse_line(data: str) -> DecodedLine:
         return Commit(int(match.group(1)) if match.group(1) else None, when)
     if data.startswith("message:"):
         return Message(data)
+    return _table_line(data)
+
+
+def _table_line(data: str) -> RowChange | Truncate:
     scanner = _Scanner(data)
     scanner.expect("table ")
     tables = [scanner.qualified_name()]
