@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from airflow_neon_dms.local.cdc.batching import UNSAFE_CASTS, BulkShape, Run, Statement
 from airflow_neon_dms.local.cdc.changes import (
     Change,
     ColumnValue,
@@ -115,6 +116,7 @@ class ChangeApplier:
         self._warned: set[Table] = set()
         #: SQL text of each (target table, kind, columns, row filter) seen so far.
         self._queries: dict[tuple[Any, ...], bytes] = {}
+        self._bulk: dict[tuple[Any, ...], BulkShape | None] = {}
         self._control_ready = False
 
     # --- the applied position ---------------------------------------------------------------
@@ -181,70 +183,109 @@ class ChangeApplier:
         """
         return self.apply_transactions([PendingTransaction(changes, position, commit_time)])
 
-    def apply_transactions(self, transactions: Sequence[PendingTransaction]) -> int:
+    def apply_transactions(self, transactions: Iterable[PendingTransaction]) -> int:
         """Apply whole source transactions, in order, in ONE target transaction that also records
         the last one's position; returns how many changes were applied.
 
-        The statements go out in pipeline mode, consecutive ones of the same shape as one
-        ``executemany``, so the whole group costs a few round trips instead of one per change.
-        When the target refuses something, the group is rolled back and applied again one source
+        ``transactions`` is read lazily and always to its end. The statements go out in pipeline
+        mode as they are made, each run of same-shape changes as a few multi-row statements or
+        one ``executemany`` (``batching``), so the target works while the next changes are still
+        being decoded, and the group costs a few round trips instead of one per change. When the
+        target refuses something, the group is rolled back and applied again one source
         transaction (and one statement) at a time: the transactions before the faulty one are
         committed with their positions, and ApplyError names the faulty one's table and position,
         exactly as when each was applied alone.
         """
-        todo = [[c for c in t.changes if self.applicable(c)] for t in transactions]
-        positions = [t for t in transactions if t.position is not None]
-        if not any(todo) and not positions:
+        source = iter(transactions)
+        seen: list[PendingTransaction] = []
+        todo: list[list[Change]] = []
+
+        def take(txn: PendingTransaction) -> list[Change]:
+            seen.append(txn)
+            todo.append([c for c in txn.changes if self.applicable(c)])
+            return todo[-1]
+
+        for txn in source:  # nothing is opened on the target for transactions with nothing to do
+            if take(txn) or txn.position is not None:
+                break
+        else:
             return 0
-        if positions and not self._control_ready:
+
+        def changes() -> Iterator[Change]:
+            yield from todo[-1]
+            for txn in source:
+                yield from take(txn)
+
+        def last() -> PendingTransaction | None:
+            return next((t for t in reversed(seen) if t.position is not None), None)
+
+        if last() is not None and not self._control_ready:
             self.ensure_control_table()
-        last = positions[-1] if positions else None
         try:
-            self._apply_pipelined([c for changes in todo for c in changes], last)
+            self._apply_pipelined(changes(), last)
         except psycopg.Error as err:
+            for txn in source:  # the rest of the group, for the replay (or the message)
+                take(txn)
             if self.target.closed or self.target.broken:  # nothing to retry on
                 first = next((changes for changes in todo if changes), [])
-                message = self._failure(first, transactions[-1].position, str(err).strip())
-                raise ApplyError(message, position=transactions[0].position) from None
-            return self._apply_each(transactions, todo)
+                message = self._failure(first, seen[-1].position, str(err).strip())
+                raise ApplyError(message, position=seen[0].position) from None
+            return self._apply_each(seen, todo)
         self._count_applied(c for changes in todo for c in changes)
         return sum(len(changes) for changes in todo)
 
-    def _apply_pipelined(self, changes: list[Change], last: PendingTransaction | None) -> None:
-        """One target transaction, in pipeline mode: runs of same-shape statements as executemany."""
-        runs: list[tuple[bytes, list[list[Any]], RowChange | None]] = []
-        for change in changes:
-            query, params = self._statement(change)
-            if runs and runs[-1][0] == query and params is not None:
-                runs[-1][1].append(params)
-            else:
-                runs.append((query, [params] if params is not None else [], _checked(change)))
-        cursors: list[tuple[psycopg.Cursor[Any], int, RowChange]] = []
+    def _apply_pipelined(
+        self, changes: Iterable[Change], last: Callable[[], PendingTransaction | None]
+    ) -> None:
+        """One target transaction in pipeline mode: each run of same-shape changes is sent as
+        soon as it is complete (or holds a statement's worth of rows)."""
+        checked: list[tuple[list[psycopg.Cursor[Any]], Run]] = []
         with self.target.pipeline(), self.target.transaction():
             # The position is saved in this same transaction, so a commit lost in a server
             # crash loses its position too and is read again: no need to wait for the flush.
             self.target.execute("SET LOCAL synchronous_commit = off")
-            for query, params_seq, checked in runs:
-                cur = self.target.cursor()
-                if params_seq:
-                    cur.executemany(query, params_seq)
-                else:
-                    cur.execute(query)
-                if checked is not None:
-                    cursors.append((cur, len(params_seq), checked))
-            if last is not None:
-                assert last.position is not None
-                self.positions.save(self.target.cursor(), last.position, last.commit_time)
-        for cur, count, change in cursors:
-            if cur.rowcount < count:
-                target = self.target_name(*change.source_table)
+            run: Run | None = None
+            for change in changes:
+                statement = self._statement(change)
+                if run is not None and run.takes(statement):
+                    run.add(statement)
+                    continue
+                if run is not None:
+                    self._send(run, checked)
+                run = Run(statement.query, statement.bulk)
+                run.add(statement)
+            if run is not None:
+                self._send(run, checked)
+            ending = last()
+            if ending is not None:
+                assert ending.position is not None
+                self.positions.save(self.target.cursor(), ending.position, ending.commit_time)
+        for cursors, done in checked:
+            matched = sum(max(cur.rowcount, 0) for cur in cursors)
+            if matched < done.count:
                 log.warning(
-                    "%d of %d %ss on %s.%s matched no target row",
-                    count - cur.rowcount,
-                    count,
-                    change.kind,
-                    *(target or change.source_table),
+                    "%d of %d changes matched no target row: %s",
+                    done.count - matched,
+                    done.count,
+                    done.query.decode(errors="replace")[:200],
                 )
+
+    def _send(self, run: Run, checked: list[tuple[list[psycopg.Cursor[Any]], Run]]) -> None:
+        """Queue a run's statements in the pipeline (results are read at the commit)."""
+        cursors: list[psycopg.Cursor[Any]] = []
+        if run.bulk is not None:
+            for query, params in run.statements():
+                cursors.append(psycopg.RawCursor(self.target))
+                cursors[-1].execute(query, params)
+        elif run.params:
+            cursors.append(self.target.cursor())
+            cursors[-1].executemany(run.query, run.params)
+        else:
+            for _ in range(run.count):
+                cursors.append(self.target.cursor())
+                cursors[-1].execute(run.query)
+        if run.query.startswith((b"UPDATE", b"DELETE")):
+            checked.append((cursors, run))
 
     def _apply_each(self, transactions: Sequence[PendingTransaction], todo: list[list[Change]]) -> int:
         """Apply each source transaction alone, statement by statement (after a group failed)."""
@@ -257,8 +298,8 @@ class ChangeApplier:
                 with self.target.transaction(), self.target.cursor() as cur:
                     cur.execute("SET LOCAL synchronous_commit = off")
                     for current in changes:
-                        query, params = self._statement(current)
-                        cur.execute(query, params)
+                        statement = self._statement(current)
+                        cur.execute(statement.query, statement.params)
                         checked = _checked(current)
                         if checked is not None and cur.rowcount == 0:
                             log.warning(
@@ -288,10 +329,11 @@ class ChangeApplier:
         self.stats.add(counts, applied=True)
 
     # --- statements -------------------------------------------------------------------------
-    def _statement(self, change: Change) -> tuple[bytes, list[Any] | None]:
-        """The SQL text (cached per table and shape) and the parameters that apply ``change``."""
+    def _statement(self, change: Change) -> Statement:
+        """The change as a one-row statement (SQL text cached per table and shape), and as a row
+        of a multi-row statement where that gives the same result (``batching``)."""
         if isinstance(change, Truncate):
-            return self._truncate_query(change), None
+            return Statement(self._truncate_query(change), None)
         assert isinstance(change, RowChange)
         target = self.target_name(*change.source_table)
         assert target is not None
@@ -305,16 +347,64 @@ class ChangeApplier:
         values = [c.value for c in writable]
         if change.kind == "INSERT":
             key: tuple[Any, ...] = (target, "INSERT", names)
-            query = self._queries.get(key)
-            if query is None:
-                query = self._queries[key] = self._insert_query(target, names)
-            return query, values if names else None
+            if key not in self._queries:
+                self._queries[key] = self._insert_query(target, names)
+                self._bulk[key] = _bulk_insert(self._queries[key]) if names else None
+            bulk = self._bulk[key]
+            return Statement(self._queries[key], values if names else None, bulk, values if bulk else None)
         shape, params = self._row_filter(change, columns)
         key = (target, change.kind, names, shape)
-        query = self._queries.get(key)
-        if query is None:
-            query = self._queries[key] = self._change_query(target, change.kind, names, shape)
-        return query, (values + params if change.kind == "UPDATE" else params)
+        if key not in self._queries:
+            self._queries[key] = self._change_query(target, change.kind, names, shape)
+            self._bulk[key] = self._bulk_change(target, change.kind, names, shape, columns)
+        query, bulk = self._queries[key], self._bulk[key]
+        one_row = values + params if change.kind == "UPDATE" else params
+        if bulk is None:
+            return Statement(query, one_row)
+        if change.kind == "DELETE":
+            return Statement(query, one_row, bulk, params)
+        # An UPDATE joins a multi-row one only when it keeps its key.
+        new = {c.name: c.value for c in change.new or ()}
+        key_names = [name for name, _ in shape[1]]
+        if any(name not in new or new[name] != value for name, value in zip(key_names, params, strict=True)):
+            return Statement(query, one_row)
+        return Statement(query, one_row, bulk, params + values, tuple(params))
+
+    def _bulk_change(
+        self,
+        target: tuple[str, str],
+        kind: str,
+        names: tuple[str, ...],
+        shape: _FilterShape,
+        columns: dict[str, tuple[str, bool]],
+    ) -> BulkShape | None:
+        """The multi-row form of an UPDATE or DELETE by key, or None where it would not be exact."""
+        full, compared = shape
+        keys = [name for name, _ in compared]
+        if full or not compared or any(how != "eq" for _, how in compared):
+            return None
+        if kind == "UPDATE" and not names:
+            return None
+        cast = keys + (list(names) if kind == "UPDATE" else [])
+        if any(columns[name][0] in UNSAFE_CASTS for name in cast):
+            return None
+        casts = tuple(b"::" + columns[name][0].encode() for name in cast)
+        aliases = sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(len(cast)))
+        match = sql.SQL(" AND ").join(
+            sql.SQL("dms_target.{} = dms_rows.{}").format(sql.Identifier(name), sql.Identifier(f"c{i}"))
+            for i, name in enumerate(keys)
+        )
+        table = _qualified(target)
+        if kind == "UPDATE":
+            assignments = sql.SQL(", ").join(
+                sql.SQL("{} = dms_rows.{}").format(sql.Identifier(name), sql.Identifier(f"c{len(keys) + i}"))
+                for i, name in enumerate(names)
+            )
+            head = sql.SQL("UPDATE {} AS dms_target SET {} FROM (VALUES ").format(table, assignments)
+        else:
+            head = sql.SQL("DELETE FROM {} AS dms_target USING (VALUES ").format(table)
+        tail = sql.SQL(") AS dms_rows ({}) WHERE {}").format(aliases, match)
+        return BulkShape(head.as_bytes(self.target), casts, tail.as_bytes(self.target))
 
     def _insert_query(self, target: tuple[str, str], names: tuple[str, ...]) -> bytes:
         table = _qualified(target)
@@ -391,6 +481,13 @@ class ChangeApplier:
             )
             .as_bytes(self.target)
         )
+
+
+def _bulk_insert(one_row: bytes) -> BulkShape:
+    """``INSERT INTO t (a, b) VALUES (%s, %s)`` as a multi-row INSERT (no casts: an INSERT's
+    VALUES take the target columns' types)."""
+    head, _, row = one_row.rpartition(b" VALUES ")
+    return BulkShape(head + b" VALUES ", (b"",) * row.count(b"%s"), b"")
 
 
 def _checked(change: Change) -> RowChange | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 
 from airflow_neon_dms.local.cdc.apply import ChangeApplier, PendingTransaction
@@ -174,35 +174,40 @@ class CdcEngine:
             source_now = self.reader.source_time() if position and position.kind == "commit_time" else None
             transactions, more = self.reader.read()
             last: int | None = None
-            group: list[PendingTransaction] = []
+            last_time: datetime | None = None
             counts: list[tuple[int, Counter[tuple[Table, str]]]] = []
-            for txn in transactions:
-                if self._applied is not None and txn.commit_lsn <= self._applied:
-                    last = txn.commit_lsn  # applied before a crash, not yet confirmed: skip it
-                    continue
-                if position and position.after_commit_time(txn.commit_time):
-                    self._stop()
-                    break
-                live, captured = self._split(txn)
-                self.stats.add(captured, applied=False)
-                counts.append((txn.commit_lsn, captured))
-                if live:
-                    group.append(PendingTransaction(live, Lsn(txn.commit_lsn), txn.commit_time))
-                last = txn.commit_lsn
-            if group:
-                try:
-                    self.applier.apply_transactions(group)
-                except ApplyError as err:
-                    # Transactions after the refused one were not applied and are read again
-                    # on resume: they are not captured yet (the refused one is, as before).
-                    failed = int(err.position) if isinstance(err.position, Lsn) else -1
-                    for lsn, captured in counts:
-                        if failed >= 0 and lsn > failed:
-                            self.stats.add({k: -n for k, n in captured.items()}, applied=False)
-                    raise
+
+            def group() -> Iterator[PendingTransaction]:
+                """The read's transactions to apply, made as the applier takes them."""
+                nonlocal last, last_time
+                for txn in transactions:
+                    if self._applied is not None and txn.commit_lsn <= self._applied:
+                        # Applied before a crash, not yet confirmed: skip it.
+                        last, last_time = txn.commit_lsn, txn.commit_time
+                        continue
+                    if position and position.after_commit_time(txn.commit_time):
+                        self._stop()
+                        return
+                    live, captured = self._split(txn)
+                    self.stats.add(captured, applied=False)
+                    counts.append((txn.commit_lsn, captured))
+                    last, last_time = txn.commit_lsn, txn.commit_time
+                    if live:
+                        yield PendingTransaction(live, Lsn(txn.commit_lsn), txn.commit_time)
+
+            try:
+                self.applier.apply_transactions(group())
+            except ApplyError as err:
+                # Transactions after the refused one were not applied and are read again on
+                # resume: they are not captured yet (the refused one is, as before).
+                failed = int(err.position) if isinstance(err.position, Lsn) else -1
+                for lsn, captured in counts:
+                    if failed >= 0 and lsn > failed:
+                        self.stats.add({k: -n for k, n in captured.items()}, applied=False)
+                raise
             if last is not None:
                 self._applied = max(last, self._applied or 0)
-                self.last_commit_time = _last_commit_time(transactions, last) or self.last_commit_time
+                self.last_commit_time = last_time or self.last_commit_time
                 self.reader.confirm(last)
                 self._loaded_at = {t: lsn for t, lsn in self._loaded_at.items() if lsn > last}
             if position and source_now is not None and not more and not self.stop_reason:
@@ -216,10 +221,6 @@ class CdcEngine:
             if not self.poll():
                 stop_event.wait(poll_interval)
         return self.stop_reason
-
-
-def _last_commit_time(transactions: list[SourceTransaction], lsn: int) -> datetime | None:
-    return next((t.commit_time for t in transactions if t.commit_lsn == lsn), None)
 
 
 def _flags(change: Truncate) -> tuple[bool, bool]:

@@ -20,7 +20,7 @@ form, which the target parses back into the column's type.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -76,6 +76,9 @@ _COMMIT = re.compile(r"^COMMIT(?: (\d+))?(?: \(at (.+)\))?$")
 _COLUMN = re.compile(
     r' (?:([A-Za-z0-9_$\x80-\U0010ffff]+)|"([^"]*(?:""[^"]*)*)")\[([^"]*?)\]:'
     r"(?:'([^']*(?:''[^']*)*)'(?= |$)|B'([^']*)'(?= |$)|([^ ']+)(?= |$))"
+)
+_ROW_HEAD = re.compile(
+    r"table ([A-Za-z0-9_$\x80-\U0010ffff]+)\.([A-Za-z0-9_$\x80-\U0010ffff]+):(?= (?:INSERT|UPDATE|DELETE):)"
 )
 _TIMESTAMP = re.compile(
     r"^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?"
@@ -265,6 +268,14 @@ def parse_line(data: str) -> DecodedLine:
 
 
 def _table_line(data: str) -> RowChange | Truncate:
+    head = _ROW_HEAD.match(data)
+    if head is not None:  # the common case: bare names, one table, a row change
+        scanner = _Scanner(data)
+        scanner.pos = head.end()
+        change = _row_change(scanner, head.group(1), head.group(2))
+        if not scanner.at_end():
+            raise scanner.fail("unexpected text after the row")
+        return change
     scanner = _Scanner(data)
     scanner.expect("table ")
     tables = [scanner.qualified_name()]
@@ -289,7 +300,11 @@ def group_transactions(rows: Iterable[tuple[str, object, str]]) -> list[SourceTr
     A transaction whose COMMIT is not among the rows (the read stopped inside it) is left out:
     it is read again, whole, next time.
     """
-    done: list[SourceTransaction] = []
+    return list(iter_transactions(rows))
+
+
+def iter_transactions(rows: Iterable[tuple[str, object, str]]) -> Iterator[SourceTransaction]:
+    """``group_transactions`` one transaction at a time, each parsed when it is asked for."""
     open_xid: int | None = None
     changes: list[Change] | None = None
     for lsn, _xid, data in rows:
@@ -299,10 +314,9 @@ def group_transactions(rows: Iterable[tuple[str, object, str]]) -> list[SourceTr
         elif isinstance(line, Commit):
             if changes is None:
                 raise DecodingError(f"COMMIT {line.xid} without a BEGIN in the decoding output")
-            done.append(SourceTransaction(open_xid, parse_lsn(lsn), line.commit_time, tuple(changes)))
+            yield SourceTransaction(open_xid, parse_lsn(lsn), line.commit_time, tuple(changes))
             changes = None
         elif isinstance(line, RowChange | Truncate):
             if changes is None:
                 raise DecodingError(f"A change outside a transaction in the decoding output: {data[:200]!r}")
             changes.append(line)
-    return done
