@@ -293,7 +293,7 @@ class PostgresCapture(_CaptureBase):
             read = engine.last_commit_time if more else None
             self._report(read, engine.oldest_cached_time, engine.cached_changes())
             self.task.recovery_checkpoint = self.checkpoint()
-            if not more:
+            if not more and not engine.read_any:  # changes keep coming: read again at once
                 stop.wait(POLL_INTERVAL)
         self.stop_reason = engine.stop_reason
 

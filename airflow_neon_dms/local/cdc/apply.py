@@ -117,6 +117,9 @@ class ChangeApplier:
         #: SQL text of each (target table, kind, columns, row filter) seen so far.
         self._queries: dict[tuple[Any, ...], bytes] = {}
         self._bulk: dict[tuple[Any, ...], BulkShape | None] = {}
+        self._targets: dict[Table, tuple[str, str] | None] = {}
+        #: Per target table: the columns a change may set (not generated).
+        self._settable: dict[tuple[str, str], frozenset[str]] = {}
         self._control_ready = False
 
     # --- the applied position ---------------------------------------------------------------
@@ -133,6 +136,15 @@ class ChangeApplier:
         self.positions.forget(self.target)
 
     # --- catalog lookups --------------------------------------------------------------------
+    def target_of(self, table: Table) -> tuple[str, str] | None:
+        """``target_name`` of a source table, looked up once (the mappings of a running task
+        do not change: ModifyReplicationTask needs it stopped)."""
+        try:
+            return self._targets[table]
+        except KeyError:
+            target = self._targets[table] = self.target_name(*table)
+            return target
+
     def _identity(self, table: Table) -> TableIdentity:
         if table not in self._identities:
             self._identities[table] = self.identity(*table)
@@ -148,6 +160,7 @@ class ChangeApplier:
                 [rel],
             ).fetchall()
             self._columns[target] = {r[0]: (r[1], bool(r[2])) for r in rows}
+            self._settable[target] = frozenset(r[0] for r in rows if not r[2])
         return self._columns[target]
 
     # --- applying ---------------------------------------------------------------------------
@@ -156,7 +169,7 @@ class ChangeApplier:
         TRUNCATE when HandleSourceTableTruncated is off, and UPDATE/DELETE of a keyless table
         whose old rows are not logged whole (ignored as DMS does, with a task-log warning)."""
         for table in tables_of(change):
-            if self.target_name(*table) is None or self.stats.failed(table):
+            if self.target_of(table) is None or self.stats.failed(table):
                 return False
         if isinstance(change, DdlChange) or (isinstance(change, Truncate) and not self.handle_truncate):
             return False
@@ -335,14 +348,11 @@ class ChangeApplier:
         if isinstance(change, Truncate):
             return Statement(self._truncate_query(change), None)
         assert isinstance(change, RowChange)
-        target = self.target_name(*change.source_table)
+        target = self.target_of(change.source_table)
         assert target is not None
         columns = self._target_columns(target)
-        writable = [
-            c
-            for c in (change.new or ())
-            if c.name in columns and not columns[c.name][1] and not c.unchanged_toast
-        ]
+        settable = self._settable[target]
+        writable = [c for c in (change.new or ()) if c.name in settable and not c.unchanged_toast]
         names = tuple(c.name for c in writable)
         values = [c.value for c in writable]
         if change.kind == "INSERT":
@@ -363,11 +373,15 @@ class ChangeApplier:
             return Statement(query, one_row)
         if change.kind == "DELETE":
             return Statement(query, one_row, bulk, params)
-        # An UPDATE joins a multi-row one only when it keeps its key.
-        new = {c.name: c.value for c in change.new or ()}
-        key_names = [name for name, _ in shape[1]]
-        if any(name not in new or new[name] != value for name, value in zip(key_names, params, strict=True)):
-            return Statement(query, one_row)
+        # An UPDATE joins a multi-row one only when it keeps its key (PostgreSQL sends the old
+        # key only when it changed; a MySQL before image always comes: compare).
+        if change.old_key is not None:
+            new = {c.name: c.value for c in change.new or ()}
+            key_names = [name for name, _ in shape[1]]
+            if any(
+                name not in new or new[name] != value for name, value in zip(key_names, params, strict=True)
+            ):
+                return Statement(query, one_row)
         return Statement(query, one_row, bulk, params + values, tuple(params))
 
     def _bulk_change(
@@ -447,9 +461,20 @@ class ChangeApplier:
     ) -> tuple[_FilterShape, list[Any]]:
         """How the changed row is found on the target: (full row?, (column, how) ...) and the values."""
         identity = self._identity(change.source_table)
-        old = {c.name: c for c in change.old_key or ()}
         compared: list[tuple[str, str]] = []
         params: list[Any] = []
+        if not (identity.full and change.old_key):
+            # By key: the old key when the source sent one (the key changed), else the new row.
+            source = {c.name: c.value for c in change.old_key or change.new or ()}
+            for name in identity.key_columns:
+                value = source.get(name)
+                if value is None:
+                    compared.append((name, "null"))
+                else:
+                    compared.append((name, "text" if columns[name][0] in _TEXT_COMPARED else "eq"))
+                    params.append(value)
+            return (False, tuple(compared)), params
+        old = {c.name: c for c in change.old_key}
 
         def compare(name: str, value: ColumnValue | None) -> None:
             if value is None or value.value is None:
@@ -458,21 +483,16 @@ class ChangeApplier:
                 compared.append((name, "text" if columns[name][0] in _TEXT_COMPARED else "eq"))
                 params.append(value.value)
 
-        if identity.full and old:
-            # The old row whole: a column left out of it was NULL; an unchanged TOAST value is
-            # not sent and cannot be compared.
-            new = {c.name: c for c in change.new or ()}
-            for name in identity.columns or tuple(new or old):
-                if name in columns and not (name in old and old[name].unchanged_toast):
-                    compare(name, old.get(name))
-            return (True, tuple(compared)), params
-        source = old or {c.name: c for c in change.new or ()}
-        for name in identity.key_columns:
-            compare(name, source.get(name))
-        return (False, tuple(compared)), params
+        # The old row whole: a column left out of it was NULL; an unchanged TOAST value is not
+        # sent and cannot be compared.
+        new = {c.name: c for c in change.new or ()}
+        for name in identity.columns or tuple(new or old):
+            if name in columns and not (name in old and old[name].unchanged_toast):
+                compare(name, old.get(name))
+        return (True, tuple(compared)), params
 
     def _truncate_query(self, change: Truncate) -> bytes:
-        targets = [t for t in (self.target_name(*table) for table in change.tables) if t is not None]
+        targets = [t for t in (self.target_of(table) for table in change.tables) if t is not None]
         return (
             sql.SQL("TRUNCATE {}{}")
             .format(

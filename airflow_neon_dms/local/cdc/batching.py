@@ -25,7 +25,7 @@ columns of those types keep the one-row statement too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Rows in one multi-row statement (and never more than MAX_PARAMETERS parameters).
 BULK_ROWS = 1000
@@ -71,8 +71,7 @@ class BulkShape:
         return text
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """One change as a one-row statement, and, when it may join a multi-row one, how."""
 
     query: bytes
@@ -95,12 +94,18 @@ class Run:
     keys: set[tuple[Any, ...]] = field(default_factory=set)
     #: How many changes the run applies.
     count: int = 0
+    #: How many it may hold: one multi-row statement's worth, or BULK_ROWS for an executemany.
+    limit: int = BULK_ROWS
+
+    def __post_init__(self) -> None:
+        if self.bulk is not None:
+            self.limit = self.bulk.rows_per_statement()
 
     def takes(self, statement: Statement) -> bool:
         """Whether the statement joins this run (same text, room left, a key not in it yet)."""
         if statement.query != self.query or (statement.bulk is None) != (self.bulk is None):
             return False
-        if self.count >= (self.bulk.rows_per_statement() if self.bulk is not None else BULK_ROWS):
+        if self.count >= self.limit:
             return False  # full: sent now, so the target works while the next run is made
         return statement.row_key is None or statement.row_key not in self.keys
 

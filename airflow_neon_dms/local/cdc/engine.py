@@ -71,6 +71,9 @@ class CdcEngine:
         self._applied: int | None = None
         #: The commit time of the last source transaction read (for CDCLatencySource).
         self.last_commit_time: datetime | None = None
+        #: Whether the last poll read any transaction: while changes keep coming, the next read
+        #: follows at once, as a streaming replica would; the poll interval is for an idle slot.
+        self.read_any = False
         #: The commit time of the oldest change waiting in the cache (for CDCLatencyTarget).
         self.oldest_cached_time: datetime | None = None
 
@@ -123,7 +126,7 @@ class CdcEngine:
     # --- streaming -------------------------------------------------------------------------
     def _wanted(self, table: Table, commit_lsn: int) -> bool:
         """Whether the task applies this table's change: mapped, not in error, not in a load."""
-        if self.applier.target_name(*table) is None or self.stats.failed(table):
+        if self.applier.target_of(table) is None or self.stats.failed(table):
             return False
         loaded_at = self._loaded_at.get(table)
         return loaded_at is None or commit_lsn > loaded_at
@@ -205,6 +208,7 @@ class CdcEngine:
                     if failed >= 0 and lsn > failed:
                         self.stats.add({k: -n for k, n in captured.items()}, applied=False)
                 raise
+            self.read_any = last is not None
             if last is not None:
                 self._applied = max(last, self._applied or 0)
                 self.last_commit_time = last_time or self.last_commit_time
@@ -218,7 +222,7 @@ class CdcEngine:
     def run(self, stop_event: threading.Event, *, poll_interval: float = POLL_INTERVAL) -> str | None:
         """Poll until ``stop_event`` is set or a stop position is reached; returns the StopReason."""
         while not stop_event.is_set() and not self.stop_reason:
-            if not self.poll():
+            if not self.poll() and not self.read_any:
                 stop_event.wait(poll_interval)
         return self.stop_reason
 

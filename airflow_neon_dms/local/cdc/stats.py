@@ -92,9 +92,9 @@ class ChangeStatistics:
                 stats.error = message
 
     def failed(self, key: Table) -> bool:
-        with self.lock:
-            stats = self.tables.get(key)
-            return stats is not None and stats.error is not None
+        # Asked for every change: one dict read and one attribute read need no lock.
+        stats = self.tables.get(key)
+        return stats is not None and stats.error is not None
 
     def by_table(self) -> dict[Table, dict[str, int]]:
         """Every table's counters as TableStatistics members."""

@@ -179,8 +179,9 @@ class _Scanner:
             self.pos += len(" (no-tuple-data)")
             return None
         columns: list[ColumnValue] = []
-        while not self.at_end() and not self.startswith(" new-tuple:"):
-            match = _COLUMN.match(self.text, self.pos)
+        text, end, fast = self.text, len(self.text), _COLUMN.match
+        while self.pos < end and not text.startswith(" new-tuple:", self.pos):
+            match = fast(text, self.pos)
             if match is not None:
                 columns.append(_column(match))
                 self.pos = match.end()
@@ -188,8 +189,8 @@ class _Scanner:
             self.expect(" ")
             name = self.identifier()
             type_name = self.type_name()
-            text, unchanged = self.value()
-            columns.append(ColumnValue(name, type_name, text, unchanged))
+            value, unchanged = self.value()
+            columns.append(ColumnValue(name, type_name, value, unchanged))
         return tuple(columns)
 
 
