@@ -26,15 +26,19 @@ Publishing from a task's thread:
 
 - ``FullLoadThroughput`` (a context manager around a full load) samples the rows the target has
   accepted and publishes ``FullLoadThroughputRowsTarget`` every period and once at the end;
-- ``publish_cdc_progress`` is what a CDC loop calls as often as it likes: it publishes the three
-  CDC metrics at most once per period (``LocalMetrics.period_seconds``, 5 s by default).
+- ``publish_cdc_progress`` publishes the three CDC metrics at most once per period
+  (``LocalMetrics.period_seconds``, 5 s by default);
+- ``CdcMetricsSampler`` (a context manager around a CDC stream) calls it every period with a
+  reading taken at that moment, from its own thread: a reading taken by the CDC loop itself would
+  always come right after an apply, when nothing waits, and CDCLatencyTarget would read 0 while
+  changes wait to be committed on the target.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -186,3 +190,48 @@ class FullLoadThroughput:
         if self._thread is not None:
             self._thread.join()
         self.sample()
+
+
+#: (CDCLatencySource seconds, CDCLatencyTarget seconds, CDCIncomingChanges) at this moment.
+CdcReading = tuple[float, float, int]
+
+
+class CdcMetricsSampler:
+    """While a CDC stream runs, publishes ``sample()`` every period, and once more when it ends."""
+
+    def __init__(self, task: ReplicationTask, sample: Callable[[], CdcReading]) -> None:
+        self.task = task
+        self.sample = sample
+        self.metrics = metrics_of(task)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def publish(self) -> CdcReading:
+        """Take a reading and publish it now; returns it."""
+        reading = self.sample()
+        publish_cdc_progress(self.task, *reading, force=True)
+        return reading
+
+    def _run(self, period: float) -> None:
+        while not self._stop.wait(period):
+            self.publish()
+
+    def __enter__(self) -> CdcMetricsSampler:
+        if self.metrics is not None:
+            self.publish()
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(self.metrics.store.period_seconds,),
+                name="cdc-metrics",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self.publish()

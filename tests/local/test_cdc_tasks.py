@@ -406,8 +406,6 @@ def test_a_replicating_task_publishes_its_cdc_metrics_to_cloudwatch(
 ) -> None:
     """CDCLatencySource, CDCLatencyTarget and CDCIncomingChanges reach CloudWatch (namespace AWS/DMS,
     AWS's two dimensions) while the task applies changes, as the lag and cutover waits read them."""
-    import boto3
-
     source_db, target_db = pg_databases
     with connect(logical_pg, source_db) as src, connect(logical_pg, target_db) as tgt:
         for conn in (src, tgt):
@@ -426,21 +424,7 @@ def test_a_replicating_task_publishes_its_cdc_metrics_to_cloudwatch(
             lambda: rows(tgt, "items") == ["(1,one,0)"], "the change to apply", state=task_state(dms, arn)
         )
 
-    meta = dms.client.meta
-    cloudwatch = boto3.client(
-        "cloudwatch",
-        endpoint_url=meta.endpoint_url,
-        region_name=meta.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    instance = dms.client.describe_replication_instances(
-        Filters=[{"Name": "replication-instance-arn", "Values": [dms.instance_arn]}]
-    )["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
-    dimensions = [
-        {"Name": "ReplicationInstanceIdentifier", "Value": instance},
-        {"Name": "ReplicationTaskIdentifier", "Value": arn.rsplit(":", 1)[-1]},
-    ]
+    cloudwatch, dimensions = task_cloudwatch(dms, arn)
     now = datetime.now(timezone.utc)
 
     def published(metric: str) -> list[dict[str, Any]]:
@@ -458,3 +442,92 @@ def test_a_replicating_task_publishes_its_cdc_metrics_to_cloudwatch(
 
     for metric in ("CDCLatencySource", "CDCLatencyTarget", "CDCIncomingChanges"):
         wait_until(lambda metric=metric: bool(published(metric)), f"{metric} datapoints")
+
+
+def task_cloudwatch(dms: Dms, arn: str) -> tuple[Any, list[dict[str, str]]]:
+    """A CloudWatch client of the local DMS and the task's metric dimensions, as AWS names them."""
+    import boto3
+
+    meta = dms.client.meta
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=meta.endpoint_url,
+        region_name=meta.region_name,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    instance = dms.client.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-arn", "Values": [dms.instance_arn]}]
+    )["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
+    dimensions = [
+        {"Name": "ReplicationInstanceIdentifier", "Value": instance},
+        {"Name": "ReplicationTaskIdentifier", "Value": arn.rsplit(":", 1)[-1]},
+    ]
+    return cloudwatch, dimensions
+
+
+def test_cdc_latency_target_rises_while_changes_wait_and_returns_to_zero_once_applied(
+    dms: Dms, logical_pg: LogicalPg, pg_databases: tuple[str, str], tasks: list[str]
+) -> None:
+    """A lock on the target table holds a captured change back: the published CDCLatencyTarget
+    (AWS: from the first event waiting to commit on the target to now) and CDCIncomingChanges
+    rise above 0 while it waits, and read 0 again once it is committed."""
+    source_db, target_db = pg_databases
+    with (
+        connect(logical_pg, source_db) as src,
+        connect(logical_pg, target_db) as tgt,
+        connect(logical_pg, target_db) as blocker,
+    ):
+        for conn in (src, tgt):
+            conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL)")
+        arn = cdc_task(
+            dms,
+            logical_endpoint(dms, logical_pg, "source", source_db),
+            logical_endpoint(dms, logical_pg, "target", target_db),
+            "cdc",
+        )
+        tasks.append(arn)
+        start(dms, arn)
+        wait_until(lambda: status(dms, arn) == "running" and bool(slots(logical_pg, source_db)), "the slot")
+        cloudwatch, dimensions = task_cloudwatch(dms, arn)
+        began = datetime.now(timezone.utc) - timedelta(seconds=1)
+
+        def latest(metric: str) -> float | None:
+            """The newest datapoint published since the change was made."""
+            result = cloudwatch.get_metric_data(
+                MetricDataQueries=[
+                    {
+                        "Id": "m",
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": "AWS/DMS",
+                                "MetricName": metric,
+                                "Dimensions": dimensions,
+                            },
+                            "Period": 1,
+                            "Stat": "Maximum",
+                        },
+                    }
+                ],
+                StartTime=began,
+                EndTime=datetime.now(timezone.utc) + timedelta(minutes=1),
+                ScanBy="TimestampDescending",
+            )["MetricDataResults"][0]
+            values = result.get("Values", [])
+            return float(values[0]) if values else None
+
+        with blocker.transaction():
+            blocker.execute("LOCK TABLE items IN SHARE MODE")  # reads go on, writes wait
+            src.execute("INSERT INTO items VALUES (1, 'held back', 0)")
+            wait_until(
+                lambda: (latest("CDCLatencyTarget") or 0) > 0 and (latest("CDCIncomingChanges") or 0) >= 1,
+                "CDCLatencyTarget and CDCIncomingChanges above 0 while the change waits",
+                state=lambda: (latest("CDCLatencyTarget"), latest("CDCIncomingChanges")),
+            )
+            assert rows(tgt, "items") == []
+        wait_until(lambda: rows(tgt, "items") == ['(1,"held back",0)'], "the change to apply")
+        wait_until(
+            lambda: latest("CDCLatencyTarget") == 0 and latest("CDCIncomingChanges") == 0,
+            "CDCLatencyTarget and CDCIncomingChanges back to 0 once applied",
+            state=lambda: (latest("CDCLatencyTarget"), latest("CDCIncomingChanges")),
+        )

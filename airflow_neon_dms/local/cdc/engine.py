@@ -71,6 +71,13 @@ class CdcEngine:
         self._applied: int | None = None
         #: The commit time of the last source transaction read (for CDCLatencySource).
         self.last_commit_time: datetime | None = None
+        # Read without the lock by a metrics sampler while a poll runs (each is one attribute):
+        #: Commit time of the newest transaction read and not caught up with (None: caught up).
+        self.captured_time: datetime | None = None
+        #: Commit time of the oldest transaction read and not yet committed on the target.
+        self.applying_since: datetime | None = None
+        #: Changes read and not yet committed on the target (besides the cache).
+        self.applying_count = 0
         #: Whether the last poll read any transaction: while changes keep coming, the next read
         #: follows at once, as a streaming replica would; the poll interval is for an idle slot.
         self.read_any = False
@@ -101,8 +108,8 @@ class CdcEngine:
             return table in self._cache
 
     def cached_changes(self) -> int:
-        with self._lock:
-            return sum(len(v) for v in self._cache.values())
+        # No lock: a metrics sampler asks while a poll runs; list() copies the values at once.
+        return sum(len(v) for v in list(self._cache.values()))
 
     def apply_cached(self, table: Table, *, loaded_at: int | None = None) -> int:
         """The table is loaded: apply its cached changes (one target transaction) and stop caching.
@@ -195,12 +202,16 @@ class CdcEngine:
                     self.stats.add(captured, applied=False)
                     counts.append((txn.commit_lsn, captured))
                     last, last_time = txn.commit_lsn, txn.commit_time
+                    self.captured_time = txn.commit_time
                     if live:
+                        self.applying_since = self.applying_since or txn.commit_time
+                        self.applying_count += len(live)
                         yield PendingTransaction(live, Lsn(txn.commit_lsn), txn.commit_time)
 
             try:
                 self.applier.apply_transactions(group())
             except ApplyError as err:
+                self.applying_since, self.applying_count = None, 0
                 # Transactions after the refused one were not applied and are read again on
                 # resume: they are not captured yet (the refused one is, as before).
                 failed = int(err.position) if isinstance(err.position, Lsn) else -1
@@ -208,6 +219,9 @@ class CdcEngine:
                     if failed >= 0 and lsn > failed:
                         self.stats.add({k: -n for k, n in captured.items()}, applied=False)
                 raise
+            self.applying_since, self.applying_count = None, 0
+            if not more:
+                self.captured_time = None
             self.read_any = last is not None
             if last is not None:
                 self._applied = max(last, self._applied or 0)
