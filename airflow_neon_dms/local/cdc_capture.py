@@ -48,6 +48,7 @@ from airflow_neon_dms.local.cdc.slots import (
     snapshot_slot_name,
     snapshot_transaction,
 )
+from airflow_neon_dms.local.cdc.start_position import StartPositionError, check_start_request, position_slot
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table
 from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition, parse_cdc_stop_position
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
@@ -210,7 +211,10 @@ class PostgresCapture(_CaptureBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.slot_name = self.task.slot_name or slot_name_for_task(self.task.identifier)
+        #: The slot the source endpoint names (PostgreSQLSettings.SlotName): the user's, never
+        #: created or dropped by the task (cdc/start_position.py).
+        self.user_slot = self.source.slot_name
+        self.slot_name = self.user_slot or self.task.slot_name or slot_name_for_task(self.task.identifier)
         self._slot: CreatedSlot | None = None
 
     def prepare(self, *, fresh: bool) -> None:
@@ -227,12 +231,21 @@ class PostgresCapture(_CaptureBase):
             warn=self.warn,
         )
         applier.ensure_control_table()
-        if fresh and (task.cdc_start_position or task.cdc_start_time):
-            raise CaptureNotReady(
-                "CdcStartPosition and CdcStartTime are not supported by the local DMS for PostgreSQL "
-                "sources (DMS needs a slot created beforehand for them). Leave them out to start "
-                "capturing from the task's start."
+        try:
+            start = check_start_request(
+                migration_type=task.migration_type,
+                start_position=task.cdc_start_position if fresh else "",
+                start_time=task.cdc_start_time if fresh else "",
+                slot_setting=self.user_slot if fresh else "",
             )
+            if start is not None:  # the user's slot, moved to the native start point
+                position_slot(self._connect(self.source), self.user_slot, start)
+        except StartPositionError as err:
+            raise CaptureNotReady(str(err)) from None
+        if fresh and start is not None:
+            applier.forget_position()
+            self._start_engine(applier, fresh=True)
+            return
         if fresh:
             applier.forget_position()
             if task.slot_name:

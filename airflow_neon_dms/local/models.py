@@ -93,6 +93,7 @@ class Endpoint:
             database=self.database_name or "",
             ssl_mode=self.ssl_mode,
             problem=missing_to_connect(self.engine_name, self.connection_fields(), self.settings) or "",
+            slot_name=str(self.settings.get("PostgreSQLSettings", {}).get("SlotName") or ""),
         )
 
     def to_api(self) -> dict[str, Any]:
