@@ -72,7 +72,8 @@ class CdcEngine:
         #: The commit time of the last source transaction read (for CDCLatencySource).
         self.last_commit_time: datetime | None = None
         # Read without the lock by a metrics sampler while a poll runs (each is one attribute):
-        #: Commit time of the newest transaction read and not caught up with (None: caught up).
+        #: Commit time of the newest transaction read, until a read finds nothing new (None:
+        #: caught up).
         self.captured_time: datetime | None = None
         #: Commit time of the oldest transaction read and not yet committed on the target.
         self.applying_since: datetime | None = None
@@ -220,7 +221,9 @@ class CdcEngine:
                         self.stats.add({k: -n for k, n in captured.items()}, applied=False)
                 raise
             self.applying_since, self.applying_count = None, 0
-            if not more:
+            if last is None and not more:
+                # A read that found nothing new: caught up. After a read that found changes,
+                # more may have committed since: the source latency runs on until a read is empty.
                 self.captured_time = None
             self.read_any = last is not None
             if last is not None:
