@@ -104,6 +104,9 @@ def as_task_view(replication: Mapping[str, Any]) -> dict[str, Any]:
         "StopReason": replication.get("StopReason"),
         "LastFailureMessage": " ".join(failures) or None,
         "ReplicationTaskStats": replication.get("ReplicationStats") or {},
+        # CDC facts for the cutover report (botocore Replication: RecoveryCheckpoint, CdcStopPosition)
+        "RecoveryCheckpoint": replication.get("RecoveryCheckpoint"),
+        "CdcStopPosition": replication.get("CdcStopPosition"),
     }
 
 
@@ -195,6 +198,26 @@ def reload_refusal(replication: Mapping[str, Any]) -> str | None:
         "(NeonDmsStartReplicationOperator with start_type='reload-target' reloads every table), "
         "then reload the tables."
     )
+
+
+def temporary_reload_refusal(replication: Mapping[str, Any]) -> str | None:
+    """Why a replication that is not running cannot have tables reloaded through a temporary
+    config either (None: it is stopped or failed, so it can)."""
+    status = str(replication.get("Status") or "").lower()
+    name = replication_name(replication)
+    if status in (ReplicationStatus.STOPPED, ReplicationStatus.FAILED):
+        return None
+    if status == ReplicationStatus.CREATED:
+        return (
+            f"Replication {name} never ran, so it has no tables to reload. Start it "
+            "(NeonDmsStartReplicationOperator); it loads every table."
+        )
+    if status in REPLICATION_ACTIVE:
+        return (
+            f"Replication {name} is {status}: ReloadReplicationTables needs it running, and a "
+            "temporary config must not load beside it. Retry this task once it runs (or has stopped)."
+        )
+    return reload_refusal(replication)
 
 
 def compute_config(max_capacity_units: Any, min_capacity_units: Any = None) -> dict[str, int]:

@@ -139,3 +139,26 @@ def test_config_arns_are_told_from_task_arns() -> None:
     assert is_replication_config_arn(ARN)
     assert not is_replication_config_arn("arn:aws:dms:us-east-1:123456789012:task:ABC")
     assert not is_replication_config_arn("replication-config")
+
+
+@pytest.mark.parametrize(
+    "status, allowed, fix",
+    [
+        ("stopped", True, None),
+        ("failed", True, None),
+        ("created", False, "never ran"),
+        ("running", False, "Retry this task once it runs"),
+        ("provisioning_capacity", False, "Retry this task once it runs"),
+        ("stopping", False, "Retry this task once it runs"),
+        ("deleting", False, "ReloadReplicationTables needs a running replication"),
+    ],
+)
+def test_temporary_reload_only_for_a_stopped_or_failed_replication(
+    status: str, allowed: bool, fix: str | None
+) -> None:
+    from airflow_neon_dms.dms.replication_states import temporary_reload_refusal
+
+    refusal = temporary_reload_refusal(_replication(status))
+    assert (refusal is None) == allowed
+    if fix:
+        assert refusal is not None and fix in refusal

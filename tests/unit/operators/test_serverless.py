@@ -15,6 +15,8 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier, temporary_task_tags
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
@@ -143,11 +145,39 @@ def test_full_load_replication_end_to_end(
         ("public", "items", "Validated")
     ]
 
-    # A stopped replication's tables cannot be reloaded: the error names the fix.
-    with pytest.raises(DmsResourceError, match="ReloadReplicationTables needs a running replication"):
-        NeonDmsReloadTablesOperator(
-            task_id="reload", replication_config_arn=arn, tables=["public.items"], deferrable=False
-        ).execute(context)
+    # A stopped replication's table is reloaded through a temporary config of just that table
+    # (ReloadReplicationTables needs a running replication); a leftover of a killed try is
+    # deleted first, and no temporary config remains.
+    hook = NeonDmsHook(aws_conn_id=aws_conn)
+    tables = [TableRef("public", "items")]
+    leftover_id = temporary_task_identifier(identifier, tables)
+    hook.ensure_replication_config(
+        leftover_id,
+        source_endpoint_arn=endpoint_pair.source_arn,
+        target_endpoint_arn=endpoint_pair.target_arn,
+        compute_config={"MaxCapacityUnits": 2},
+        replication_type="full-load",
+        table_mappings=TableMappings.include("public").to_json(),
+        tags=temporary_task_tags(arn, None),
+    )
+    with psycopg.connect(pg_server.dsn(endpoint_pair.target_db)) as conn:
+        conn.execute("DELETE FROM items WHERE id % 2 = 0")
+    reloaded = NeonDmsReloadTablesOperator(
+        task_id="reload",
+        replication_config_arn=arn,
+        tables=["public.items"],
+        deferrable=False,
+        waiter_delay=0.2,
+        max_wait=120,
+    ).execute(context)
+    assert reloaded["method"] == "temporary-replication-config"
+    assert reloaded["temporary_task_identifier"] == leftover_id
+    assert [t["table"] for t in reloaded["report"]["tables"]] == ["items"]
+    with psycopg.connect(pg_server.dsn(endpoint_pair.target_db)) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (PAIR_ROWS,)
+    assert hook.find_temporary_reload_configs(arn, identifier) == []
+    assert hook.find_replication_config(leftover_id) is None
+    assert hook.require_replication(arn)["Status"] == "stopped"  # the original is left as it was
 
     NeonDmsDeleteReplicationConfigOperator(
         task_id="delete", replication_config_arn=arn, waiter_delay=0.2, max_wait=60
@@ -289,3 +319,38 @@ def test_validation_takes_exactly_one_arn() -> None:
         NeonDmsValidationOperator(task_id="v", replication_task_arn="a", replication_config_arn="b")
     with pytest.raises(NeonConfigError, match="exactly one of replication_task_arn"):
         NeonDmsReloadTablesOperator(task_id="r", tables=[])
+
+
+def test_reload_of_a_replication_that_never_ran_names_the_fix_and_creates_nothing(
+    aws_conn: str, dms: Any, endpoint_pair: Any, configs: list[str], unique_id: Callable[[str], str]
+) -> None:
+    identifier = unique_id("config")
+    configs.append(identifier)
+    arn = _create(endpoint_pair, identifier, max_capacity_units=2).execute(make_context())
+    reload = NeonDmsReloadTablesOperator(
+        task_id="reload", replication_config_arn=arn, tables=["public.items"], deferrable=False
+    )
+    with pytest.raises(DmsResourceError, match="never ran.*NeonDmsStartReplicationOperator"):
+        reload.execute(make_context())
+    hook = NeonDmsHook(aws_conn_id=aws_conn)
+    assert hook.find_temporary_reload_configs(arn, identifier) == []
+    with pytest.raises(NeonConfigError, match="reload_option='data-reload'"):
+        # validate-only needs the running replication itself: no temporary config can do it
+        hook.conn.start_replication(ReplicationConfigArn=arn, StartReplicationType="start-replication")
+        _wait_stopped(hook, arn)
+        NeonDmsReloadTablesOperator(
+            task_id="revalidate",
+            replication_config_arn=arn,
+            tables=["public.items"],
+            reload_option="validate-only",
+            deferrable=False,
+        ).execute(make_context())
+
+
+def _wait_stopped(hook: NeonDmsHook, arn: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    while hook.require_replication(arn)["Status"] != "stopped":
+        assert time.monotonic() < deadline, hook.require_replication(arn)
+        time.sleep(0.2)
