@@ -27,6 +27,7 @@ from airflow_neon_dms.operators.base import (
 )
 
 if TYPE_CHECKING:
+    from airflow_neon_dms.dms.states import TaskOutcome
     from airflow_neon_dms.dms.table_names import TableRef
 
 # DMS states, the reload plan, the triggers and the report load in the methods that use them: a
@@ -232,15 +233,7 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
             time.sleep(self.waiter_delay)
             replication = self.hook.require_replication(temp_arn)
             verdict = classify_replication(replication, started_after=started_after)
-        if verdict.outcome == Outcome.FAILED:
-            raise ReplicationTaskFailedError(
-                f"Reload of {len(tables)} table(s) failed: {verdict.message}"
-                f"{self._failed_tables_text(temp_arn, tables)}"
-            )
-        if verdict.outcome == Outcome.WAITING:
-            raise DmsResourceError(self._timeout_text(verdict.message))
-        rows = self.hook.table_statistics(temp_arn, tables)
-        result = self._check(METHOD_TEMPORARY_CONFIG, tables, 0, temp_id, rows)
+        result = self._temporary_result(METHOD_TEMPORARY_CONFIG, verdict, temp_arn, temp_id, tables)
         self._delete_temporary(temp_arn)
         return result
 
@@ -471,21 +464,29 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
                 time.sleep(self.waiter_delay)
                 temp_task = self.hook.describe_task(temp_arn)
                 verdict = classify_task(temp_task)
-            if verdict.outcome == Outcome.FAILED:
-                raise ReplicationTaskFailedError(
-                    f"Reload of {len(tables)} table(s) failed: {verdict.message}"
-                    f"{self._failed_tables_text(temp_arn, tables)}"
-                )
-            if verdict.outcome == Outcome.WAITING:
-                raise DmsResourceError(self._timeout_text(verdict.message))
-            rows = self.hook.table_statistics(temp_arn, tables)
-            result = self._check(METHOD_TEMPORARY_TASK, tables, 0, temp_id, rows)
+            result = self._temporary_result(METHOD_TEMPORARY_TASK, verdict, temp_arn, temp_id, tables)
         except Exception as err:
             # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
             self._delete_after_failure(temp_arn, err)
             raise
         self._delete_temporary(temp_arn)
         return result
+
+    def _temporary_result(
+        self, method: str, verdict: TaskOutcome, temp_arn: str, temp_id: str, tables: list[TableRef]
+    ) -> dict[str, Any]:
+        """The temporary task's (or config's) finished run judged: its tables' report, or raise."""
+        from airflow_neon_dms.dms.states import Outcome
+
+        if verdict.outcome == Outcome.FAILED:
+            raise ReplicationTaskFailedError(
+                f"Reload of {len(tables)} table(s) failed: {verdict.message}"
+                f"{self._failed_tables_text(temp_arn, tables)}"
+            )
+        if verdict.outcome == Outcome.WAITING:
+            raise DmsResourceError(self._timeout_text(verdict.message))
+        rows = self.hook.table_statistics(temp_arn, tables)
+        return self._check(method, tables, 0, temp_id, rows)
 
     def execute_complete_temporary(
         self,
@@ -494,9 +495,15 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
         temporary_task_arn: str = "",
         temporary_task_identifier: str = "",
     ) -> dict[str, Any]:
+        from airflow_neon_dms.dms.replication_states import is_replication_config_arn
+
         tables = self._tables()
-        # The event names the temporary task too: runners that drop the deferral kwargs still work.
-        arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
+        # The event names the temporary task (or config) too: runners that drop the deferral
+        # kwargs (``dag.test()``) still work.
+        named = event or {}
+        arn = temporary_task_arn or str(
+            named.get("replication_task_arn") or named.get("replication_config_arn") or ""
+        )
         self._temporary_task_arn = arn or None
         try:
             self._check_event(event, arn)
@@ -504,7 +511,8 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
                 self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
             )
             rows = self.hook.table_statistics(arn, tables)
-            result = self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
+            method = METHOD_TEMPORARY_CONFIG if is_replication_config_arn(arn) else METHOD_TEMPORARY_TASK
+            result = self._check(method, tables, 0, identifier, rows)
         except Exception as err:
             self._delete_after_failure(arn, err)
             raise

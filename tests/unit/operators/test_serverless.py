@@ -162,14 +162,20 @@ def test_full_load_replication_end_to_end(
     )
     with psycopg.connect(pg_server.dsn(endpoint_pair.target_db)) as conn:
         conn.execute("DELETE FROM items WHERE id % 2 = 0")
-    reloaded = NeonDmsReloadTablesOperator(
+    reload = NeonDmsReloadTablesOperator(
         task_id="reload",
         replication_config_arn=arn,
         tables=["public.items"],
-        deferrable=False,
+        deferrable=True,
         waiter_delay=0.2,
         max_wait=120,
-    ).execute(context)
+    )
+    with pytest.raises(TaskDeferred) as deferred:  # the temporary config provisions in the triggerer
+        reload.execute(context)
+    assert isinstance(deferred.value.trigger, NeonDmsReplicationTrigger)
+    assert deferred.value.method_name == "execute_complete_temporary"
+    # resumed without the deferral's kwargs, as ``dag.test()`` does: the event names the config
+    reloaded = reload.execute_complete_temporary(context, _run_trigger(deferred.value.trigger))
     assert reloaded["method"] == "temporary-replication-config"
     assert reloaded["temporary_task_identifier"] == leftover_id
     assert [t["table"] for t in reloaded["report"]["tables"]] == ["items"]
