@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
@@ -196,11 +197,13 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
             )
             self._temporary_task_arn = temp_arn
             self.log.info("Temporary reload config %s %s for %d table(s)", temp_id, action, len(tables))
-            return self._run_temporary_config(context, temp_arn, temp_id, tables)
+            result = self._run_temporary_config(context, temp_arn, temp_id, tables)
         except Exception as err:
             # A deferral (TaskDeferred is a BaseException) keeps the config for the trigger.
             self._delete_after_failure(temp_arn or "", err)
             raise
+        self._delete_temporary(temp_arn)
+        return result
 
     def _run_temporary_config(
         self, context: Context, temp_arn: str, temp_id: str, tables: list[TableRef]
@@ -210,10 +213,11 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
         from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
 
         run_started = dag_run_started(context)
+        call_time = datetime.now(timezone.utc)
         started, replication = self.hook.start_replication_run(
             temp_arn, StartType.START_REPLICATION, started_since=run_started
         )
-        started_after = run_started if started else None
+        started_after = (run_started or call_time) if started else None
         verdict = classify_replication(replication, started_after=started_after)
         deadline = self._deadline()
         if verdict.outcome == Outcome.WAITING and self.deferrable:
@@ -233,9 +237,7 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
             time.sleep(self.waiter_delay)
             replication = self.hook.require_replication(temp_arn)
             verdict = classify_replication(replication, started_after=started_after)
-        result = self._temporary_result(METHOD_TEMPORARY_CONFIG, verdict, temp_arn, temp_id, tables)
-        self._delete_temporary(temp_arn)
-        return result
+        return self._temporary_result(METHOD_TEMPORARY_CONFIG, verdict, temp_arn, temp_id, tables)
 
     def _delete_leftover_configs(self, config_identifier: str) -> None:
         """Delete temporary reload configs of this config that an earlier, killed try left behind."""
