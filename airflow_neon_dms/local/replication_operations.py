@@ -151,7 +151,9 @@ class ReplicationOperations(ReplicationConfigOperations):
             )
         self._check_start(config, start_type)
         cdc = self._cdc_positions(params)
-        # the runner's change capture reads CdcStartPosition/CdcStartTime/CdcStopPosition off the task
+        # the runner's change capture reads CdcStartPosition/CdcStartTime/CdcStopPosition off the
+        # task; a replication's are those of this StartReplication only (Replication shows them so)
+        config.task.cdc_stop_position = config.task.cdc_start_position = config.task.cdc_start_time = ""
         _cdc_parameters(params, config.task)
         assessment = self._assessment_settings(params.get("PremigrationAssessmentSettings"))
         source = self._endpoint(config.source_arn)
