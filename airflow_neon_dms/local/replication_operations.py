@@ -176,6 +176,11 @@ class ReplicationOperations(ReplicationConfigOperations):
                 f"Replication {config.identifier} is {status}; only a running (or starting) "
                 "replication can be stopped."
             )
+        now = time.time()
+        if config.provisioning_until is not None and now < config.provisioning_until:
+            # a stop ends the provisioning: the capacity DMS holds is kept, like any stopped
+            # replication's, until ReplicationDeprovisionTime (never "provisioning" while stopped)
+            config.provisioning_until = config.provisioned_at = now
         config.task.status = "stopping"
         config.task.stop_event.set()
         log.info("Replication %s stopping", config.identifier)
