@@ -57,22 +57,42 @@ VISIBLE = dataclasses.replace(
 CONN_ID = "aws_amazon_serverless"
 
 
+#: As VISIBLE, but a stopped replication keeps its capacity (AWS: up to 48 hours) for the whole test.
+KEEPS_CAPACITY = dataclasses.replace(VISIBLE, serverless_deprovision_after_seconds=3600.0)
+
+
 @pytest.fixture(scope="module")
 def visible_dms() -> Iterator[LocalDms]:
     with LocalDms(port=0, timing=VISIBLE) as running:
         yield running
 
 
-@pytest.fixture
-def dms(visible_dms: LocalDms, make_dms: Callable[[str], Dms], monkeypatch: pytest.MonkeyPatch) -> Dms:
+@pytest.fixture(scope="module")
+def keeping_dms() -> Iterator[LocalDms]:
+    with LocalDms(port=0, timing=KEEPS_CAPACITY) as running:
+        yield running
+
+
+def _connected(running: LocalDms, make_dms: Callable[[str], Dms], monkeypatch: pytest.MonkeyPatch) -> Dms:
+    """The Airflow connection CONN_ID (an environment variable) and a boto3 client, both to ``running``."""
     connection = {
         "conn_type": "aws",
         "login": "testing",
         "password": "testing",
-        "extra": {"endpoint_url": visible_dms.endpoint_url, "region_name": "us-east-1"},
+        "extra": {"endpoint_url": running.endpoint_url, "region_name": "us-east-1"},
     }
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
-    return make_dms(visible_dms.endpoint_url)
+    return make_dms(running.endpoint_url)
+
+
+@pytest.fixture
+def dms(visible_dms: LocalDms, make_dms: Callable[[str], Dms], monkeypatch: pytest.MonkeyPatch) -> Dms:
+    return _connected(visible_dms, make_dms, monkeypatch)
+
+
+@pytest.fixture
+def keeping(keeping_dms: LocalDms, make_dms: Callable[[str], Dms], monkeypatch: pytest.MonkeyPatch) -> Dms:
+    return _connected(keeping_dms, make_dms, monkeypatch)
 
 
 class StateLog:
@@ -158,6 +178,27 @@ def _pg_config(dms: Dms, source_db: str, target_db: str, server: Any, replicatio
     )
 
 
+def _full_load_config(dms: Dms, pg_server: Any, pg_pair: tuple[str, str]) -> str:
+    source_db, target_db = pg_pair
+    with psycopg.connect(pg_server.dsn(source_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 42)")
+    return _pg_config(dms, source_db, target_db, pg_server, "full-load")
+
+
+def _start_and_wait(arn: str) -> Any:
+    from airflow.providers.amazon.aws.operators.dms import DmsStartReplicationOperator
+
+    return DmsStartReplicationOperator(
+        task_id="start",
+        replication_config_arn=arn,
+        replication_start_type="start-replication",
+        wait_for_completion=True,  # the replication_complete waiter: success on "stopped"
+        waiter_delay=1,
+        waiter_max_attempts=120,
+        aws_conn_id=CONN_ID,
+    )
+
+
 def test_sync_operators_and_waiters_see_aws_states(
     dms: Dms, pg_server: Any, pg_pair: tuple[str, str]
 ) -> None:
@@ -166,14 +207,10 @@ def test_sync_operators_and_waiters_see_aws_states(
         DmsDeleteReplicationConfigOperator,
         DmsDescribeReplicationConfigsOperator,
         DmsDescribeReplicationsOperator,
-        DmsStartReplicationOperator,
     )
 
-    source_db, target_db = pg_pair
-    with psycopg.connect(pg_server.dsn(source_db), autocommit=True) as conn:
-        conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 42)")
     context = make_context()
-    arn = _pg_config(dms, source_db, target_db, pg_server, "full-load")
+    arn = _full_load_config(dms, pg_server, pg_pair)
     by_arn = [{"Name": "replication-config-arn", "Values": [arn]}]
     hook = DmsHook(aws_conn_id=CONN_ID)
 
@@ -188,29 +225,53 @@ def test_sync_operators_and_waiters_see_aws_states(
     assert before["Status"] == "created" and "ProvisionData" not in before
     assert hook.get_provision_status(arn) == ""
 
-    start = DmsStartReplicationOperator(
-        task_id="start",
-        replication_config_arn=arn,
-        replication_start_type="start-replication",
-        wait_for_completion=True,
-        waiter_delay=1,
-        waiter_max_attempts=120,
-        aws_conn_id=CONN_ID,
-    )
     with StateLog(dms.client, arn) as log:
-        start.execute(context)  # the replication_complete waiter: success on "stopped"
+        _start_and_wait(arn).execute(context)
     assert in_order(log.statuses(), AWS_STATUS_ORDER), log.seen
-    assert ("initializing", "provisioning") in log.seen or ("testing_connection", "provisioning") in log.seen
+    assert any(state == "provisioning" for _, state in log.seen), log.seen  # 2 s of it
     assert log.statuses()[-1] == "stopped"
     after = described.execute(context)[0]
     assert after["StopReason"] == "Stop Reason FULL_LOAD_ONLY_FINISHED"
-    assert after["ProvisionData"]["ProvisionState"] == "provisioned"
-    assert after["ProvisionData"]["ProvisionedCapacityUnits"] == 2
+    assert after["ProvisionData"]["ProvisionedCapacityUnits"] in (0, 2)  # 2 until it deprovisions
     assert after["ReplicationStats"]["TablesLoaded"] == 1
     assert after["ReplicationStats"]["FullLoadProgressPercent"] == 100
     assert after["ReplicationDeprovisionTime"] >= after["ReplicationLastStopTime"]
-    with psycopg.connect(pg_server.dsn(target_db)) as conn:
+    with psycopg.connect(pg_server.dsn(pg_pair[1])) as conn:
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (42,)
+
+    with StateLog(dms.client, arn) as log:
+        hook.get_waiter("replication_deprovisioned").wait(
+            Filters=by_arn, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+    assert in_order(log.provision_states(), AWS_PROVISION_ORDER), log.seen
+    assert replication(dms.client, arn)["ProvisionData"]["ProvisionState"] == "deprovisioned"
+    DmsDeleteReplicationConfigOperator(
+        task_id="delete",
+        replication_config_arn=arn,
+        wait_for_completion=True,  # the replication_config_deleted waiter
+        waiter_delay=1,
+        waiter_max_attempts=60,
+        aws_conn_id=CONN_ID,
+    ).execute(context)
+    with pytest.raises(ClientError) as gone:
+        dms.client.describe_replication_configs(Filters=by_arn)
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundFault"
+
+
+def test_amazon_operators_on_a_stopped_replication_that_keeps_its_capacity(
+    keeping: Dms, pg_server: Any, pg_pair: tuple[str, str]
+) -> None:
+    from airflow.providers.amazon.aws.operators.dms import (
+        DmsDeleteReplicationConfigOperator,
+        DmsStartReplicationOperator,
+    )
+
+    context = make_context()
+    arn = _full_load_config(keeping, pg_server, pg_pair)
+    _start_and_wait(arn).execute(context)
+    kept = replication(keeping.client, arn)
+    assert kept["Status"] == "stopped" and kept["ProvisionData"]["ProvisionState"] == "provisioned"
+    assert kept["ProvisionData"]["ProvisionedCapacityUnits"] == 2
 
     # amazon's start operator only logs "not in startable state" while the capacity is kept, and
     # succeeds without starting anything (the mistake issue 11 names)
@@ -221,36 +282,20 @@ def test_sync_operators_and_waiters_see_aws_states(
         wait_for_completion=False,
         aws_conn_id=CONN_ID,
     ).execute(context)
-    assert described.execute(context)[0]["StartReplicationType"] == "start-replication"
+    assert replication(keeping.client, arn)["StartReplicationType"] == "start-replication"
 
     # the synchronous delete waits only for a terminal Status ("stopped" matches at once), so it
     # asks for the delete while the capacity is still provisioned, and DMS refuses it
-    delete = DmsDeleteReplicationConfigOperator(
-        task_id="delete",
-        replication_config_arn=arn,
-        wait_for_completion=True,
-        waiter_delay=1,
-        waiter_max_attempts=60,
-        aws_conn_id=CONN_ID,
-    )
     with pytest.raises(AttributeError) as refused:
-        delete.execute(context)
+        DmsDeleteReplicationConfigOperator(
+            task_id="delete", replication_config_arn=arn, waiter_delay=1, aws_conn_id=CONN_ID
+        ).execute(context)
     # amazon's hook formats the ClientError with err.get(...), which a ClientError does not have:
     # an AttributeError hides DMS's answer, which stays chained as its context
     refusal = refused.value.__context__
     assert isinstance(refusal, ClientError)
     assert refusal.response["Error"]["Code"] == "InvalidResourceStateFault"
-
-    with StateLog(dms.client, arn) as log:
-        hook.get_waiter("replication_deprovisioned").wait(
-            Filters=by_arn, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-        )
-    assert in_order(log.provision_states(), AWS_PROVISION_ORDER), log.seen
-    assert log.provision_states()[-1] == "deprovisioned"
-    delete.execute(context)  # now deletes and waits with replication_config_deleted
-    with pytest.raises(ClientError) as gone:
-        dms.client.describe_replication_configs(Filters=by_arn)
-    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundFault"
+    assert replication(keeping.client, arn)["Status"] == "stopped"  # the config is still there
 
 
 def test_deferred_operators_run_their_triggers(
@@ -316,7 +361,12 @@ def test_deferred_operators_run_their_triggers(
         )
         assert triggers[-1] == "DmsReplicationConfigDeletedTrigger"
         assert set(triggers) <= {"DmsReplicationDeprovisionedTrigger", "DmsReplicationConfigDeletedTrigger"}
-    assert dms.client.describe_replication_configs()["ReplicationConfigs"] == []
+    for arn in (full, cdc):
+        with pytest.raises(ClientError) as gone:
+            dms.client.describe_replication_configs(
+                Filters=[{"Name": "replication-config-arn", "Values": [arn]}]
+            )
+        assert gone.value.response["Error"]["Code"] == "ResourceNotFoundFault"
 
 
 def test_failed_replication_fails_the_amazon_waits(
