@@ -7,8 +7,7 @@
 #   neon-dms local-dms --port 4566 &                      # the emulator, AWS-like state timing
 #   AWS=/path/to/aws benchmarks/aws_cli_check.sh http://127.0.0.1:4566 postgres@127.0.0.1:5432
 #
-# The AWS CLI is not a dependency of this project: install it into a separate virtualenv
-# (`python -m venv /tmp/cli && /tmp/cli/bin/pip install awscli`) and point AWS at its `aws`.
+# The AWS CLI comes with the dev extra (awscli carries its own botocore): AWS=.venv/bin/aws.
 set -euo pipefail
 
 # shellcheck source=benchmarks/_aws_cli_common.sh
