@@ -70,6 +70,11 @@ class ReplicationOperations(ReplicationConfigOperations):
 
     def _check_start(self, config: ReplicationConfig, start_type: str) -> None:
         status = config.status()
+        if status == "modifying":  # AWS's own words (terraform-provider-aws issue 35650)
+            raise InvalidResourceStateFault(
+                f"Replication for Replication Config: {config.identifier} is in MODIFYING state and "
+                "cannot start. Start it once DescribeReplications shows it created again."
+            )
         if status in (*ACTIVE_STATUSES, "deleting"):
             raise InvalidResourceStateFault(
                 f"Replication {config.identifier} is {status}; it can be started when it is "
