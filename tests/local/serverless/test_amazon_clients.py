@@ -347,6 +347,20 @@ def test_deferred_operators_run_their_triggers(
     stopped = replication(dms.client, cdc)
     assert stopped["Status"] == "stopped" and stopped["StopReason"] == "Stop Reason NORMAL"
 
+    # and the synchronous stop, with the replication_stopped waiter
+    sync_cdc = _pg_config(dms, source_db, make_logical_database(), logical_pg, "full-load-and-cdc")
+    DmsStartReplicationOperator(
+        task_id="start_sync_cdc",
+        replication_config_arn=sync_cdc,
+        replication_start_type="start-replication",
+        wait_for_completion=False,
+        aws_conn_id=CONN_ID,
+    ).execute(context)
+    DmsStopReplicationOperator(
+        task_id="stop_sync", replication_config_arn=sync_cdc, waiter_delay=1, aws_conn_id=CONN_ID
+    ).execute(context)
+    assert replication(dms.client, sync_cdc)["Status"] == "stopped"
+
     terminal = DmsReplicationTerminalStatusTrigger(
         replication_config_arn=cdc, waiter_delay=1, waiter_max_attempts=10, aws_conn_id=CONN_ID
     )
@@ -354,14 +368,14 @@ def test_deferred_operators_run_their_triggers(
 
     # delete: stopped but still provisioned -> DmsReplicationDeprovisionedTrigger, retry, delete,
     # then DmsReplicationConfigDeletedTrigger until DescribeReplicationConfigs has none
-    for arn in (full, cdc):
+    for arn in (full, cdc, sync_cdc):
         _, triggers = run_deferring(
             DmsDeleteReplicationConfigOperator(task_id="delete", replication_config_arn=arn, **waits),
             context,
         )
         assert triggers[-1] == "DmsReplicationConfigDeletedTrigger"
         assert set(triggers) <= {"DmsReplicationDeprovisionedTrigger", "DmsReplicationConfigDeletedTrigger"}
-    for arn in (full, cdc):
+    for arn in (full, cdc, sync_cdc):
         with pytest.raises(ClientError) as gone:
             dms.client.describe_replication_configs(
                 Filters=[{"Name": "replication-config-arn", "Values": [arn]}]
