@@ -30,7 +30,8 @@ from tests.logical_postgres import LogicalPg
 from tests.unit.conftest import make_context
 
 #: Replication.Status values in AWS's order (user guide, "AWS DMS Serverless components"; the wire
-#: spelling as the amazon provider's waiters and terraform-provider-aws's DMS constants write it).
+#: spelling as the amazon provider's waiters and terraform-provider-aws's DMS constants write it),
+#: written out here, not imported from the emulator or the provider, so a wrong list there fails.
 AWS_STATUS_ORDER = (
     "created",
     "initializing",
@@ -185,17 +186,20 @@ def _full_load_config(dms: Dms, pg_server: Any, pg_pair: tuple[str, str]) -> str
     return _pg_config(dms, source_db, target_db, pg_server, "full-load")
 
 
-def _start_and_wait(arn: str) -> Any:
+def _start(arn: str, start_type: str = "start-replication", *, wait: bool = True, **kwargs: Any) -> Any:
+    """amazon's DmsStartReplicationOperator; ``wait``: its replication_complete waiter (success on
+    "stopped"), or its DmsReplicationCompleteTrigger with ``deferrable=True``."""
     from airflow.providers.amazon.aws.operators.dms import DmsStartReplicationOperator
 
     return DmsStartReplicationOperator(
         task_id="start",
         replication_config_arn=arn,
-        replication_start_type="start-replication",
-        wait_for_completion=True,  # the replication_complete waiter: success on "stopped"
+        replication_start_type=start_type,
+        wait_for_completion=wait,
         waiter_delay=1,
         waiter_max_attempts=120,
         aws_conn_id=CONN_ID,
+        **kwargs,
     )
 
 
@@ -226,7 +230,7 @@ def test_sync_operators_and_waiters_see_aws_states(
     assert hook.get_provision_status(arn) == ""
 
     with StateLog(dms.client, arn) as log:
-        _start_and_wait(arn).execute(context)
+        _start(arn).execute(context)
     assert in_order(log.statuses(), AWS_STATUS_ORDER), log.seen
     assert any(state == "provisioning" for _, state in log.seen), log.seen  # 2 s of it
     assert log.statuses()[-1] == "stopped"
@@ -263,25 +267,18 @@ def test_amazon_operators_on_a_stopped_replication_that_keeps_its_capacity(
 ) -> None:
     from airflow.providers.amazon.aws.operators.dms import (
         DmsDeleteReplicationConfigOperator,
-        DmsStartReplicationOperator,
     )
 
     context = make_context()
     arn = _full_load_config(keeping, pg_server, pg_pair)
-    _start_and_wait(arn).execute(context)
+    _start(arn).execute(context)
     kept = replication(keeping.client, arn)
     assert kept["Status"] == "stopped" and kept["ProvisionData"]["ProvisionState"] == "provisioned"
     assert kept["ProvisionData"]["ProvisionedCapacityUnits"] == 2
 
     # amazon's start operator only logs "not in startable state" while the capacity is kept, and
     # succeeds without starting anything (the mistake issue 11 names)
-    DmsStartReplicationOperator(
-        task_id="again",
-        replication_config_arn=arn,
-        replication_start_type="reload-target",
-        wait_for_completion=False,
-        aws_conn_id=CONN_ID,
-    ).execute(context)
+    _start(arn, "reload-target", wait=False).execute(context)
     assert replication(keeping.client, arn)["StartReplicationType"] == "start-replication"
 
     # the synchronous delete waits only for a terminal Status ("stopped" matches at once), so it
@@ -303,7 +300,6 @@ def test_deferred_operators_run_their_triggers(
 ) -> None:
     from airflow.providers.amazon.aws.operators.dms import (
         DmsDeleteReplicationConfigOperator,
-        DmsStartReplicationOperator,
         DmsStopReplicationOperator,
     )
     from airflow.providers.amazon.aws.triggers.dms import DmsReplicationTerminalStatusTrigger
@@ -317,12 +313,7 @@ def test_deferred_operators_run_their_triggers(
     # full-load: the start defers to DmsReplicationCompleteTrigger until "stopped"
     full = _pg_config(dms, source_db, target_db, logical_pg, "full-load")
     _, triggers = run_deferring(
-        DmsStartReplicationOperator(
-            task_id="start_full",
-            replication_config_arn=full,
-            replication_start_type="start-replication",
-            **waits,
-        ),
+        _start(full, deferrable=True),
         context,
     )
     assert triggers == ["DmsReplicationCompleteTrigger"]
@@ -331,13 +322,7 @@ def test_deferred_operators_run_their_triggers(
     # full-load-and-cdc keeps running: start without waiting, stop deferred until "stopped"
     cdc_target = make_logical_database()
     cdc = _pg_config(dms, source_db, cdc_target, logical_pg, "full-load-and-cdc")
-    DmsStartReplicationOperator(
-        task_id="start_cdc",
-        replication_config_arn=cdc,
-        replication_start_type="start-replication",
-        wait_for_completion=False,
-        aws_conn_id=CONN_ID,
-    ).execute(context)
+    _start(cdc, wait=False).execute(context)
     with StateLog(dms.client, cdc) as log:
         _, triggers = run_deferring(
             DmsStopReplicationOperator(task_id="stop", replication_config_arn=cdc, **waits), context
@@ -349,13 +334,7 @@ def test_deferred_operators_run_their_triggers(
 
     # and the synchronous stop, with the replication_stopped waiter
     sync_cdc = _pg_config(dms, source_db, make_logical_database(), logical_pg, "full-load-and-cdc")
-    DmsStartReplicationOperator(
-        task_id="start_sync_cdc",
-        replication_config_arn=sync_cdc,
-        replication_start_type="start-replication",
-        wait_for_completion=False,
-        aws_conn_id=CONN_ID,
-    ).execute(context)
+    _start(sync_cdc, wait=False).execute(context)
     DmsStopReplicationOperator(
         task_id="stop_sync", replication_config_arn=sync_cdc, waiter_delay=1, aws_conn_id=CONN_ID
     ).execute(context)
@@ -387,17 +366,13 @@ def test_failed_replication_fails_the_amazon_waits(
     dms: Dms, pg_server: Any, pg_pair: tuple[str, str]
 ) -> None:
     from airflow.exceptions import AirflowException
-    from airflow.providers.amazon.aws.operators.dms import DmsStartReplicationOperator
     from botocore.exceptions import WaiterError
 
     source_db, target_db = pg_pair
     context = make_context()
-    waits = {"waiter_delay": 1, "waiter_max_attempts": 120, "aws_conn_id": CONN_ID}
     # a source database that does not exist: the replication fails (FailureMessages says why)
     sync_arn = _pg_config(dms, f"{source_db}_missing", target_db, pg_server, "full-load")
-    start = DmsStartReplicationOperator(
-        task_id="start", replication_config_arn=sync_arn, replication_start_type="start-replication", **waits
-    )
+    start = _start(sync_arn)
     with pytest.raises(WaiterError, match="terminal failure state"):
         start.execute(context)  # the replication_complete waiter's failure acceptor on "failed"
     failed = replication(dms.client, sync_arn)
@@ -405,12 +380,6 @@ def test_failed_replication_fails_the_amazon_waits(
     assert failed["FailureMessages"] and all(isinstance(m, str) and m for m in failed["FailureMessages"])
 
     deferred_arn = _pg_config(dms, f"{source_db}_missing", target_db, pg_server, "full-load")
-    deferring = DmsStartReplicationOperator(
-        task_id="start_deferred",
-        replication_config_arn=deferred_arn,
-        replication_start_type="start-replication",
-        deferrable=True,
-        **waits,
-    )
+    deferring = _start(deferred_arn, deferrable=True)
     with pytest.raises(AirflowException, match="Error in DMS replication"):
         run_deferring(deferring, context)
