@@ -1,5 +1,5 @@
 # Shared by the AWS CLI checks (aws_cli_check.sh, aws_cli_serverless_check.sh): arguments, the
-# `dms`/`sql`/`field` helpers, scratch databases that are dropped on exit. Source it after
+# `dms`/`sql`/`field` functions, scratch databases that are dropped on exit. Source it after
 # `set -euo pipefail`; it reads $1 (the emulator's URL) and $2 (USER@HOST:PORT of a PostgreSQL).
 URL=${1:-http://127.0.0.1:4566}
 SERVER=${2:-postgres@127.0.0.1:5432}     # USER@HOST:PORT of a PostgreSQL that trusts USER
