@@ -277,7 +277,7 @@ def test_amazon_operators_on_a_stopped_replication_that_keeps_its_capacity(
     assert kept["ProvisionData"]["ProvisionedCapacityUnits"] == 2
 
     # amazon's start operator only logs "not in startable state" while the capacity is kept, and
-    # succeeds without starting anything (the mistake issue 11 names)
+    # succeeds without starting anything (this provider's start operator fails closed instead)
     _start(arn, "reload-target", wait=False).execute(context)
     assert replication(keeping.client, arn)["StartReplicationType"] == "start-replication"
 
