@@ -12,7 +12,10 @@ Hooks for more scenarios: ``DeploymentOptions(neon_connection="metadata", passwo
 plus ``rotate_neon_password()`` between two runs (a password rotation: ``ALTER ROLE`` and the
 connection updated through the REST API); ``dms_client()`` to change DMS behind the DAG's back
 (e.g. delete the replication task, for an error a retry cannot fix), ``api.tries()`` to count the
-tries a task took, ``stop_local_dms()``/``start_local_dms()`` for an outage.
+tries a task took, ``stop_local_dms()``/``start_local_dms()`` for an outage;
+``DeploymentOptions(logical_decoding=True)`` for a CDC run, ``api.respond()`` to answer its
+approval once ``worker_exit_seen()``; ``raced_tasks()`` to tell a try lost to Airflow's deferral
+race from one the provider spent.
 """
 
 from __future__ import annotations
