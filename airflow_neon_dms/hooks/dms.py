@@ -464,6 +464,11 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
             verdict = classify_startable(task)
             if verdict.outcome == Outcome.SUCCESS:
                 return task
+            if str(task.get("Status") or "").lower() == TaskStatus.DELETING:  # no retry brings it back
+                raise DmsResourceNotFoundError(
+                    f"{verdict.message} Trigger a new DAG run, or clear the step that creates it "
+                    "together with this one."
+                )
             if verdict.outcome == Outcome.FAILED:
                 raise DmsResourceError(f"{verdict.message} Create the task again (NeonDmsCreateTaskOperator)")
             if time.monotonic() >= deadline:

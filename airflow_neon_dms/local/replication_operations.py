@@ -90,6 +90,11 @@ class ReplicationOperations(ReplicationConfigOperations):
 
     def _check_start(self, config: ReplicationConfig, start_type: str) -> None:
         status = config.status()
+        if status == "modifying":  # AWS's own words (terraform-provider-aws issue 35650)
+            raise InvalidResourceStateFault(
+                f"Replication for Replication Config: {config.identifier} is in MODIFYING state and "
+                "cannot start. Start it once DescribeReplications shows it created again."
+            )
         if status in (*ACTIVE_STATUSES, "deleting"):
             raise InvalidResourceStateFault(
                 f"Replication {config.identifier} is {status}; it can be started when it is "
@@ -202,6 +207,11 @@ class ReplicationOperations(ReplicationConfigOperations):
                 f"Replication {config.identifier} is {status}; only a running (or starting) "
                 "replication can be stopped."
             )
+        now = time.time()
+        if config.provisioning_until is not None and now < config.provisioning_until:
+            # a stop ends the provisioning: the capacity DMS holds is kept, like any stopped
+            # replication's, until ReplicationDeprovisionTime (never "provisioning" while stopped)
+            config.provisioning_until = config.provisioned_at = now
         config.task.status = "stopping"
         config.task.stop_event.set()
         log.info("Replication %s stopping", config.identifier)
