@@ -36,6 +36,10 @@ class ReplicationStatus:
     STOPPED = "stopped"
     FAILED = "failed"
     DELETING = "deleting"
+    #: After ModifyReplicationConfig, until the change is applied; StartReplication is refused
+    #: meanwhile ("Replication for Replication Config: ... is in MODIFYING state and cannot start",
+    #: AWS's answer as quoted in terraform-provider-aws issue 35650; lower case like the others).
+    MODIFYING = "modifying"
 
 
 #: The provisioning statuses, in AWS's order (user guide, "AWS DMS Serverless components").
@@ -56,6 +60,7 @@ REPLICATION_ACTIVE: frozenset[str] = PROVISIONING_STATUSES | {
     ReplicationStatus.STOPPING,
 }
 KNOWN_REPLICATION_STATUSES: frozenset[str] = REPLICATION_ACTIVE | {
+    ReplicationStatus.MODIFYING,
     ReplicationStatus.CREATED,
     ReplicationStatus.STOPPED,
     ReplicationStatus.FAILED,
@@ -133,10 +138,10 @@ def classify_replication(
             f"{state or '(none)'!r}, which this provider does not model, so the wait stops here. "
             "Check the replication in the DMS console (Serverless replications).",
         )
-    if status == ReplicationStatus.CREATED and started_after is not None:
+    if status in (ReplicationStatus.CREATED, ReplicationStatus.MODIFYING) and started_after is not None:
         # StartReplication was just sent; DescribeReplications may not show it yet.
         return TaskOutcome(Outcome.WAITING, f"Replication {name} is created; waiting for the start to show.")
-    if status in (ReplicationStatus.CREATED, ReplicationStatus.DELETING):
+    if status in (ReplicationStatus.CREATED, ReplicationStatus.MODIFYING, ReplicationStatus.DELETING):
         return TaskOutcome(
             Outcome.FAILED,
             f"Replication {name} is {status}: it is not running. Start it (NeonDmsStartReplicationOperator).",

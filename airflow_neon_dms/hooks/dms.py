@@ -18,6 +18,7 @@ from airflow_neon_dms.dms.reload_plan import is_temporary_identifier_of, is_temp
 from airflow_neon_dms.dms.replication_states import (
     MODIFIABLE_REPLICATION_STATUSES,
     REPLICATION_ACTIVE,
+    ReplicationStatus,
     as_task_view,
     is_replication_config_arn,
     replication_start_type,
@@ -768,14 +769,28 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
         *,
         started_since: datetime | None = None,
         extra: Mapping[str, Any] | None = None,
+        settle_timeout: float = 600,
+        settle_delay: float = 5,
     ) -> tuple[bool, dict[str, Any]]:
         """Start the config's replication unless a run is under way or began since ``started_since``.
 
         Returns ``(started, replication)``. The start type sent follows the replication's history
         (:func:`~airflow_neon_dms.dms.replication_states.replication_start_type`); a state that
-        cannot be started, or one the provider does not model, raises.
+        cannot be started, or one the provider does not model, raises. A replication still
+        ``modifying`` after ModifyReplicationConfig (DMS refuses the start meanwhile) is waited
+        for, up to ``settle_timeout`` seconds.
         """
         replication = self.require_replication(config_arn)
+        deadline = time.monotonic() + settle_timeout
+        while str(replication.get("Status") or "").lower() == ReplicationStatus.MODIFYING:
+            if time.monotonic() >= deadline:
+                raise DmsResourceError(
+                    f"Replication {config_arn} is still modifying {settle_timeout:.0f} s after its config "
+                    "changed, and DMS starts it only once that is done. Retry this task later."
+                )
+            self.log.info("Replication %s is modifying; waiting before it is started", config_arn)
+            time.sleep(settle_delay)
+            replication = self.require_replication(config_arn)
         status = str(replication.get("Status") or "").lower()
         refusal = startable_refusal(replication)
         if refusal:

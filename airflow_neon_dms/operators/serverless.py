@@ -203,7 +203,11 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
         if self.premigration_assessment_settings:
             extra["PremigrationAssessmentSettings"] = self.premigration_assessment_settings
         started, replication = self.hook.start_replication_run(
-            self.replication_config_arn, start_type, started_since=run_started, extra=extra
+            self.replication_config_arn,
+            start_type,
+            started_since=run_started,
+            extra=extra,
+            settle_delay=min(self.waiter_delay, 10),
         )
         if not self.wait_for_completion:
             return {**replication_summary(replication), "started": started}

@@ -162,3 +162,11 @@ def test_temporary_reload_only_for_a_stopped_or_failed_replication(
     assert (refusal is None) == allowed
     if fix:
         assert refusal is not None and fix in refusal
+
+
+def test_a_modifying_replication_is_not_running_and_waits_only_right_after_a_start() -> None:
+    modifying = _replication("modifying", state="")
+    assert classify_replication(modifying).outcome == Outcome.FAILED
+    just_started = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert classify_replication(modifying, started_after=just_started).outcome == Outcome.WAITING
+    assert startable_refusal(modifying) is None  # the start waits it out (NeonDmsHook)

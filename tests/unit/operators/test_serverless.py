@@ -33,9 +33,10 @@ from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
 from tests.unit.conftest import PAIR_ROWS, DmsServer, make_context
 
-#: Provisioning takes a while (as on AWS), so a start is seen provisioning and defers; nothing
+#: Provisioning takes a while (as on AWS), so a start is seen provisioning and defers, and a
+#: modified config's replication is ``modifying`` for a moment (the start waits it out); nothing
 #: else has a transitional state.
-PROVISIONING = dataclasses.replace(INSTANT, serverless_provisioning_seconds=1.5)
+PROVISIONING = dataclasses.replace(INSTANT, serverless_provisioning_seconds=1.5, modifying_seconds=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +276,8 @@ def test_differing_config_is_modified_before_its_first_start_and_refused_after(
     assert _create(endpoint_pair, identifier, max_capacity_units=8).execute(make_context()) == arn
     hook = NeonDmsHook(aws_conn_id=aws_conn)
     assert hook.describe_replication_config(arn)["ComputeConfig"]["MaxCapacityUnits"] == 8  # type: ignore[index]
-    _start(arn, deferrable=False).execute(context_factory())
+    assert hook.require_replication(arn)["Status"] == "modifying"  # DMS refuses a start meanwhile
+    assert _start(arn, deferrable=False).execute(context_factory())["started"] is True
     with pytest.raises(DmsResourceError, match="Delete the config"):
         _create(endpoint_pair, identifier, max_capacity_units=16).execute(make_context())
 
