@@ -356,12 +356,18 @@ class LocalStack:
         return result, writer
 
     def full_load_done(self) -> bool:
-        """True once a task on the local DMS runs with its full load at 100 % (CDC goes on)."""
-        tasks = self.dms_client().describe_replication_tasks()["ReplicationTasks"]
+        """True once a task (or a serverless replication) on the local DMS runs with its full load
+        at 100 % (CDC goes on)."""
+        client = self.dms_client()
+        runs = [
+            (task["Status"], task.get("ReplicationTaskStats", {}))
+            for task in client.describe_replication_tasks()["ReplicationTasks"]
+        ] + [
+            (replication["Status"], replication.get("ReplicationStats", {}))
+            for replication in client.describe_replications()["Replications"]
+        ]
         return any(
-            task["Status"] == "running"
-            and task.get("ReplicationTaskStats", {}).get("FullLoadProgressPercent") == 100
-            for task in tasks
+            status == "running" and stats.get("FullLoadProgressPercent") == 100 for status, stats in runs
         )
 
     def _metadata(self) -> sqlite3.Connection:
