@@ -55,8 +55,9 @@ def postgres() -> Iterator[Callable[[str], str]]:
 
 
 @contextlib.contextmanager
-def loaded_task(tables: int, migration_type: str) -> Iterator[BenchTask]:
-    """A task whose full load of ``tables`` one-row tables has finished (a CDC task keeps running)."""
+def loaded_task(tables: int, migration_type: str, *, serverless: bool = False) -> Iterator[BenchTask]:
+    """A task whose full load of ``tables`` one-row tables has finished (a CDC task keeps running).
+    ``serverless``: a DMS Serverless replication config instead (``BenchTask.arn`` is its ARN)."""
     # INSTANT: the measured work is the operators' and the load's, not the emulator's state timing
     with postgres() as dsn, LocalDms(timing=INSTANT) as dms:
         os.environ[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"] = json.dumps(
@@ -79,7 +80,7 @@ def loaded_task(tables: int, migration_type: str) -> Iterator[BenchTask]:
                         conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY)").format(table))
                         if name == names[0]:
                             conn.execute(sql.SQL("INSERT INTO {} VALUES (1)").format(table))
-            yield _run(dms.endpoint_url, dsn, names, tables, migration_type)
+            yield _run(dms.endpoint_url, dsn, names, tables, migration_type, serverless)
         finally:
             for name in names:
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -87,7 +88,7 @@ def loaded_task(tables: int, migration_type: str) -> Iterator[BenchTask]:
 
 
 def _run(
-    url: str, dsn: Callable[[str], str], names: list[str], tables: int, migration_type: str
+    url: str, dsn: Callable[[str], str], names: list[str], tables: int, migration_type: str, serverless: bool
 ) -> BenchTask:
     client = boto3.client(
         "dms", endpoint_url=url, region_name="us-east-1", aws_access_key_id="b", aws_secret_access_key="b"
@@ -110,6 +111,8 @@ def _run(
                 Password=parts.password or "unused",
             )["Endpoint"]["EndpointArn"]
         )
+    if serverless:
+        return _loaded_replication(client, arns, tables, migration_type)
     task = client.create_replication_task(
         ReplicationTaskIdentifier="bench-task",
         SourceEndpointArn=arns[0],
@@ -123,19 +126,46 @@ def _run(
         Filters=[{"Name": "replication-task-arn", "Values": [task]}], WaiterConfig={"Delay": 1}
     )
     client.start_replication_task(ReplicationTaskArn=task, StartReplicationTaskType="start-replication")
+    task_filter = [{"Name": "replication-task-arn", "Values": [task]}]
+    _wait_loaded(
+        tables,
+        lambda: client.describe_replication_tasks(Filters=task_filter)["ReplicationTasks"][0],
+        "ReplicationTaskStats",
+    )
+    return BenchTask(task, client)
+
+
+def _loaded_replication(client: Any, arns: list[str], tables: int, replication_type: str) -> BenchTask:
+    config = client.create_replication_config(
+        ReplicationConfigIdentifier="bench-config",
+        SourceEndpointArn=arns[0],
+        TargetEndpointArn=arns[1],
+        ComputeConfig={"MaxCapacityUnits": 4},
+        ReplicationType=replication_type,
+        TableMappings=TableMappings.include("public").to_json(),
+        ReplicationSettings=TaskSettings(enable_validation=False).to_json(),
+    )["ReplicationConfig"]["ReplicationConfigArn"]
+    client.start_replication(ReplicationConfigArn=config, StartReplicationType="start-replication")
+    _wait_loaded(
+        tables,
+        lambda: client.describe_replications(
+            Filters=[{"Name": "replication-config-arn", "Values": [config]}]
+        )["Replications"][0],
+        "ReplicationStats",
+    )
+    return BenchTask(config, client)
+
+
+def _wait_loaded(tables: int, describe: Callable[[], dict[str, Any]], stats_key: str) -> None:
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        described = client.describe_replication_tasks(
-            Filters=[{"Name": "replication-task-arn", "Values": [task]}]
-        )["ReplicationTasks"][0]
+        described = describe()
         if described["Status"] == "failed":
-            raise RuntimeError(f"benchmark task failed: {described.get('LastFailureMessage')}")
-        if (described.get("ReplicationTaskStats") or {}).get("FullLoadProgressPercent") == 100:
-            break
+            raise RuntimeError(f"benchmark run failed: {described}")
+        if (described.get(stats_key) or {}).get("FullLoadProgressPercent") == 100:
+            return
         time.sleep(1)
-    else:
-        raise RuntimeError(f"the full load of {tables} tables did not finish in 15 minutes")
-    return BenchTask(task, client)
+    raise RuntimeError(f"the full load of {tables} tables did not finish in 15 minutes")
 
 
 def count_calls(hook: Any, operation: str) -> Callable[[], int]:

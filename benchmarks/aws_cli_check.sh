@@ -7,37 +7,11 @@
 #   neon-dms local-dms --port 4566 &                      # the emulator, AWS-like state timing
 #   AWS=/path/to/aws benchmarks/aws_cli_check.sh http://127.0.0.1:4566 postgres@127.0.0.1:5432
 #
-# The AWS CLI is not a dependency of this project: install it into a separate virtualenv
-# (`python -m venv /tmp/cli && /tmp/cli/bin/pip install awscli`) and point AWS at its `aws`.
+# The AWS CLI comes with the dev extra (awscli carries its own botocore): AWS=.venv/bin/aws.
 set -euo pipefail
 
-URL=${1:-http://127.0.0.1:4566}
-SERVER=${2:-postgres@127.0.0.1:5432}     # USER@HOST:PORT of a PostgreSQL that trusts USER
-AWS=${AWS:-aws}
-PG_USER=${SERVER%@*}
-HOST_PORT=${SERVER#*@}
-PG_HOST=${HOST_PORT%:*}
-PG_PORT=${HOST_PORT##*:}
-SUFFIX=$(date +%s)$$
-SRC_DB=cli_check_src_$SUFFIX
-DST_DB=cli_check_dst_$SUFFIX
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
-export AWS_PAGER="" AWS_MAX_ATTEMPTS=1
-
-dms() { "$AWS" dms --endpoint-url "$URL" --output json "$@"; }
-sql() { psql -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$@"; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
-step() { printf '%-66s' "$1"; }
-ok() { echo "ok ${1:-}"; }
-
-cleanup() {
-  sql -d postgres -c "DROP DATABASE IF EXISTS $SRC_DB" -c "DROP DATABASE IF EXISTS $DST_DB" || true
-}
-trap cleanup EXIT
-
-sql -d postgres -c "CREATE DATABASE $SRC_DB" -c "CREATE DATABASE $DST_DB"
-sql -d "$SRC_DB" -c "CREATE TABLE public.items (id int PRIMARY KEY, name text)" \
-  -c "INSERT INTO public.items SELECT g, 'item ' || g FROM generate_series(1, 100) g"
+# shellcheck source=benchmarks/_aws_cli_common.sh
+source "$(dirname "$0")/_aws_cli_common.sh"
 
 step "create-replication-instance + wait replication-instance-available"
 INSTANCE=$(dms create-replication-instance --replication-instance-identifier "cli-$SUFFIX" \
@@ -46,11 +20,6 @@ dms wait replication-instance-available \
   --filters "Name=replication-instance-arn,Values=$INSTANCE"
 ok
 
-endpoint() {  # TYPE DB -> ARN
-  dms create-endpoint --endpoint-identifier "cli-$1-$SUFFIX" --endpoint-type "$1" \
-    --engine-name postgres --server-name "$PG_HOST" --port "$PG_PORT" --username "$PG_USER" \
-    --password unused --database-name "$2" | field "['Endpoint']['EndpointArn']"
-}
 step "create-endpoint (source, target) + describe-endpoints"
 SOURCE=$(endpoint source "$SRC_DB")
 TARGET=$(endpoint target "$DST_DB")

@@ -23,7 +23,9 @@ the replication instance -> replication task -> DMS premigration assessment (whe
 -> start and wait -> DMS validation -> reload the
 failed tables, only if there are any -> independent data diff -> sequence sync -> report.
 With ``compute=serverless`` a replication config and its replication (task group ``serverless``)
-take the place of the connection tests, the task and its run; the rest is the same.
+take the place of the connection tests, the task and its run; the rest is the same, the CDC path
+included (DescribeReplications, DescribeReplicationTableStatistics, the replication's
+``ReplicationConfigId`` metrics, StopReplication at cutover).
 
 With ``full-load-and-cdc`` the task keeps applying the source's changes after its load, and the
 ``cdc`` group takes it to the cutover: the full load done (every table loaded, its cached changes
@@ -240,12 +242,6 @@ with DAG(
                 )
             except ValueError as err:
                 raise NeonConfigError(str(err)) from None
-            if compute == COMPUTE_SERVERLESS and cutover:
-                raise NeonConfigError(
-                    f"The Param migration_type={migration_type!r} with compute='serverless': this DAG's "
-                    "CDC cutover runs on a replication instance. Give a replication_instance_arn (and "
-                    "leave compute empty), or set migration_type='full-load'."
-                )
             instance_arn = (
                 None
                 if compute == COMPUTE_SERVERLESS
@@ -377,6 +373,7 @@ with DAG(
             target_endpoint_arn=neon_endpoint.output,
             table_mappings=mappings,
             replication_settings=migration_plan["task_settings"],
+            replication_type=migration_plan["migration_type"],
             compute_config=migration_plan["compute_config"],
             aws_conn_id=AWS_CONN_ID,
             **AWS_RETRIES,
@@ -429,9 +426,9 @@ with DAG(
     # [END validate_and_reload]
 
     # [START cdc]
-    @task.branch
+    @task.branch(trigger_rule="none_failed_min_one_success")
     def load_path(plan: dict[str, Any]) -> str:
-        """A task with CDC keeps running: wait until its full load is done before validating."""
+        """A run with CDC keeps running: wait until its full load is done before validating."""
         return "cdc.wait_full_load_done" if plan["cutover"] else "check_validation"
 
     @task.branch(trigger_rule="none_failed_min_one_success")
@@ -442,13 +439,13 @@ with DAG(
     with TaskGroup("cdc", tooltip="Full load done, replication lag, approval or quiescence, cutover"):
         full_load_done = NeonDmsFullLoadDoneSensor(
             task_id="wait_full_load_done",
-            replication_task_arn=create_task.output,
+            replication_task_arn=run_arn,
             aws_conn_id=AWS_CONN_ID,
             poke_interval=POLL_SECONDS,
         )
         lag = NeonDmsReplicationLagSensor(
             task_id="replication_lag",
-            replication_task_arn=create_task.output,
+            replication_task_arn=run_arn,
             max_lag_seconds=MAX_LAG_SECONDS,
             window_seconds=LAG_WINDOW_SECONDS,
             period=METRICS_PERIOD,
@@ -472,7 +469,7 @@ with DAG(
         )
         quiet = NeonDmsQuiescenceSensor(
             task_id="wait_until_quiet",
-            replication_task_arn=create_task.output,
+            replication_task_arn=run_arn,
             quiet_seconds="{{ params.quiet_seconds }}",
             period=METRICS_PERIOD,
             aws_conn_id=AWS_CONN_ID,
@@ -489,7 +486,7 @@ with DAG(
         stopped_writing = writes_stopped(approval.output)
         cutover = NeonDmsCutoverOperator(
             task_id="cutover",
-            replication_task_arn=create_task.output,
+            replication_task_arn=run_arn,
             source_conn_id=SOURCE_CONN_ID,
             catch_up_seconds=METRICS_PERIOD,
             period=METRICS_PERIOD,
@@ -564,7 +561,8 @@ with DAG(
     neon_endpoint >> test_neon
     choose_load = load_path(migration_plan)
     [test_source, test_neon] >> create_task >> assess_first() >> [assessment, full_load]
-    assessment >> full_load >> choose_load >> [full_load_done, validation]
+    assessment >> full_load
+    run_arn >> choose_load >> [full_load_done, validation]
     full_load_done >> validation >> branch
     run_arn >> validation
     branch >> reload_tables >> after_validation

@@ -97,3 +97,14 @@ def test_the_task_is_created_with_the_params_migration_type(dag: Any) -> None:
     create = dag.get_task("create_replication_task")
     assert "migration_type" in create.template_fields
     assert "plan" in create.upstream_task_ids
+
+
+def test_the_cdc_steps_follow_whichever_run_the_compute_chose(dag: Any) -> None:
+    # the task's ARN or the serverless replication config's, from migration_run
+    for step in ("cdc.wait_full_load_done", "cdc.replication_lag", "cdc.wait_until_quiet", "cdc.cutover"):
+        assert "migration_run" in dag.get_task(step).upstream_task_ids, step
+    load_path = dag.get_task("load_path")
+    assert "migration_run" in load_path.upstream_task_ids
+    assert load_path.trigger_rule == "none_failed_min_one_success"  # the skipped compute's run is fine
+    create_config = dag.get_task("serverless.create_replication_config")
+    assert "replication_type" in create_config.template_fields

@@ -7,6 +7,11 @@ DMS tasks", replication task metrics): ``CDCLatencySource`` and ``CDCLatencyTarg
 instance's identifier) and ``ReplicationTaskIdentifier`` (the task's resource id: the last part
 of its ARN, not the name given at creation).
 
+A DMS Serverless replication publishes the same metric names in ``AWS/DMS`` under one dimension,
+``ReplicationConfigId``, whose value is ``<account id>:<resource id of the config's ARN>`` (see
+docs/operators.md, "CloudWatch dimensions of a serverless replication", for the sources and for
+``metric_dimensions``, which overrides the dimensions where an account shows other values).
+
 The rule: every metric has a datapoint for every period of the window, none above its limit. The
 window ends at the newest datapoint, which must be recent. No data, a gap, or stale data never
 passes: the wait goes on, with the reason.
@@ -24,6 +29,7 @@ CDC_INCOMING_CHANGES = "CDCIncomingChanges"
 FULL_LOAD_THROUGHPUT_ROWS_TARGET = "FullLoadThroughputRowsTarget"
 INSTANCE_DIMENSION = "ReplicationInstanceIdentifier"
 TASK_DIMENSION = "ReplicationTaskIdentifier"
+CONFIG_DIMENSION = "ReplicationConfigId"
 #: The statistic the waits read: the worst value of each period.
 STATISTIC = "Maximum"
 #: DMS publishes task metrics once a minute.
@@ -65,6 +71,17 @@ def task_dimensions(instance_identifier: str, task_arn: str) -> list[dict[str, s
         {"Name": INSTANCE_DIMENSION, "Value": instance_identifier},
         {"Name": TASK_DIMENSION, "Value": task_resource_id(task_arn)},
     ]
+
+
+def replication_config_dimensions(config_arn: str) -> list[dict[str, str]]:
+    """The CloudWatch dimensions of a DMS Serverless replication's metrics (see the module)."""
+    parts = (config_arn or "").split(":")
+    if len(parts) < 7 or parts[5] != "replication-config" or not parts[4] or not parts[6]:
+        raise ValueError(
+            f"{config_arn!r} is not a replication config ARN "
+            "(arn:aws:dms:<region>:<account>:replication-config:<id>)."
+        )
+    return [{"Name": CONFIG_DIMENSION, "Value": f"{parts[4]}:{parts[6]}"}]
 
 
 def _metric_verdict(
@@ -127,8 +144,9 @@ def window_verdict(
     if missing:
         return WindowVerdict(
             False,
-            f"No datapoints for {', '.join(missing)}: the task publishes no such metric yet, or the "
-            "dimensions (ReplicationInstanceIdentifier, ReplicationTaskIdentifier) do not match it.",
+            f"No datapoints for {', '.join(missing)}: the run publishes no such metric yet, or the "
+            "dimensions (ReplicationInstanceIdentifier and ReplicationTaskIdentifier of a task, "
+            "ReplicationConfigId of a serverless replication) do not match it.",
             warning=True,
         )
     empty = [name for name, points in usable.items() if not points]

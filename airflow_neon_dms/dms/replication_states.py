@@ -36,6 +36,10 @@ class ReplicationStatus:
     STOPPED = "stopped"
     FAILED = "failed"
     DELETING = "deleting"
+    #: After ModifyReplicationConfig, until the change is applied; StartReplication is refused
+    #: meanwhile ("Replication for Replication Config: ... is in MODIFYING state and cannot start",
+    #: AWS's answer as quoted in terraform-provider-aws issue 35650; lower case like the others).
+    MODIFYING = "modifying"
 
 
 #: The provisioning statuses, in AWS's order (user guide, "AWS DMS Serverless components").
@@ -56,6 +60,7 @@ REPLICATION_ACTIVE: frozenset[str] = PROVISIONING_STATUSES | {
     ReplicationStatus.STOPPING,
 }
 KNOWN_REPLICATION_STATUSES: frozenset[str] = REPLICATION_ACTIVE | {
+    ReplicationStatus.MODIFYING,
     ReplicationStatus.CREATED,
     ReplicationStatus.STOPPED,
     ReplicationStatus.FAILED,
@@ -104,6 +109,9 @@ def as_task_view(replication: Mapping[str, Any]) -> dict[str, Any]:
         "StopReason": replication.get("StopReason"),
         "LastFailureMessage": " ".join(failures) or None,
         "ReplicationTaskStats": replication.get("ReplicationStats") or {},
+        # CDC facts for the cutover report (botocore Replication: RecoveryCheckpoint, CdcStopPosition)
+        "RecoveryCheckpoint": replication.get("RecoveryCheckpoint"),
+        "CdcStopPosition": replication.get("CdcStopPosition"),
     }
 
 
@@ -130,10 +138,10 @@ def classify_replication(
             f"{state or '(none)'!r}, which this provider does not model, so the wait stops here. "
             "Check the replication in the DMS console (Serverless replications).",
         )
-    if status == ReplicationStatus.CREATED and started_after is not None:
+    if status in (ReplicationStatus.CREATED, ReplicationStatus.MODIFYING) and started_after is not None:
         # StartReplication was just sent; DescribeReplications may not show it yet.
         return TaskOutcome(Outcome.WAITING, f"Replication {name} is created; waiting for the start to show.")
-    if status in (ReplicationStatus.CREATED, ReplicationStatus.DELETING):
+    if status in (ReplicationStatus.CREATED, ReplicationStatus.MODIFYING, ReplicationStatus.DELETING):
         return TaskOutcome(
             Outcome.FAILED,
             f"Replication {name} is {status}: it is not running. Start it (NeonDmsStartReplicationOperator).",
@@ -195,6 +203,26 @@ def reload_refusal(replication: Mapping[str, Any]) -> str | None:
         "(NeonDmsStartReplicationOperator with start_type='reload-target' reloads every table), "
         "then reload the tables."
     )
+
+
+def temporary_reload_refusal(replication: Mapping[str, Any]) -> str | None:
+    """Why a replication that is not running cannot have tables reloaded through a temporary
+    config either (None: it is stopped or failed, so it can)."""
+    status = str(replication.get("Status") or "").lower()
+    name = replication_name(replication)
+    if status in (ReplicationStatus.STOPPED, ReplicationStatus.FAILED):
+        return None
+    if status == ReplicationStatus.CREATED:
+        return (
+            f"Replication {name} never ran, so it has no tables to reload. Start it "
+            "(NeonDmsStartReplicationOperator); it loads every table."
+        )
+    if status in REPLICATION_ACTIVE:
+        return (
+            f"Replication {name} is {status}: ReloadReplicationTables needs it running, and a "
+            "temporary config must not load beside it. Retry this task once it runs (or has stopped)."
+        )
+    return reload_refusal(replication)
 
 
 def compute_config(max_capacity_units: Any, min_capacity_units: Any = None) -> dict[str, int]:

@@ -18,6 +18,7 @@ from airflow_neon_dms.dms.reload_plan import is_temporary_identifier_of, is_temp
 from airflow_neon_dms.dms.replication_states import (
     MODIFIABLE_REPLICATION_STATUSES,
     REPLICATION_ACTIVE,
+    ReplicationStatus,
     as_task_view,
     is_replication_config_arn,
     replication_start_type,
@@ -346,7 +347,13 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
         return None
 
     def describe_task(self, task_arn: str, *, with_settings: bool = False) -> dict[str, Any]:
-        """The replication task with this ARN; raises when it does not exist."""
+        """The replication task with this ARN; raises when it does not exist.
+
+        A DMS Serverless replication config's ARN gives its replication in the task's shape
+        (:meth:`replication_task_view`), so the CDC waits and the cutover judge either the same way.
+        """
+        if is_replication_config_arn(task_arn):
+            return self.replication_task_view(task_arn, with_settings=with_settings)
         tasks = _or_none(
             self.find_replication_tasks_by_arn,
             replication_task_arn=task_arn,
@@ -360,7 +367,13 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
         return dict(tasks[0])
 
     async def describe_task_async(self, task_arn: str) -> dict[str, Any] | None:
-        """Async describe of one task for triggers; None when it does not exist."""
+        """Async describe of one task for triggers; None when it does not exist. A replication
+        config's ARN gives its replication in the task's shape, as :meth:`describe_task` does."""
+        if is_replication_config_arn(task_arn):
+            replication = await self.describe_replication_async(task_arn)
+            if replication is None:
+                return None
+            return {**as_task_view(replication), "ReplicationTaskArn": task_arn}
         async with await self.get_async_conn() as client:
             response = await _or_none_async(
                 client.describe_replication_tasks(
@@ -452,6 +465,11 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
             verdict = classify_startable(task)
             if verdict.outcome == Outcome.SUCCESS:
                 return task
+            if str(task.get("Status") or "").lower() == TaskStatus.DELETING:  # no retry brings it back
+                raise DmsResourceNotFoundError(
+                    f"{verdict.message} Trigger a new DAG run, or clear the step that creates it "
+                    "together with this one."
+                )
             if verdict.outcome == Outcome.FAILED:
                 raise DmsResourceError(f"{verdict.message} Create the task again (NeonDmsCreateTaskOperator)")
             if time.monotonic() >= deadline:
@@ -544,16 +562,30 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
         pages = MarkerPages("ReplicationTasks", WithoutSettings=True, MaxRecords=100)
         while (kwargs := pages.next_request()) is not None:
             pages.add(_or_none(self.conn.describe_replication_tasks, **kwargs) or {})
+        return self._temporary_of(pages.records, "ReplicationTask", task_arn, task_identifier)
+
+    def find_temporary_reload_configs(self, config_arn: str, config_identifier: str) -> list[dict[str, Any]]:
+        """Temporary reload replication configs of ``config_arn`` this provider left behind (the
+        serverless twin of :meth:`find_temporary_reload_tasks`, by the same identifier and tags)."""
+        pages = MarkerPages("ReplicationConfigs", MaxRecords=100)
+        while (kwargs := pages.next_request()) is not None:
+            pages.add(_or_none(self.conn.describe_replication_configs, **kwargs) or {})
+        return self._temporary_of(pages.records, "ReplicationConfig", config_arn, config_identifier)
+
+    def _temporary_of(
+        self, resources: Iterable[Mapping[str, Any]], kind: str, original_arn: str, original_identifier: str
+    ) -> list[dict[str, Any]]:
+        """Those of ``resources`` (``kind``: ReplicationTask or ReplicationConfig) named and tagged
+        as a temporary reload of ``original_arn``."""
         found = []
-        for task in pages.records:
-            arn = str(task.get("ReplicationTaskArn", ""))
-            if not is_temporary_identifier_of(
-                str(task.get("ReplicationTaskIdentifier", "")), task_identifier
-            ):
+        for resource in resources:
+            identifier = str(resource.get(f"{kind}Identifier", ""))
+            if not is_temporary_identifier_of(identifier, original_identifier):
                 continue
+            arn = str(resource.get(f"{kind}Arn", ""))
             tag_list = (_or_none(self.conn.list_tags_for_resource, ResourceArn=arn) or {}).get("TagList", [])
-            if is_temporary_task_of({t["Key"]: t.get("Value", "") for t in tag_list}, task_arn):
-                found.append(dict(task))
+            if is_temporary_task_of({t["Key"]: t.get("Value", "") for t in tag_list}, original_arn):
+                found.append(dict(resource))
         return found
 
     # Table statistics and reloads ------------------------------------------------------------
@@ -642,10 +674,11 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
     def require_replication(self, config_arn: str) -> dict[str, Any]:
         """The replication of this config; raise naming the fix when the config does not exist."""
         replication = self.describe_replication(config_arn)
-        if replication is None:
-            raise DmsResourceError(
+        if replication is None:  # no retry can bring it back
+            raise DmsResourceNotFoundError(
                 f"Replication config {config_arn} does not exist. Create it first "
-                "(NeonDmsCreateReplicationConfigOperator)."
+                "(NeonDmsCreateReplicationConfigOperator); when an earlier run created it, trigger a "
+                "new run or clear the create step too."
             )
         return replication
 
@@ -736,14 +769,28 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
         *,
         started_since: datetime | None = None,
         extra: Mapping[str, Any] | None = None,
+        settle_timeout: float = 600,
+        settle_delay: float = 5,
     ) -> tuple[bool, dict[str, Any]]:
         """Start the config's replication unless a run is under way or began since ``started_since``.
 
         Returns ``(started, replication)``. The start type sent follows the replication's history
         (:func:`~airflow_neon_dms.dms.replication_states.replication_start_type`); a state that
-        cannot be started, or one the provider does not model, raises.
+        cannot be started, or one the provider does not model, raises. A replication still
+        ``modifying`` after ModifyReplicationConfig (DMS refuses the start meanwhile) is waited
+        for, up to ``settle_timeout`` seconds.
         """
         replication = self.require_replication(config_arn)
+        deadline = time.monotonic() + settle_timeout
+        while str(replication.get("Status") or "").lower() == ReplicationStatus.MODIFYING:
+            if time.monotonic() >= deadline:
+                raise DmsResourceError(
+                    f"Replication {config_arn} is still modifying {settle_timeout:.0f} s after its config "
+                    "changed, and DMS starts it only once that is done. Retry this task later."
+                )
+            self.log.info("Replication %s is modifying; waiting before it is started", config_arn)
+            time.sleep(settle_delay)
+            replication = self.require_replication(config_arn)
         status = str(replication.get("Status") or "").lower()
         refusal = startable_refusal(replication)
         if refusal:
@@ -763,6 +810,24 @@ class NeonDmsHook(AsyncClientWithoutBlockingMixin, DmsHook, AssessmentCalls):
         )
         self.log.info("Started replication %s (%s)", config_arn, kind.value)
         return True, self.require_replication(config_arn)
+
+    def request_stop(self, run_arn: str) -> bool:
+        """StopReplicationTask for a task's ARN, StopReplication for a replication config's.
+
+        False when DMS refuses because the run is stopped or stopping already
+        (InvalidResourceStateFault): the caller reads the state and judges it.
+        """
+        try:
+            if is_replication_config_arn(run_arn):
+                self.conn.stop_replication(ReplicationConfigArn=run_arn)
+            else:
+                self.conn.stop_replication_task(ReplicationTaskArn=run_arn)
+        except ClientError as err:
+            if _error_code(err) != "InvalidResourceStateFault":
+                raise
+            self.log.info("Stop of %s refused (%s); reading its state", run_arn, err)
+            return False
+        return True
 
     def stop_replication_run(self, config_arn: str) -> tuple[bool, dict[str, Any]]:
         """StopReplication when the replication provisions or runs; ``(stopped_now, replication)``."""

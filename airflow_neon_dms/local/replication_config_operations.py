@@ -1,7 +1,8 @@
 """DMS Serverless replication configs of the local DMS: Create, Modify, Delete and Describe.
 
 botocore's docs give the rules: a config can be modified only before its replication first ran,
-or when it is ``created`` or ``failed`` (ModifyReplicationConfig); it cannot be deleted while its
+or when it is ``created`` or ``failed`` (ModifyReplicationConfig), and its replication is then
+``modifying`` for ``StateTiming.modifying_seconds``; it cannot be deleted while its
 replication is running or starting (DeleteReplicationConfig), and AWS deletes it only once the
 replication's capacity is ``deprovisioned`` (the amazon provider's delete operator waits for that
 too). A deleted config is ``deleting`` for ``StateTiming.deleting_seconds``, then gone.
@@ -226,6 +227,8 @@ class ReplicationConfigOperations(ServiceState):
         config.settings = config.task.settings = settings
         config.supplemental_settings = supplemental
         config.updated = time.time()
+        if self.timing.modifying_seconds > 0:
+            config.modifying_until = config.updated + self.timing.modifying_seconds
         return {"ReplicationConfig": config.to_api(with_update_time=True)}
 
     def delete_replication_config(self, params: Params) -> Result:

@@ -18,6 +18,9 @@ Sources for every name, state and limit (checked against botocore's ``dms/2016-0
   ``replication_terminal_status`` waiters match the last two). A stopped replication keeps its
   capacity for a while (``ReplicationDeprovisionTime``: "when DMS will deprovision the
   replication"; StopReplication "doesn't deprovision the stopped replications").
+- ``modifying``: after ModifyReplicationConfig, for ``StateTiming.modifying_seconds``. AWS answers
+  a StartReplication then with InvalidResourceStateFault "Replication for Replication Config: ...
+  is in MODIFYING state and cannot start" (quoted in terraform-provider-aws issue 35650).
 - ``Replication.StopReason`` lists ``Stop Reason FULL_LOAD_ONLY_FINISHED`` (a finished full load)
   and ``Stop Reason NORMAL``, the same values as a replication task.
 """
@@ -156,6 +159,8 @@ class ReplicationConfig:
     cdc: dict[str, Any] = field(default_factory=dict)
     #: StartReplication's PremigrationAssessmentSettings (JSON text), kept as given.
     premigration_assessment_settings: str | None = None
+    #: After ModifyReplicationConfig: until when the replication is ``modifying`` (epoch seconds).
+    modifying_until: float | None = None
     #: While ``deleting``: when the config is gone (epoch seconds).
     deleting: bool = False
     gone_at: float | None = None
@@ -165,6 +170,8 @@ class ReplicationConfig:
         now = time.time() if now is None else now
         if self.deleting:
             return "deleting"
+        if self.modifying_until is not None and now < self.modifying_until:
+            return "modifying"
         runner_status = self.task.status
         if runner_status == "ready":
             return "created"

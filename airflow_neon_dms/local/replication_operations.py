@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from airflow_neon_dms.local.api_params import (
     DESCRIBE_MAX,
@@ -34,10 +34,13 @@ from airflow_neon_dms.local.faults import (
     InvalidParameterValueException,
     InvalidResourceStateFault,
 )
+from airflow_neon_dms.local.models import ReplicationTask, ResourceObserver
 from airflow_neon_dms.local.reload_request import reload_option, tables_to_reload
 from airflow_neon_dms.local.replication_config_operations import ReplicationConfigOperations
 from airflow_neon_dms.local.replication_models import ACTIVE_STATUSES, ReplicationConfig
 from airflow_neon_dms.local.table_mappings import parse_table_mappings
+from airflow_neon_dms.local.task_metrics import TaskMetrics
+from airflow_neon_dms.local.task_operations import _cdc_parameters
 from airflow_neon_dms.local.task_runner import TaskJob
 from airflow_neon_dms.local.task_settings import parse_task_settings
 
@@ -52,6 +55,23 @@ TABLE_STATISTICS_FILTERS: dict[str, Callable[[Any], Any]] = {
     "table-name": lambda s: s.table,
     "table-state": lambda s: s.state,
 }
+
+
+class _MetricsOnly:
+    """The observer of a replication's internal task: it publishes the task's CloudWatch metrics
+    and nothing else (no replication-task events or task logs for a serverless replication)."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def status_changed(self, resource: Any, old: str, new: str) -> None:
+        return None
+
+    def task_log(self, task: ReplicationTask, component: str, severity: str, text: str) -> None:
+        return None
+
+    def task_metrics(self, task: ReplicationTask) -> TaskMetrics | None:
+        return cast(TaskMetrics | None, self.service.task_metrics(task))
 
 
 class ReplicationOperations(ReplicationConfigOperations):
@@ -70,6 +90,11 @@ class ReplicationOperations(ReplicationConfigOperations):
 
     def _check_start(self, config: ReplicationConfig, start_type: str) -> None:
         status = config.status()
+        if status == "modifying":  # AWS's own words (terraform-provider-aws issue 35650)
+            raise InvalidResourceStateFault(
+                f"Replication for Replication Config: {config.identifier} is in MODIFYING state and "
+                "cannot start. Start it once DescribeReplications shows it created again."
+            )
         if status in (*ACTIVE_STATUSES, "deleting"):
             raise InvalidResourceStateFault(
                 f"Replication {config.identifier} is {status}; it can be started when it is "
@@ -131,6 +156,10 @@ class ReplicationOperations(ReplicationConfigOperations):
             )
         self._check_start(config, start_type)
         cdc = self._cdc_positions(params)
+        # the runner's change capture reads CdcStartPosition/CdcStartTime/CdcStopPosition off the
+        # task; a replication's are those of this StartReplication only (Replication shows them so)
+        config.task.cdc_stop_position = config.task.cdc_start_position = config.task.cdc_start_time = ""
+        _cdc_parameters(params, config.task)
         assessment = self._assessment_settings(params.get("PremigrationAssessmentSettings"))
         source = self._endpoint(config.source_arn)
         target = self._endpoint(config.target_arn)
@@ -163,6 +192,8 @@ class ReplicationOperations(ReplicationConfigOperations):
         task.stop_reason = ""
         task.last_failure = ""
         task.stop_date = None
+        # its CloudWatch metrics, under the config's dimension (task_metrics.replication_dimensions)
+        task.observer = cast(ResourceObserver, _MetricsOnly(self))
         self.replication_jobs[config.arn] = job
         self._spawn(f"replication-{config.identifier}", lambda: job.run(start_type))
         log.info("Replication %s starting (%s)", config.identifier, start_type)
@@ -176,6 +207,11 @@ class ReplicationOperations(ReplicationConfigOperations):
                 f"Replication {config.identifier} is {status}; only a running (or starting) "
                 "replication can be stopped."
             )
+        now = time.time()
+        if config.provisioning_until is not None and now < config.provisioning_until:
+            # a stop ends the provisioning: the capacity DMS holds is kept, like any stopped
+            # replication's, until ReplicationDeprovisionTime (never "provisioning" while stopped)
+            config.provisioning_until = config.provisioned_at = now
         config.task.status = "stopping"
         config.task.stop_event.set()
         log.info("Replication %s stopping", config.identifier)
@@ -191,7 +227,13 @@ class ReplicationOperations(ReplicationConfigOperations):
         items = apply_filters(list(config.task.tables.values()), filters)
         page, marker = paginate(params, items, TABLE_STATISTICS_MAX)
         return with_marker(
-            {"ReplicationConfigArn": config.arn, "ReplicationTableStatistics": [s.to_api() for s in page]},
+            {
+                "ReplicationConfigArn": config.arn,
+                # with the changes applied to each table, as DescribeTableStatistics answers
+                "ReplicationTableStatistics": [
+                    s.to_api(config.task.table_changes((s.schema, s.table))) for s in page
+                ],
+            },
             marker,
         )
 

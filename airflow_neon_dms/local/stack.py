@@ -85,6 +85,13 @@ LOGICAL_DECODING = {"wal_level": "logical", "max_replication_slots": "10", "max_
 KEYLESS_TABLES = ("page_views",)
 
 
+def replica_identity_full(source_dsn: str) -> None:
+    """Give the shop source's keyless tables ``REPLICA IDENTITY FULL``, as the CDC pre-flight asks."""
+    with psycopg.connect(source_dsn, autocommit=True) as conn:
+        for table in KEYLESS_TABLES:
+            conn.execute(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(sql.Identifier(table)))
+
+
 def _logical(server_dsn: str) -> bool:
     """True when the server at ``server_dsn`` already runs with ``wal_level=logical``."""
     with psycopg.connect(server_dsn, autocommit=True) as conn:
@@ -158,11 +165,7 @@ class LocalStack:
         self._stack.callback(self._drop, "database", self.neon_db)
         self.source_counts = create_source(self.source_dsn, self.options.sample_size)
         if self.options.cdc:
-            with psycopg.connect(self.source_dsn, autocommit=True) as conn:
-                for table in KEYLESS_TABLES:
-                    conn.execute(
-                        sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(sql.Identifier(table))
-                    )
+            replica_identity_full(self.source_dsn)
         create_target(self.neon_owner_dsn)
         if self.options.corrupt:
             table, column = self.options.corrupt
@@ -353,12 +356,18 @@ class LocalStack:
         return result, writer
 
     def full_load_done(self) -> bool:
-        """True once a task on the local DMS runs with its full load at 100 % (CDC goes on)."""
-        tasks = self.dms_client().describe_replication_tasks()["ReplicationTasks"]
+        """True once a task (or a serverless replication) on the local DMS runs with its full load
+        at 100 % (CDC goes on)."""
+        client = self.dms_client()
+        runs = [
+            (task["Status"], task.get("ReplicationTaskStats", {}))
+            for task in client.describe_replication_tasks()["ReplicationTasks"]
+        ] + [
+            (replication["Status"], replication.get("ReplicationStats", {}))
+            for replication in client.describe_replications()["Replications"]
+        ]
         return any(
-            task["Status"] == "running"
-            and task.get("ReplicationTaskStats", {}).get("FullLoadProgressPercent") == 100
-            for task in tasks
+            status == "running" and stats.get("FullLoadProgressPercent") == 100 for status, stats in runs
         )
 
     def _metadata(self) -> sqlite3.Connection:

@@ -23,7 +23,8 @@ class StateTiming:
     task_starting_seconds: float = 3.0
     #: ``deleting`` -> gone, for endpoints, tasks and replication instances.
     deleting_seconds: float = 3.0
-    #: ``modifying`` -> ``available`` of a replication instance modified with ApplyImmediately.
+    #: ``modifying`` -> ``available`` of a replication instance modified with ApplyImmediately, and
+    #: ``modifying`` -> ``created``/``failed`` of a DMS Serverless replication whose config changed.
     modifying_seconds: float = 2.0
     #: DMS Serverless: StartReplication -> ``running``, the provisioning phase (AWS's user guide,
     #: "AWS DMS Serverless components": initializing ... provisioning_capacity,

@@ -7,7 +7,7 @@ from typing import Any
 from airflow_neon_dms.local.cloudwatch_metrics import LocalMetrics
 from airflow_neon_dms.local.models import ReplicationTask
 from airflow_neon_dms.local.service_state import ServiceState
-from airflow_neon_dms.local.task_metrics import TaskMetrics, task_dimensions
+from airflow_neon_dms.local.task_metrics import TaskMetrics, replication_dimensions, task_dimensions
 
 
 class TaskMetricOperations(ServiceState):
@@ -22,7 +22,11 @@ class TaskMetricOperations(ServiceState):
 
     def task_metrics(self, task: ReplicationTask) -> TaskMetrics | None:
         """``task``'s publisher, dimensioned by its instance's identifier and its resource id;
-        None once the instance is gone."""
+        None once the instance is gone. A serverless replication's task (no instance) publishes
+        under its config's ``ReplicationConfigId``."""
+        if not task.instance_arn and ":replication-config:" in task.arn:
+            dimensions = replication_dimensions(task.arn)
+            return TaskMetrics(self.cloudwatch_metrics, self.region, task.arn, dimensions)
         with self.lock:
             instance = self.instances.get(task.instance_arn)
         if instance is None:

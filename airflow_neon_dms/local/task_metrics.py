@@ -19,8 +19,11 @@ instance's own identifier (``ReplicationInstanceIdentifier`` of DescribeReplicat
 its ARN (``arn:aws:dms:<region>:<account>:task:<resource id>``). That is what AWS's CloudWatch
 console lists, what prometheus-community/yet-another-cloudwatch-exporter reads off the task ARN
 (``task:(?P<ReplicationTaskIdentifier>[^/]+)``, with the instance identifier looked up through
-DescribeReplicationInstances), and what a query with the task's name silently misses. DMS
-Serverless replications publish under their replication config instead; not modelled here.
+DescribeReplicationInstances), and what a query with the task's name silently misses.
+
+A DMS Serverless replication publishes the same metrics under one dimension, ``ReplicationConfigId``,
+valued ``<account id>:<resource id>`` of its config's ARN (as a public CloudWatch dashboard of a
+serverless replication reads them; docs/operators.md names the sources): ``replication_dimensions``.
 
 Publishing from a task's thread:
 
@@ -66,6 +69,12 @@ def task_dimensions(instance_identifier: str, task_arn: str) -> dict[str, str]:
         "ReplicationInstanceIdentifier": instance_identifier,
         "ReplicationTaskIdentifier": task_arn.rsplit(":", 1)[-1],
     }
+
+
+def replication_dimensions(config_arn: str) -> dict[str, str]:
+    """The dimensions a DMS Serverless replication publishes its metrics under (module docstring)."""
+    parts = config_arn.split(":")
+    return {"ReplicationConfigId": f"{parts[4]}:{parts[-1]}"}
 
 
 @dataclass(frozen=True)

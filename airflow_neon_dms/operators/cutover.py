@@ -46,11 +46,13 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
     ``caught_up_at``, ``stop_requested_at``, ``stopped_at``, ``stop_reason``, the source position
     at the request and after the stop. Run the final data diff and the sequence sync after it.
 
-    :param replication_task_arn: the running CDC task.
+    :param replication_task_arn: the running CDC task, or a serverless replication config's ARN
+        (StopReplication instead of StopReplicationTask).
     :param source_conn_id: the source's Airflow connection, to record its change-stream position.
     :param max_lag_seconds: the latency the target may still show when caught up.
     :param catch_up_seconds: how long the task must show nothing to apply.
     :param replication_instance_identifier: the instance's identifier (read from the task when None).
+    :param metric_dimensions: the CloudWatch dimensions to read (see the lag sensors).
     :param period: CloudWatch period in seconds (DMS publishes every 60).
     :param deferrable: wait in the triggerer.
     :param waiter_delay: seconds between polls.
@@ -75,6 +77,7 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
         max_lag_seconds: float = 0,
         catch_up_seconds: float = DEFAULT_PERIOD,
         replication_instance_identifier: str | None = None,
+        metric_dimensions: list[dict[str, str]] | None = None,
         period: int = DEFAULT_PERIOD,
         deferrable: bool | None = None,
         waiter_delay: float = 30,
@@ -89,6 +92,7 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
         self.max_lag_seconds = max_lag_seconds
         self.catch_up_seconds = catch_up_seconds
         self.replication_instance_identifier = replication_instance_identifier
+        self.metric_dimensions = metric_dimensions
         self.period = int(period)
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
@@ -190,20 +194,14 @@ class NeonDmsCutoverOperator(MetricsWindowWait, NeonDmsBaseOperator, WaitMixin):
     def _stop(
         self, context: Context, facts: dict[str, Any], deadline: float, caught_up: str
     ) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
-
         from airflow_neon_dms.dms.cdc import cutover_stop
         from airflow_neon_dms.dms.states import Outcome
 
         self.log.info("Target caught up: %s", caught_up)
         facts = {**facts, "caught_up_at": _iso(time.time()), "stop_requested_at": _iso(time.time())}
-        try:
-            self.hook.conn.stop_replication_task(ReplicationTaskArn=self.replication_task_arn)
-        except ClientError as err:
-            # Stopped or stopping already (a retry, or a stop from the console): judged below.
-            if err.response.get("Error", {}).get("Code") != "InvalidResourceStateFault":
-                raise
-            self.log.info("StopReplicationTask refused (%s); reading the task's state", err)
+        # StopReplicationTask, or StopReplication for a serverless replication; refused when it is
+        # stopped or stopping already (a retry, or a stop from the console): judged below.
+        self.hook.request_stop(self.replication_task_arn)
         verdict = cutover_stop(self.hook.describe_task(self.replication_task_arn))
         if verdict.outcome == Outcome.WAITING and self.deferrable:
             from airflow_neon_dms.triggers.cutover import NeonDmsTaskStoppedTrigger

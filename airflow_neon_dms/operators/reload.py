@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
@@ -27,6 +28,7 @@ from airflow_neon_dms.operators.base import (
 )
 
 if TYPE_CHECKING:
+    from airflow_neon_dms.dms.states import TaskOutcome
     from airflow_neon_dms.dms.table_names import TableRef
 
 # DMS states, the reload plan, the triggers and the report load in the methods that use them: a
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 METHOD_RELOAD_TABLES = "reload-tables"
 METHOD_TEMPORARY_TASK = "temporary-task"
+METHOD_TEMPORARY_CONFIG = "temporary-replication-config"
 
 
 class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMixin):
@@ -51,6 +54,8 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
     ``neon-dms:reload-of=<task arn>``, deleted afterwards (also when the reload fails), and a
     new try deletes one a killed try left behind. A table in ``Table error`` (or another failed
     state) ends the wait, and a state the provider does not model fails it, naming the table.
+    A stopped or failed DMS Serverless replication is handled the same way with a temporary
+    replication config (ReloadReplicationTables needs a running replication).
     Returns ``{"replication_task_arn", "method", "tables", "reload_calls",
     "temporary_task_identifier", "report"}``.
 
@@ -137,14 +142,111 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
     def _reload_replication(
         self, context: Context, replication: dict[str, Any], tables: list[TableRef]
     ) -> dict[str, Any]:
-        """A serverless replication: ReloadReplicationTables, which DMS takes only while it runs
-        (there is no temporary-task route: a config runs one replication)."""
-        from airflow_neon_dms.dms.replication_states import reload_refusal
+        """A serverless replication: ReloadReplicationTables while it runs (DMS takes it only
+        then); a stopped or failed one gets a temporary replication config of just these tables."""
+        from airflow_neon_dms.dms.replication_states import reload_refusal, temporary_reload_refusal
 
-        refusal = reload_refusal(replication)
+        if reload_refusal(replication) is None:
+            return self._reload_running(context, replication, tables)
+        refusal = temporary_reload_refusal(replication)
         if refusal:
             raise DmsResourceError(refusal)
-        return self._reload_running(context, replication, tables)
+        return self._reload_with_temporary_config(context, replication, tables)
+
+    # A stopped serverless replication: a temporary replication config with just these tables ---
+
+    def _reload_with_temporary_config(
+        self, context: Context, replication: dict[str, Any], tables: list[TableRef]
+    ) -> dict[str, Any]:
+        """ReloadReplicationTables needs a running replication, and StartReplication reloads every
+        table (reload-target) or none (resume-processing, not for a full load). So, as a stopped task
+        gets a temporary task, a stopped replication gets a temporary full-load config that selects
+        only ``tables`` (the original's filters and table-settings, TRUNCATE_BEFORE_LOAD, its
+        endpoints and capacity), tagged ``neon-dms:reload-of=<config arn>``; it is started, judged
+        and deleted (also when the reload fails; a new try deletes one a killed try left)."""
+        from airflow_neon_dms.dms.reload_plan import (
+            temporary_task_identifier,
+            temporary_task_mappings,
+            temporary_task_settings,
+            temporary_task_tags,
+        )
+
+        if self.reload_option != "data-reload":
+            raise NeonConfigError(
+                f"Replication {self.replication_task_arn} is {replication.get('Status')}; ReloadOption "
+                f"{self.reload_option} needs a running replication. Use reload_option='data-reload', or "
+                "resume the replication (NeonDmsStartReplicationOperator, resume-processing) first."
+            )
+        config = self.hook.describe_replication_config(self.replication_task_arn) or {}
+        identifier = str(
+            config.get("ReplicationConfigIdentifier") or replication["ReplicationTaskIdentifier"]
+        )
+        temp_id = temporary_task_identifier(identifier, tables)
+        self._delete_leftover_configs(identifier)
+        temp_arn: str | None = None
+        try:
+            temp_arn, action = self.hook.ensure_replication_config(
+                temp_id,
+                source_endpoint_arn=str(config["SourceEndpointArn"]),
+                target_endpoint_arn=str(config["TargetEndpointArn"]),
+                compute_config=_capacity_of(config.get("ComputeConfig") or {}),
+                replication_type="full-load",
+                table_mappings=temporary_task_mappings(config.get("TableMappings") or "{}", tables),
+                replication_settings=temporary_task_settings(config.get("ReplicationSettings")),
+                tags=temporary_task_tags(self.replication_task_arn, _dag_run_label(context)),
+            )
+            self._temporary_task_arn = temp_arn
+            self.log.info("Temporary reload config %s %s for %d table(s)", temp_id, action, len(tables))
+            result = self._run_temporary_config(context, temp_arn, temp_id, tables)
+        except Exception as err:
+            # A deferral (TaskDeferred is a BaseException) keeps the config for the trigger.
+            self._delete_after_failure(temp_arn or "", err)
+            raise
+        self._delete_temporary(temp_arn)
+        return result
+
+    def _run_temporary_config(
+        self, context: Context, temp_arn: str, temp_id: str, tables: list[TableRef]
+    ) -> dict[str, Any]:
+        from airflow_neon_dms.dms.replication_states import classify_replication
+        from airflow_neon_dms.dms.states import Outcome, StartType
+        from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
+
+        run_started = dag_run_started(context)
+        call_time = datetime.now(timezone.utc)
+        started, replication = self.hook.start_replication_run(
+            temp_arn, StartType.START_REPLICATION, started_since=run_started
+        )
+        started_after = (run_started or call_time) if started else None
+        verdict = classify_replication(replication, started_after=started_after)
+        deadline = self._deadline()
+        if verdict.outcome == Outcome.WAITING and self.deferrable:
+            self.defer(
+                trigger=NeonDmsReplicationTrigger(
+                    replication_config_arn=temp_arn,
+                    started_after=started_after.timestamp() if started_after else None,
+                    deadline=deadline,
+                    waiter_delay=self.waiter_delay,
+                    **self.aws_kwargs,
+                ),
+                method_name="execute_complete_temporary",
+                kwargs={"temporary_task_arn": temp_arn, "temporary_task_identifier": temp_id},
+            )
+        while verdict.outcome == Outcome.WAITING and time.time() < deadline:
+            self.log.info("%s", verdict.message)
+            time.sleep(self.waiter_delay)
+            replication = self.hook.require_replication(temp_arn)
+            verdict = classify_replication(replication, started_after=started_after)
+        return self._temporary_result(METHOD_TEMPORARY_CONFIG, verdict, temp_arn, temp_id, tables)
+
+    def _delete_leftover_configs(self, config_identifier: str) -> None:
+        """Delete temporary reload configs of this config that an earlier, killed try left behind."""
+        for leftover in self.hook.find_temporary_reload_configs(self.replication_task_arn, config_identifier):
+            self.log.info(
+                "Deleting temporary reload config %s left behind by an earlier try",
+                leftover.get("ReplicationConfigIdentifier"),
+            )
+            self._delete_temporary(str(leftover["ReplicationConfigArn"]))
 
     # A running task: ReloadTables -------------------------------------------------------------
 
@@ -364,21 +466,29 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
                 time.sleep(self.waiter_delay)
                 temp_task = self.hook.describe_task(temp_arn)
                 verdict = classify_task(temp_task)
-            if verdict.outcome == Outcome.FAILED:
-                raise ReplicationTaskFailedError(
-                    f"Reload of {len(tables)} table(s) failed: {verdict.message}"
-                    f"{self._failed_tables_text(temp_arn, tables)}"
-                )
-            if verdict.outcome == Outcome.WAITING:
-                raise DmsResourceError(self._timeout_text(verdict.message))
-            rows = self.hook.table_statistics(temp_arn, tables)
-            result = self._check(METHOD_TEMPORARY_TASK, tables, 0, temp_id, rows)
+            result = self._temporary_result(METHOD_TEMPORARY_TASK, verdict, temp_arn, temp_id, tables)
         except Exception as err:
             # A deferral (TaskDeferred is a BaseException) keeps the task for the trigger.
             self._delete_after_failure(temp_arn, err)
             raise
         self._delete_temporary(temp_arn)
         return result
+
+    def _temporary_result(
+        self, method: str, verdict: TaskOutcome, temp_arn: str, temp_id: str, tables: list[TableRef]
+    ) -> dict[str, Any]:
+        """The temporary task's (or config's) finished run judged: its tables' report, or raise."""
+        from airflow_neon_dms.dms.states import Outcome
+
+        if verdict.outcome == Outcome.FAILED:
+            raise ReplicationTaskFailedError(
+                f"Reload of {len(tables)} table(s) failed: {verdict.message}"
+                f"{self._failed_tables_text(temp_arn, tables)}"
+            )
+        if verdict.outcome == Outcome.WAITING:
+            raise DmsResourceError(self._timeout_text(verdict.message))
+        rows = self.hook.table_statistics(temp_arn, tables)
+        return self._check(method, tables, 0, temp_id, rows)
 
     def execute_complete_temporary(
         self,
@@ -387,9 +497,15 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
         temporary_task_arn: str = "",
         temporary_task_identifier: str = "",
     ) -> dict[str, Any]:
+        from airflow_neon_dms.dms.replication_states import is_replication_config_arn
+
         tables = self._tables()
-        # The event names the temporary task too: runners that drop the deferral kwargs still work.
-        arn = temporary_task_arn or str((event or {}).get("replication_task_arn") or "")
+        # The event names the temporary task (or config) too: runners that drop the deferral
+        # kwargs (``dag.test()``) still work.
+        named = event or {}
+        arn = temporary_task_arn or str(
+            named.get("replication_task_arn") or named.get("replication_config_arn") or ""
+        )
         self._temporary_task_arn = arn or None
         try:
             self._check_event(event, arn)
@@ -397,7 +513,8 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
                 self.hook.describe_task(arn).get("ReplicationTaskIdentifier", "")
             )
             rows = self.hook.table_statistics(arn, tables)
-            result = self._check(METHOD_TEMPORARY_TASK, tables, 0, identifier, rows)
+            method = METHOD_TEMPORARY_CONFIG if is_replication_config_arn(arn) else METHOD_TEMPORARY_TASK
+            result = self._check(method, tables, 0, identifier, rows)
         except Exception as err:
             self._delete_after_failure(arn, err)
             raise
@@ -405,8 +522,14 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
         return result
 
     def _delete_temporary(self, arn: str) -> None:
-        """Delete the temporary task and wait until DMS has removed it (the delete is asynchronous)."""
-        if arn:
+        """Delete the temporary task (or replication config) and wait until DMS has removed it
+        (the delete is asynchronous)."""
+        from airflow_neon_dms.dms.replication_states import is_replication_config_arn
+
+        if arn and is_replication_config_arn(arn):
+            self.hook.remove_replication_config(arn, timeout=self.max_wait, delay=min(self.waiter_delay, 2))
+            self.log.info("Deleted temporary reload config %s", arn)
+        elif arn:
             self.hook.delete_task(arn, delay=min(self.waiter_delay, 2))
             self.log.info("Deleted temporary reload task %s", arn)
         self._temporary_task_arn = None
@@ -520,6 +643,22 @@ class NeonDmsReloadTablesOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, Wait
             "temporary_task_identifier": temp_id,
             "report": report,
         }
+
+
+def _capacity_of(compute: Mapping[str, Any]) -> dict[str, Any]:
+    """The ComputeConfig members a new config takes from the original's (its capacity, network
+    and encryption; not the read-only or one-config members)."""
+    keep = (
+        "MaxCapacityUnits",
+        "MinCapacityUnits",
+        "MultiAZ",
+        "ReplicationSubnetGroupId",
+        "VpcSecurityGroupIds",
+        "KmsKeyId",
+        "DnsNameServers",
+        "AvailabilityZone",
+    )
+    return {key: compute[key] for key in keep if compute.get(key) not in (None, "", [])}
 
 
 def _dag_run_label(context: Context) -> str | None:

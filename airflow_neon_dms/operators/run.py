@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms.failure_hints import failure_text
-from airflow_neon_dms.dms.wait_events import (
-    check_startable_event,
-    event_outcome,
-)
-from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.dms.failure_hints import failure_text as with_failure_hints
+from airflow_neon_dms.dms.wait_events import check_startable_event
+from airflow_neon_dms.exceptions import NeonConfigError
 from airflow_neon_dms.lineage import DmsTaskLineageMixin
 from airflow_neon_dms.links.dms import OPERATOR_LINKS_FOR_TASK
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
     NeonDmsBaseOperator,
-    WaitMixin,
     dag_run_started,
 )
+from airflow_neon_dms.operators.run_wait import RunWaitMixin
 
 if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_neon_dms.dms.progress import ProgressLog
     from airflow_neon_dms.dms.states import StartType, TaskOutcome
 
 #: StartReplicationTaskType of a first run (``StartType.START_REPLICATION``).
@@ -35,7 +35,7 @@ START_REPLICATION = "start-replication"
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=1)
 
 
-class NeonDmsStartTaskOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMixin):
+class NeonDmsStartTaskOperator(DmsTaskLineageMixin, RunWaitMixin, NeonDmsBaseOperator):
     """
     Start a replication task and wait for its run to finish.
 
@@ -133,9 +133,7 @@ class NeonDmsStartTaskOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMix
         return self._start_and_wait(context, start_type)
 
     def _start_and_wait(self, context: Context, start_type: StartType) -> dict[str, Any]:
-        from airflow_neon_dms.dms.progress import ProgressLog
-        from airflow_neon_dms.dms.states import Outcome, task_summary
-        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
+        from airflow_neon_dms.dms.states import task_summary
 
         run_started = dag_run_started(context)
         call_time = datetime.now(timezone.utc) - CLOCK_SKEW_ALLOWANCE
@@ -149,62 +147,47 @@ class NeonDmsStartTaskOperator(DmsTaskLineageMixin, NeonDmsBaseOperator, WaitMix
         if not self.wait_for_completion:
             return {**task_summary(task), "started": started}
         started_after = _judged_run_start(started, task, run_started, call_time)
-        verdict = self._verdict(task, started_after)
-        deadline = self._deadline()
-        if verdict.outcome == Outcome.WAITING and self.deferrable:
-            self.defer(
-                trigger=NeonDmsTaskCompletionTrigger(
-                    replication_task_arn=self.replication_task_arn,
-                    wait_for_cdc_stop=self.wait_for_cdc_stop,
-                    started_after=started_after.timestamp() if started_after else None,
-                    deadline=deadline,
-                    waiter_delay=self.waiter_delay,
-                    **self.aws_kwargs,
-                ),
-                method_name="execute_complete",
-                kwargs={"started": started},
-            )
-        progress = ProgressLog()
-        while verdict.outcome == Outcome.WAITING and time.time() < deadline:
-            self.log_task_progress(progress, task, verdict.message)
-            time.sleep(self.waiter_delay)
-            task = self.hook.describe_task(self.replication_task_arn)
-            verdict = self._verdict(task, started_after)
-        return self._finish(verdict, task, started)
+        return self.wait_for_run(task, started=started, started_after=started_after)
 
-    def _verdict(self, task: dict[str, Any], started_after: datetime | None) -> TaskOutcome:
+    # -- what RunWaitMixin asks of a replication task ------------------------------------------
+
+    def run_name(self, run: Mapping[str, Any] | None = None) -> str:
+        return str((run or {}).get("ReplicationTaskIdentifier") or self.replication_task_arn)
+
+    def read_run(self) -> dict[str, Any]:
+        return self.hook.describe_task(self.replication_task_arn)
+
+    def judge_run(self, run: Mapping[str, Any], started_after: datetime | None) -> TaskOutcome:
         from airflow_neon_dms.dms.states import classify_task
 
-        return classify_task(task, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after)
+        return classify_task(run, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after)
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, started: bool = True
-    ) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import Outcome, TaskOutcome
+    def run_trigger(self, started_after: datetime | None, deadline: float) -> BaseTrigger:
+        from airflow_neon_dms.triggers.task import NeonDmsTaskCompletionTrigger
 
-        outcome, message = event_outcome(event, f"Replication task {self.replication_task_arn}")
-        task = self.hook.describe_task(self.replication_task_arn)
-        return self._finish(TaskOutcome(Outcome(outcome), message), task, started)
-
-    def _finish(self, verdict: TaskOutcome, task: dict[str, Any], started: bool) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import Outcome, task_summary
-
-        if verdict.outcome == Outcome.SUCCESS:
-            self.log.info("%s", verdict.message)
-            return {**task_summary(task), "started": started}
-        if verdict.outcome == Outcome.FAILED:
-            raise ReplicationTaskFailedError(
-                failure_text(
-                    f"{verdict.message} Check the task's CloudWatch log (link on this task instance) "
-                    "and the endpoints' connection tests.",
-                    task,
-                )
-            )
-        raise DmsResourceError(
-            f"Replication task {task.get('ReplicationTaskIdentifier', self.replication_task_arn)} did not "
-            f"finish within {self.max_wait:.0f} s ({verdict.message}). It keeps running in DMS; raise "
-            "max_wait, or clear this task to wait again (it will not start a second run)."
+        return NeonDmsTaskCompletionTrigger(
+            replication_task_arn=self.replication_task_arn,
+            wait_for_cdc_stop=self.wait_for_cdc_stop,
+            started_after=started_after.timestamp() if started_after else None,
+            deadline=deadline,
+            waiter_delay=self.waiter_delay,
+            **self.aws_kwargs,
         )
+
+    def run_summary(self, run: Mapping[str, Any]) -> dict[str, Any]:
+        from airflow_neon_dms.dms.states import task_summary
+
+        return task_summary(run)
+
+    def failure_text(self, message: str, run: Mapping[str, Any]) -> str:
+        return with_failure_hints(
+            f"{message} Check the task's CloudWatch log (link on this task instance) "
+            "and the endpoints' connection tests.",
+            run,
+        )
+
+    def log_wait(self, progress: ProgressLog, run: Mapping[str, Any], state: str) -> None:
+        self.log_task_progress(progress, run, state)
 
 
 def _judged_run_start(

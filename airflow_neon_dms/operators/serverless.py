@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.dms.wait_events import (
-    event_outcome,
-)
-from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
+from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
     NeonDmsBaseOperator,
     WaitMixin,
     dag_run_started,
 )
+from airflow_neon_dms.operators.run_wait import RunWaitMixin
 
 if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger
+
     from airflow_neon_dms.dms.states import StartType, TaskOutcome
 
 START_REPLICATION = "start-replication"
@@ -142,7 +142,7 @@ class NeonDmsCreateReplicationConfigOperator(NeonDmsBaseOperator):
         return arn
 
 
-class NeonDmsStartReplicationOperator(NeonDmsBaseOperator, WaitMixin):
+class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
     """
     Start a DMS Serverless replication and wait for its run to finish.
 
@@ -189,9 +189,7 @@ class NeonDmsStartReplicationOperator(NeonDmsBaseOperator, WaitMixin):
         self._init_wait(deferrable=deferrable, waiter_delay=waiter_delay, max_wait=max_wait)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_neon_dms.dms.replication_states import classify_replication
-        from airflow_neon_dms.dms.states import Outcome, StartType
-        from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
+        from airflow_neon_dms.dms.states import StartType
 
         try:
             start_type = StartType(self.start_type)
@@ -205,63 +203,51 @@ class NeonDmsStartReplicationOperator(NeonDmsBaseOperator, WaitMixin):
         if self.premigration_assessment_settings:
             extra["PremigrationAssessmentSettings"] = self.premigration_assessment_settings
         started, replication = self.hook.start_replication_run(
-            self.replication_config_arn, start_type, started_since=run_started, extra=extra
+            self.replication_config_arn,
+            start_type,
+            started_since=run_started,
+            extra=extra,
+            settle_delay=min(self.waiter_delay, 10),
         )
         if not self.wait_for_completion:
             return {**replication_summary(replication), "started": started}
         started_after = (run_started or call_time) if started else None
-        verdict = classify_replication(
-            replication, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after
+        return self.wait_for_run(replication, started=started, started_after=started_after)
+
+    # -- what RunWaitMixin asks of a serverless replication -------------------------------------
+
+    run_kind = "Replication"
+    failure_hint = (
+        "Check the replication in the DMS console (Serverless replications) and its CloudWatch log."
+    )
+
+    def run_name(self, run: Mapping[str, Any] | None = None) -> str:
+        return self.replication_config_arn
+
+    def read_run(self) -> dict[str, Any]:
+        return self.hook.require_replication(self.replication_config_arn)
+
+    def judge_run(self, run: Mapping[str, Any], started_after: datetime | None) -> TaskOutcome:
+        from airflow_neon_dms.dms.replication_states import classify_replication
+
+        return classify_replication(
+            run, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after
         )
-        deadline = self._deadline()
-        if verdict.outcome == Outcome.WAITING and self.deferrable:
-            self.log.info("%s Waiting in the triggerer.", verdict.message)
-            self.defer(
-                trigger=NeonDmsReplicationTrigger(
-                    replication_config_arn=self.replication_config_arn,
-                    wait_for_cdc_stop=self.wait_for_cdc_stop,
-                    started_after=started_after.timestamp() if started_after else None,
-                    deadline=deadline,
-                    waiter_delay=self.waiter_delay,
-                    **self.aws_kwargs,
-                ),
-                method_name="execute_complete",
-                kwargs={"started": started},
-            )
-        while verdict.outcome == Outcome.WAITING and time.time() < deadline:
-            self.log.info("%s", verdict.message)
-            time.sleep(self.waiter_delay)
-            replication = self.hook.require_replication(self.replication_config_arn)
-            verdict = classify_replication(
-                replication, wait_for_cdc_stop=self.wait_for_cdc_stop, started_after=started_after
-            )
-        return self._finish(verdict, replication, started)
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, started: bool = True
-    ) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import Outcome, TaskOutcome
+    def run_trigger(self, started_after: datetime | None, deadline: float) -> BaseTrigger:
+        from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
 
-        outcome, message = event_outcome(event, f"Replication {self.replication_config_arn}")
-        replication = self.hook.require_replication(self.replication_config_arn)
-        return self._finish(TaskOutcome(Outcome(outcome), message), replication, started)
-
-    def _finish(self, verdict: TaskOutcome, replication: dict[str, Any], started: bool) -> dict[str, Any]:
-        from airflow_neon_dms.dms.states import Outcome
-
-        if verdict.outcome == Outcome.SUCCESS:
-            self.log.info("%s", verdict.message)
-            return {**replication_summary(replication), "started": started}
-        if verdict.outcome == Outcome.FAILED:
-            raise ReplicationTaskFailedError(
-                f"{verdict.message} Check the replication in the DMS console (Serverless replications) "
-                "and its CloudWatch log."
-            )
-        raise DmsResourceError(
-            f"Replication {self.replication_config_arn} did not finish within {self.max_wait:.0f} s "
-            f"({verdict.message}). It keeps running in DMS; raise max_wait, or clear this task to wait "
-            "again (it will not start a second run)."
+        return NeonDmsReplicationTrigger(
+            replication_config_arn=self.replication_config_arn,
+            wait_for_cdc_stop=self.wait_for_cdc_stop,
+            started_after=started_after.timestamp() if started_after else None,
+            deadline=deadline,
+            waiter_delay=self.waiter_delay,
+            **self.aws_kwargs,
         )
+
+    def run_summary(self, run: Mapping[str, Any]) -> dict[str, Any]:
+        return replication_summary(run)
 
 
 class NeonDmsStopReplicationOperator(NeonDmsBaseOperator, WaitMixin):

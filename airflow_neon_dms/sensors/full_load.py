@@ -21,7 +21,8 @@ class NeonDmsFullLoadDoneSensor(NeonDmsBaseSensor):
     and every table (or each of ``tables``) is ``Table completed``, its cached changes applied.
     Fails when the task fails or stops, or a table errors. Returns the task's summary.
 
-    :param replication_task_arn: the CDC task.
+    :param replication_task_arn: the CDC task, or a serverless replication config's ARN (its
+        replication judged by DescribeReplications and DescribeReplicationTableStatistics).
     :param tables: the tables that must be completed (``[{"schema", "table"}]`` or ``"s.t"``);
         every table the task reports when None.
     :param deferrable: wait in the triggerer.

@@ -33,6 +33,8 @@ class MetricsWindowWait(AwsConnectionMixin):
     replication_task_arn: str
     replication_instance_identifier: str | None
     period: int
+    #: Dimensions given by the user (``[{"Name", "Value"}]``); read from the run when None.
+    metric_dimensions: list[dict[str, str]] | None = None
 
     @cached_property
     def metrics_hook(self) -> NeonDmsMetricsHook:
@@ -42,9 +44,15 @@ class MetricsWindowWait(AwsConnectionMixin):
 
     @cached_property
     def dimensions(self) -> list[dict[str, str]]:
-        """ReplicationInstanceIdentifier (named, or read from the task) and the task's resource id."""
-        from airflow_neon_dms.dms.lag import task_dimensions
+        """The given ``metric_dimensions``; a serverless replication's ReplicationConfigId; or a
+        task's ReplicationInstanceIdentifier (named, or read from the task) and resource id."""
+        from airflow_neon_dms.dms.lag import replication_config_dimensions, task_dimensions
+        from airflow_neon_dms.dms.replication_states import is_replication_config_arn
 
+        if self.metric_dimensions:
+            return [{"Name": str(d["Name"]), "Value": str(d["Value"])} for d in self.metric_dimensions]
+        if is_replication_config_arn(self.replication_task_arn):
+            return replication_config_dimensions(self.replication_task_arn)
         instance = self.replication_instance_identifier
         if not instance:
             task = self.hook.describe_task(self.replication_task_arn)
@@ -121,6 +129,7 @@ class NeonDmsMetricsWindowSensor(MetricsWindowWait, NeonDmsBaseSensor):
         *,
         replication_task_arn: str,
         replication_instance_identifier: str | None = None,
+        metric_dimensions: list[dict[str, str]] | None = None,
         period: int = DEFAULT_PERIOD,
         **kwargs: Any,
     ) -> None:
@@ -129,6 +138,7 @@ class NeonDmsMetricsWindowSensor(MetricsWindowWait, NeonDmsBaseSensor):
             raise NeonConfigError(f"period ({period}) must be a positive number of seconds (CloudWatch: 60).")
         self.replication_task_arn = replication_task_arn
         self.replication_instance_identifier = replication_instance_identifier
+        self.metric_dimensions = metric_dimensions
         self.period = int(period)
 
     def limits(self) -> dict[str, float]:
@@ -171,10 +181,12 @@ class NeonDmsReplicationLagSensor(NeonDmsMetricsWindowSensor):
     Wait until a CDC task's source and target latency (CDCLatencySource, CDCLatencyTarget) stay at
     or under ``max_lag_seconds`` for ``window_seconds``. Missing or stale datapoints keep it waiting.
 
-    :param replication_task_arn: the running CDC task.
+    :param replication_task_arn: the running CDC task, or a serverless replication config's ARN.
     :param max_lag_seconds: the latency threshold, in seconds.
     :param window_seconds: how long the latency must stay at or under it.
     :param replication_instance_identifier: the instance's identifier (read from the task when None).
+    :param metric_dimensions: the CloudWatch dimensions to read (``[{"Name", "Value"}]``); by
+        default a task's, or a serverless replication's ReplicationConfigId.
     :param period: CloudWatch period in seconds (DMS publishes every 60).
     :param deferrable: wait in the triggerer.
     :param poke_interval: seconds between reads (also the trigger's delay).
@@ -215,9 +227,11 @@ class NeonDmsQuiescenceSensor(NeonDmsMetricsWindowSensor):
     source and target latency for ``quiet_seconds``. Use it for unattended cutovers and tests, after
     the application has been told to stop writing.
 
-    :param replication_task_arn: the running CDC task.
+    :param replication_task_arn: the running CDC task, or a serverless replication config's ARN.
     :param quiet_seconds: how long the task must stay quiet.
     :param replication_instance_identifier: the instance's identifier (read from the task when None).
+    :param metric_dimensions: the CloudWatch dimensions to read (``[{"Name", "Value"}]``); by
+        default a task's, or a serverless replication's ReplicationConfigId.
     :param period: CloudWatch period in seconds (DMS publishes every 60).
     :param deferrable: wait in the triggerer.
     :param poke_interval: seconds between reads (also the trigger's delay).

@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from airflow_neon_dms.aws_arguments import AwsArguments
 from airflow_neon_dms.dms.progress import ProgressLog
-from airflow_neon_dms.dms.states import Outcome
+from airflow_neon_dms.dms.states import Outcome, TaskStatus
 from airflow_neon_dms.dms.wait_events import (
     EVENT_ERROR,
     EVENT_FAILED,
@@ -153,7 +153,8 @@ class NeonDmsTaskPollTrigger(NeonDmsPollTrigger):
     """
     Base of the triggers that read one replication task a poll and judge it with :meth:`judge`:
     its verdict's outcome ends the wait (success or failed) and its message is the last state.
-    A task that no longer exists ends the wait with a ``gone`` event (no retry can bring it back).
+    A task that no longer exists, or is being deleted (DMS shows ``deleting`` for a while before
+    it stops finding the task), ends the wait with a ``gone`` event: no retry can bring it back.
     """
 
     id_key = "replication_task_arn"
@@ -173,6 +174,8 @@ class NeonDmsTaskPollTrigger(NeonDmsPollTrigger):
         task = await hook.describe_task_async(self.replication_task_arn)
         if task is None:
             return EVENT_GONE, f"Replication task {self.replication_task_arn} no longer exists."
+        if str(task.get("Status") or "").lower() == TaskStatus.DELETING:
+            return EVENT_GONE, f"Replication task {self.replication_task_arn} is being deleted."
         verdict = await self.judge(hook, task)
         self.last_state = verdict.message
         return outcome_event(verdict.outcome, verdict.message)

@@ -39,6 +39,15 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
     raise DeploymentError(f"{what}: not reached within {timeout:.0f} s (last error: {last_error!r})")
 
 
+def task_in(task_id: str, states: set[str]) -> Callable[[dict[str, Any], list[dict[str, Any]]], bool]:
+    """An ``until`` for :meth:`AirflowApi.wait_for_run`: the task is in one of ``states``."""
+
+    def check(run: dict[str, Any], tis: list[dict[str, Any]]) -> bool:
+        return any(ti["task_id"] == task_id and ti["state"] in states for ti in tis)
+
+    return check
+
+
 @dataclass
 class RunWatch:
     """Every state each task instance was seen in while a run was polled."""
@@ -138,6 +147,28 @@ class AirflowApi:
         base = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries"
         entries = self._json("GET", base)["xcom_entries"]
         return {e["key"]: self._json("GET", f"{base}/{quote(e['key'], safe='')}")["value"] for e in entries}
+
+    # Human-in-the-loop (the UI's "Required actions": the same endpoints its client calls)
+    def hitl_detail(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
+        """What a HITL task asks (subject, body, options) and whether it has been answered."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails"
+        result: dict[str, Any] = self._json("GET", path)
+        return result
+
+    def respond(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        chosen_options: list[str],
+        params_input: dict[str, Any] | None = None,
+        map_index: int = -1,
+    ) -> dict[str, Any]:
+        """Answer a HITL task (``PATCH .../hitlDetails``, as the UI's Respond button does)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails"
+        body = {"chosen_options": chosen_options, "params_input": params_input or {}}
+        result: dict[str, Any] = self._json("PATCH", path, json=body)
+        return result
 
     def set_connection(self, conn_id: str, fields: dict[str, Any]) -> None:
         """Create or replace a connection in the metadata database (``fields``: Airflow's JSON form)."""

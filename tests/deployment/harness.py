@@ -12,7 +12,10 @@ Hooks for more scenarios: ``DeploymentOptions(neon_connection="metadata", passwo
 plus ``rotate_neon_password()`` between two runs (a password rotation: ``ALTER ROLE`` and the
 connection updated through the REST API); ``dms_client()`` to change DMS behind the DAG's back
 (e.g. delete the replication task, for an error a retry cannot fix), ``api.tries()`` to count the
-tries a task took, ``stop_local_dms()``/``start_local_dms()`` for an outage.
+tries a task took, ``stop_local_dms()``/``start_local_dms()`` for an outage;
+``DeploymentOptions(logical_decoding=True)`` for a CDC run, ``api.respond()`` to answer its
+approval once ``worker_exit_seen()``; ``raced_tasks()`` to tell a try lost to Airflow's deferral
+race from one the provider spent.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +45,12 @@ from airflow_neon_dms.local.demo_faults import install_one_shot_corruption
 from airflow_neon_dms.local.embedded import EmbeddedPostgres, free_port
 from airflow_neon_dms.local.neon_proxy import NeonProxy
 from airflow_neon_dms.local.sample_data import SampleSize, create_source, create_target
-from airflow_neon_dms.local.stack import ASSESSMENT_BUCKET, ASSESSMENT_ROLE_ARN
+from airflow_neon_dms.local.stack import (
+    ASSESSMENT_BUCKET,
+    ASSESSMENT_ROLE_ARN,
+    LOGICAL_DECODING,
+    replica_identity_full,
+)
 from tests.deployment.api import AirflowApi, DeploymentError, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +97,13 @@ class DeploymentOptions:
     #: Put every database on an embedded PostgreSQL with SCRAM logins, so a wrong Neon password
     #: really fails (the shared test server may trust every login from 127.0.0.1).
     password_auth: bool = False
+    #: Ready the source for change data capture (``migration_type=full-load-and-cdc``): every
+    #: database on an embedded PostgreSQL with logical decoding (the shared server is never
+    #: reconfigured), the keyless table with ``REPLICA IDENTITY FULL``.
+    logical_decoding: bool = False
+    #: How often the local DMS publishes a task's CloudWatch metrics; the DAG's CDC waits read
+    #: them with this period and want the lag low for two periods (AWS: 60 s).
+    metrics_period_seconds: int = 2
 
 
 @dataclass
@@ -196,11 +211,18 @@ class Deployment:
     def _start(self) -> None:
         self.airflow_home.mkdir()
         self.log_dir.mkdir()
-        if self.options.password_auth:
-            server = self._stack.enter_context(EmbeddedPostgres(password=secrets.token_hex(12)))
+        if self.options.password_auth or self.options.logical_decoding:
+            server = self._stack.enter_context(
+                EmbeddedPostgres(
+                    password=secrets.token_hex(12) if self.options.password_auth else None,
+                    settings=LOGICAL_DECODING if self.options.logical_decoding else None,
+                )
+            )
             self.admin = PgAdmin(server.host, server.port, server.user, server.password or "")
         self._create_databases()
         create_source(self.source_dsn, self.options.sample_size)
+        if self.options.logical_decoding:
+            replica_identity_full(self.source_dsn)
         create_target(self.neon_owner_dsn)
         if self.options.corrupt:
             table, column = self.options.corrupt
@@ -261,6 +283,8 @@ class Deployment:
             str(self.options.task_creating_seconds),
             "--s3-bucket",
             ASSESSMENT_BUCKET,
+            "--metrics-period-seconds",
+            str(self.options.metrics_period_seconds),
         ]
         component = self._start_component("local-dms", command)
         wait_for(
@@ -392,6 +416,9 @@ class Deployment:
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the UI's Test button
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "NEON_DMS_POLL_SECONDS": str(self.options.poll_seconds),
+            # CDC: the emulator's metric period, and lag under 5 s for two periods before the cutover.
+            "NEON_DMS_METRICS_PERIOD": str(self.options.metrics_period_seconds),
+            "NEON_DMS_LAG_WINDOW_SECONDS": str(2 * self.options.metrics_period_seconds),
             "NEON_DMS_REPLICATION_INSTANCE_ARN": INSTANCE_ID,
             "NEON_DMS_EXCLUDE_TABLES": "audit_%",
             # The premigration assessment writes to the emulator's S3; on the demo data (a keyless
@@ -427,6 +454,38 @@ class Deployment:
     def component_log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def worker_exit_seen(self, task_id: str, run_id: str, try_number: int) -> bool:
+        """True once the scheduler has handled the exit of the worker that ran this try.
+
+        A task that parks (deferred, awaiting_input) and is resumed before then can be failed by
+        Airflow's race (apache/airflow #67287): answer a human-in-the-loop request only after this,
+        as a person reading the request in the UI always does.
+        """
+        key = f"task_id='{task_id}', run_id='{run_id}', try_number={try_number},"
+        return any(
+            "Received executor event with state" in line and key in line
+            for line in self.component_log("scheduler").splitlines()
+        )
+
+
+def raced_tasks(scheduler_log: str, tasks: Iterable[str], run_id: str | None = None) -> set[str]:
+    """Which of ``tasks`` (of the run ``run_id``, or of any run) lost a try to Airflow's deferral
+    race (apache/airflow #67287, #72716).
+
+    The scheduler reads the worker's exit after ``defer()`` as the end of the try the trigger has
+    already resumed, logs that the task "finished with state success, but the task instance's
+    state attribute is" something else, and marks it up_for_retry: one try more, not the task's.
+    The line names the task instance as ``<TaskInstance: dag.task run_id [state]>``.
+    """
+    marker = "finished with state success, but the task instance's state attribute is"
+    return {
+        task
+        for line in scheduler_log.splitlines()
+        if marker in line
+        for task in tasks
+        if f"{DAG_ID}.{task} {run_id or ''}" in line
+    }
 
 
 #: The deployments running now (a failing test attaches their logs to its report).

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.deployment.api import RunWatch
+from tests.deployment.api import RunWatch, task_in
 from tests.deployment.conftest import start_deployment
 from tests.deployment.harness import DAG_ID, Deployment, DeploymentOptions
 
@@ -27,24 +27,17 @@ def deployment(pg_server: Any) -> Iterator[Deployment]:
     yield from start_deployment(pg_server, options)
 
 
-def _task_in(task_id: str, states: set[str]):  # type: ignore[no-untyped-def]
-    def check(run: dict[str, Any], tis: list[dict[str, Any]]) -> bool:
-        return any(ti["task_id"] == task_id and ti["state"] in states for ti in tis)
-
-    return check
-
-
 def test_emulator_restart_mid_wait_then_clear_recovers(deployment: Deployment) -> None:
     api = deployment.api
     watch = RunWatch()
     run_id = api.trigger(DAG_ID)
-    api.wait_for_run(DAG_ID, run_id, watch=watch, until=_task_in("run_full_load", {"deferred"}))
+    api.wait_for_run(DAG_ID, run_id, watch=watch, until=task_in("run_full_load", {"deferred"}))
     task_arn = api.xcoms(DAG_ID, run_id, "create_replication_task")["return_value"]
 
     deployment.stop_local_dms()
     deployment.start_local_dms()  # same port, no memory of the run's endpoints or task
     # The wait ends with a failed try: retried, or failed at once (an error a retry cannot fix).
-    api.wait_for_run(DAG_ID, run_id, watch=watch, until=_task_in("run_full_load", {"up_for_retry", "failed"}))
+    api.wait_for_run(DAG_ID, run_id, watch=watch, until=task_in("run_full_load", {"up_for_retry", "failed"}))
     tries = [text for task, _, text in api.all_task_logs(DAG_ID, run_id) if task == "run_full_load"]
     failure = [line for text in tries for line in text.splitlines() if "Task failed with exception" in line]
     assert failure, tries[-1][-3000:]

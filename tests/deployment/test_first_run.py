@@ -14,7 +14,7 @@ import pytest
 
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES
 from tests.deployment.api import AirflowApi, RunWatch
-from tests.deployment.harness import DAG_ID, Deployment
+from tests.deployment.harness import DAG_ID, Deployment, raced_tasks
 
 pytestmark = pytest.mark.deployment
 
@@ -52,18 +52,6 @@ def test_run_succeeds_and_every_task_succeeded(
     assert all(states[task] == "skipped" for task in not_run), states
 
 
-def raced_tasks(scheduler_log: str) -> set[str]:
-    """Tasks the scheduler marked as changed externally right after their trigger resumed them."""
-    marker = "finished with state success, but the task instance's state attribute is"
-    return {
-        task
-        for line in scheduler_log.splitlines()
-        if marker in line
-        for task in WAITING_TASKS
-        if f"{DAG_ID}.{task} " in line
-    }
-
-
 def test_waits_were_deferred_to_the_triggerer(
     deployment: Deployment, api: AirflowApi, first_run: tuple[str, dict, RunWatch]
 ) -> None:
@@ -76,7 +64,7 @@ def test_waits_were_deferred_to_the_triggerer(
     scheduler_log = deployment.component_log("scheduler")
     ran_in_triggerer |= {
         task
-        for task in raced_tasks(scheduler_log)
+        for task in raced_tasks(scheduler_log, WAITING_TASKS)
         if any(
             "Pausing task as DEFERRED" in line and f"task_id={task} " in line
             for line in scheduler_log.splitlines()
@@ -88,7 +76,7 @@ def test_waits_were_deferred_to_the_triggerer(
     # issues 67287 and 72716): the scheduler reads the worker's exit after defer() as the end of
     # the try the trigger has already resumed, and marks it up_for_retry.
     retried = {task for task, number, _ in logs if number > 1}
-    assert retried <= raced_tasks(scheduler_log), retried
+    assert retried <= raced_tasks(scheduler_log, WAITING_TASKS), retried
 
 
 def test_report_says_identical(api: AirflowApi, first_run: tuple[str, dict, RunWatch]) -> None:

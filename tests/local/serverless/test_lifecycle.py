@@ -54,6 +54,10 @@ def _rows(dsn: str) -> list[tuple[Any, ...]]:
         return conn.execute("SELECT * FROM public.orders ORDER BY id").fetchall()
 
 
+def _deprovisioned(current: dict[str, Any]) -> bool:
+    return provision_state(current) == "deprovisioned"
+
+
 def _target_has_orders(dsn: str) -> bool:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT to_regclass('public.orders') IS NOT NULL").fetchone()
@@ -201,4 +205,7 @@ def test_a_replication_stopped_while_provisioning_loads_nothing(
     stopped = wait_for(client, config, lambda r: r["Status"] == "stopped", "stopped")
     assert stopped["StopReason"] == "Stop Reason NORMAL"
     assert stopped["ReplicationStats"]["TablesLoaded"] == 0
+    # a stop ends the provisioning: a stopped replication is never still "provisioning"
+    assert provision_state(stopped) in ("provisioned", "deprovisioning", "deprovisioned")
+    assert provision_state(wait_for(client, config, _deprovisioned, "deprovisioned")) == "deprovisioned"
     assert not _target_has_orders(pg_server.dsn(target_db))

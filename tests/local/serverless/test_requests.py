@@ -3,6 +3,7 @@ and moto's reset."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from airflow_neon_dms.local.api_shapes import check_responses
 from airflow_neon_dms.local.replication_models import CAPACITY_UNITS
 from airflow_neon_dms.local.server import LocalDms
 from airflow_neon_dms.local.state_timing import INSTANT
-from tests.local.serverless.support import create_config, replication
+from tests.local.serverless.support import create_config, replication, wait_for
 from tests.local.support import INCLUDE_ALL_PUBLIC, Dms, unique
 
 
@@ -130,6 +131,8 @@ def test_other_bad_requests_name_the_fix(dms: Dms) -> None:
 
 def test_modify_before_the_first_start_changes_the_config(dms: Dms) -> None:
     arn = create_config(dms.client, dms.endpoint("source"), dms.endpoint("target"))
+    with pytest.raises(ClientError, match="greater than"):  # merged with the stored MaxCapacityUnits
+        dms.client.modify_replication_config(ReplicationConfigArn=arn, ComputeConfig={"MinCapacityUnits": 4})
     new_id = unique("renamed")
     answer = dms.client.modify_replication_config(
         ReplicationConfigArn=arn,
@@ -143,13 +146,40 @@ def test_modify_before_the_first_start_changes_the_config(dms: Dms) -> None:
     assert answer["ComputeConfig"] == {"MinCapacityUnits": 2, "MaxCapacityUnits": 2}  # merged
     assert "ReplicationConfigUpdateTime" in answer
     assert json.loads(answer["ReplicationSettings"])["ValidationSettings"]["EnableValidation"] is True
-    with pytest.raises(ClientError, match="greater than"):  # merged with the stored MaxCapacityUnits
-        dms.client.modify_replication_config(ReplicationConfigArn=arn, ComputeConfig={"MinCapacityUnits": 4})
     found = dms.client.describe_replication_configs(
         Filters=[{"Name": "replication-config-id", "Values": [new_id]}]
     )["ReplicationConfigs"]
     assert [c["ReplicationConfigArn"] for c in found] == [arn]
     assert found[0]["ComputeConfig"]["MinCapacityUnits"] == 2  # the refused change left it as it was
+
+
+@pytest.fixture(scope="module")
+def modifying_dms() -> Iterator[LocalDms]:
+    """A modified config's replication is ``modifying`` for a second; nothing else is timed."""
+    with LocalDms(port=0, timing=dataclasses.replace(INSTANT, modifying_seconds=1.0)) as running:
+        yield running
+
+
+def test_a_modified_config_is_modifying_and_cannot_start_until_it_is_created_again(
+    modifying_dms: LocalDms, make_dms: Callable[[str], Dms]
+) -> None:
+    dms = make_dms(modifying_dms.endpoint_url)
+    arn = create_config(dms.client, dms.endpoint("source"), dms.endpoint("target"))
+    dms.client.modify_replication_config(ReplicationConfigArn=arn, ComputeConfig={"MaxCapacityUnits": 4})
+    assert replication(dms.client, arn)["Status"] == "modifying"
+    with pytest.raises(ClientError) as refused:
+        dms.client.start_replication(ReplicationConfigArn=arn, StartReplicationType="start-replication")
+    assert refused.value.response["Error"]["Code"] == "InvalidResourceStateFault"
+    assert "is in MODIFYING state and cannot start" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError, match="can be modified only"):  # not again while modifying
+        dms.client.modify_replication_config(ReplicationConfigArn=arn, ReplicationType="cdc")
+    wait_for(dms.client, arn, lambda r: r["Status"] == "created", "created again")
+    assert (
+        dms.client.describe_replication_configs(
+            Filters=[{"Name": "replication-config-arn", "Values": [arn]}]
+        )["ReplicationConfigs"][0]["ComputeConfig"]["MaxCapacityUnits"]
+        == 4
+    )
 
 
 def _client(endpoint_url: str, region: str) -> Any:

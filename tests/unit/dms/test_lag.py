@@ -166,3 +166,15 @@ def test_task_dimensions_use_the_resource_id_of_the_arn() -> None:
 def test_query_start_reaches_back_over_the_window_and_the_delay() -> None:
     assert query_start(NOW, 5 * P, P) == NOW - 5 * P - 4 * P
     assert query_start(NOW, 0, P) == NOW - P - 4 * P
+
+
+def test_a_serverless_replication_is_read_by_its_replication_config_id() -> None:
+    from airflow_neon_dms.dms.lag import replication_config_dimensions
+
+    arn = "arn:aws:dms:eu-west-1:123456789012:replication-config:ABCDEF123"
+    assert replication_config_dimensions(arn) == [
+        {"Name": "ReplicationConfigId", "Value": "123456789012:ABCDEF123"}
+    ]
+    for bad in ("arn:aws:dms:eu-west-1:123456789012:task:ABCDEF123", "ABCDEF123", ""):
+        with pytest.raises(ValueError, match="not a replication config ARN"):
+            replication_config_dimensions(bad)

@@ -139,3 +139,34 @@ def test_config_arns_are_told_from_task_arns() -> None:
     assert is_replication_config_arn(ARN)
     assert not is_replication_config_arn("arn:aws:dms:us-east-1:123456789012:task:ABC")
     assert not is_replication_config_arn("replication-config")
+
+
+@pytest.mark.parametrize(
+    "status, allowed, fix",
+    [
+        ("stopped", True, None),
+        ("failed", True, None),
+        ("created", False, "never ran"),
+        ("running", False, "Retry this task once it runs"),
+        ("provisioning_capacity", False, "Retry this task once it runs"),
+        ("stopping", False, "Retry this task once it runs"),
+        ("deleting", False, "ReloadReplicationTables needs a running replication"),
+    ],
+)
+def test_temporary_reload_only_for_a_stopped_or_failed_replication(
+    status: str, allowed: bool, fix: str | None
+) -> None:
+    from airflow_neon_dms.dms.replication_states import temporary_reload_refusal
+
+    refusal = temporary_reload_refusal(_replication(status))
+    assert (refusal is None) == allowed
+    if fix:
+        assert refusal is not None and fix in refusal
+
+
+def test_a_modifying_replication_is_not_running_and_waits_only_right_after_a_start() -> None:
+    modifying = _replication("modifying", state="")
+    assert classify_replication(modifying).outcome == Outcome.FAILED
+    just_started = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert classify_replication(modifying, started_after=just_started).outcome == Outcome.WAITING
+    assert startable_refusal(modifying) is None  # the start waits it out (NeonDmsHook)

@@ -15,6 +15,8 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_neon_dms.dms.mappings import TableMappings
+from airflow_neon_dms.dms.reload_plan import temporary_task_identifier, temporary_task_tags
+from airflow_neon_dms.dms.table_names import TableRef
 from airflow_neon_dms.dms.task_settings import TaskSettings
 from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, ReplicationTaskFailedError
 from airflow_neon_dms.hooks.dms import NeonDmsHook
@@ -31,9 +33,10 @@ from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 from airflow_neon_dms.triggers.replication import NeonDmsReplicationTrigger
 from tests.unit.conftest import PAIR_ROWS, DmsServer, make_context
 
-#: Provisioning takes a while (as on AWS), so a start is seen provisioning and defers; nothing
+#: Provisioning takes a while (as on AWS), so a start is seen provisioning and defers, and a
+#: modified config's replication is ``modifying`` for a moment (the start waits it out); nothing
 #: else has a transitional state.
-PROVISIONING = dataclasses.replace(INSTANT, serverless_provisioning_seconds=1.5)
+PROVISIONING = dataclasses.replace(INSTANT, serverless_provisioning_seconds=1.5, modifying_seconds=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -143,11 +146,45 @@ def test_full_load_replication_end_to_end(
         ("public", "items", "Validated")
     ]
 
-    # A stopped replication's tables cannot be reloaded: the error names the fix.
-    with pytest.raises(DmsResourceError, match="ReloadReplicationTables needs a running replication"):
-        NeonDmsReloadTablesOperator(
-            task_id="reload", replication_config_arn=arn, tables=["public.items"], deferrable=False
-        ).execute(context)
+    # A stopped replication's table is reloaded through a temporary config of just that table
+    # (ReloadReplicationTables needs a running replication); a leftover of a killed try is
+    # deleted first, and no temporary config remains.
+    hook = NeonDmsHook(aws_conn_id=aws_conn)
+    tables = [TableRef("public", "items")]
+    leftover_id = temporary_task_identifier(identifier, tables)
+    hook.ensure_replication_config(
+        leftover_id,
+        source_endpoint_arn=endpoint_pair.source_arn,
+        target_endpoint_arn=endpoint_pair.target_arn,
+        compute_config={"MaxCapacityUnits": 2},
+        replication_type="full-load",
+        table_mappings=TableMappings.include("public").to_json(),
+        tags=temporary_task_tags(arn, None),
+    )
+    with psycopg.connect(pg_server.dsn(endpoint_pair.target_db)) as conn:
+        conn.execute("DELETE FROM items WHERE id % 2 = 0")
+    reload = NeonDmsReloadTablesOperator(
+        task_id="reload",
+        replication_config_arn=arn,
+        tables=["public.items"],
+        deferrable=True,
+        waiter_delay=0.2,
+        max_wait=120,
+    )
+    with pytest.raises(TaskDeferred) as deferred:  # the temporary config provisions in the triggerer
+        reload.execute(context)
+    assert isinstance(deferred.value.trigger, NeonDmsReplicationTrigger)
+    assert deferred.value.method_name == "execute_complete_temporary"
+    # resumed without the deferral's kwargs, as ``dag.test()`` does: the event names the config
+    reloaded = reload.execute_complete_temporary(context, _run_trigger(deferred.value.trigger))
+    assert reloaded["method"] == "temporary-replication-config"
+    assert reloaded["temporary_task_identifier"] == leftover_id
+    assert [t["table"] for t in reloaded["report"]["tables"]] == ["items"]
+    with psycopg.connect(pg_server.dsn(endpoint_pair.target_db)) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (PAIR_ROWS,)
+    assert hook.find_temporary_reload_configs(arn, identifier) == []
+    assert hook.find_replication_config(leftover_id) is None
+    assert hook.require_replication(arn)["Status"] == "stopped"  # the original is left as it was
 
     NeonDmsDeleteReplicationConfigOperator(
         task_id="delete", replication_config_arn=arn, waiter_delay=0.2, max_wait=60
@@ -239,7 +276,8 @@ def test_differing_config_is_modified_before_its_first_start_and_refused_after(
     assert _create(endpoint_pair, identifier, max_capacity_units=8).execute(make_context()) == arn
     hook = NeonDmsHook(aws_conn_id=aws_conn)
     assert hook.describe_replication_config(arn)["ComputeConfig"]["MaxCapacityUnits"] == 8  # type: ignore[index]
-    _start(arn, deferrable=False).execute(context_factory())
+    assert hook.require_replication(arn)["Status"] == "modifying"  # DMS refuses a start meanwhile
+    assert _start(arn, deferrable=False).execute(context_factory())["started"] is True
     with pytest.raises(DmsResourceError, match="Delete the config"):
         _create(endpoint_pair, identifier, max_capacity_units=16).execute(make_context())
 
@@ -289,3 +327,38 @@ def test_validation_takes_exactly_one_arn() -> None:
         NeonDmsValidationOperator(task_id="v", replication_task_arn="a", replication_config_arn="b")
     with pytest.raises(NeonConfigError, match="exactly one of replication_task_arn"):
         NeonDmsReloadTablesOperator(task_id="r", tables=[])
+
+
+def test_reload_of_a_replication_that_never_ran_names_the_fix_and_creates_nothing(
+    aws_conn: str, dms: Any, endpoint_pair: Any, configs: list[str], unique_id: Callable[[str], str]
+) -> None:
+    identifier = unique_id("config")
+    configs.append(identifier)
+    arn = _create(endpoint_pair, identifier, max_capacity_units=2).execute(make_context())
+    reload = NeonDmsReloadTablesOperator(
+        task_id="reload", replication_config_arn=arn, tables=["public.items"], deferrable=False
+    )
+    with pytest.raises(DmsResourceError, match="never ran.*NeonDmsStartReplicationOperator"):
+        reload.execute(make_context())
+    hook = NeonDmsHook(aws_conn_id=aws_conn)
+    assert hook.find_temporary_reload_configs(arn, identifier) == []
+    with pytest.raises(NeonConfigError, match="reload_option='data-reload'"):
+        # validate-only needs the running replication itself: no temporary config can do it
+        hook.conn.start_replication(ReplicationConfigArn=arn, StartReplicationType="start-replication")
+        _wait_stopped(hook, arn)
+        NeonDmsReloadTablesOperator(
+            task_id="revalidate",
+            replication_config_arn=arn,
+            tables=["public.items"],
+            reload_option="validate-only",
+            deferrable=False,
+        ).execute(make_context())
+
+
+def _wait_stopped(hook: NeonDmsHook, arn: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    while hook.require_replication(arn)["Status"] != "stopped":
+        assert time.monotonic() < deadline, hook.require_replication(arn)
+        time.sleep(0.2)

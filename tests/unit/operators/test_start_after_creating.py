@@ -7,6 +7,7 @@ DMS: about a minute), so each operator really meets a task it cannot start yet.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,16 +32,20 @@ from tests.unit.conftest import DmsServer
 #: How long a new task stays ``creating`` on this module's DMS: long enough that the operator
 #: (called right after CreateReplicationTask) meets it creating, short enough for a test.
 CREATING_SECONDS = 4.0
+#: How long a deleted task shows ``deleting`` before DMS stops finding it (as on AWS, where a
+#: wait can meet a task someone is deleting).
+DELETING_SECONDS = 3.0
 
 
 @pytest.fixture(scope="module")
 def dms_server() -> Iterator[DmsServer]:
-    """A local DMS whose new tasks stay ``creating`` for CREATING_SECONDS (overrides the shared one)."""
+    """A local DMS whose new tasks stay ``creating`` for CREATING_SECONDS and deleted ones
+    ``deleting`` for DELETING_SECONDS (overrides the shared one)."""
     from airflow_neon_dms.local.server import LocalDms
     from airflow_neon_dms.local.state_timing import INSTANT
 
-    # only ``creating`` lasts: these tests are about waiting for a new task, not about deleting
-    with LocalDms(port=0, timing=INSTANT, task_creating_seconds=CREATING_SECONDS) as running:
+    timing = dataclasses.replace(INSTANT, deleting_seconds=DELETING_SECONDS)
+    with LocalDms(port=0, timing=timing, task_creating_seconds=CREATING_SECONDS) as running:
         yield DmsServer(running.endpoint_url)
 
 
@@ -197,16 +202,34 @@ def test_task_deleted_while_creating_fails_the_wait(
     with pytest.raises(TaskDeferred) as settle:
         op.execute(context_factory())
     dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert _status(dms, arn)["Status"] == "deleting"
     event = asyncio.run(_first_event(settle.value.trigger))
+    # A task being deleted is as gone as one DMS no longer finds: no retry can start it.
     assert event == {
         "status": "gone",
-        "message": f"Replication task {arn} no longer exists.",
+        "message": f"Replication task {arn} is being deleted.",
         "replication_task_arn": arn,
     }
     # A vanished task fails without retries (AirflowFailException), naming the way out.
-    with pytest.raises(AirflowFailException, match="no longer exists. Trigger a new DAG run") as failure:
+    with pytest.raises(AirflowFailException, match="being deleted. Trigger a new DAG run") as failure:
         op.execute_startable(context_factory(), event)
     assert isinstance(failure.value, DmsResourceError)
+
+    time.sleep(DELETING_SECONDS + 0.5)  # gone from DescribeReplicationTasks
+    event = asyncio.run(_first_event(settle.value.trigger))
+    assert event["status"] == "gone" and event["message"] == f"Replication task {arn} no longer exists."
+    with pytest.raises(AirflowFailException, match="no longer exists. Trigger a new DAG run"):
+        op.execute_startable(context_factory(), event)
+
+
+def test_task_being_deleted_fails_the_synchronous_wait_without_retries(
+    creating_task: Callable[..., str], dms: Any, context_factory: Callable[..., dict[str, Any]]
+) -> None:
+    arn = creating_task()
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    refused = "is deleting and cannot be started.*Trigger a new DAG run"
+    with pytest.raises(AirflowFailException, match=refused):
+        _start_op(arn, deferrable=False).execute(context_factory())
 
 
 @pytest.mark.parametrize(

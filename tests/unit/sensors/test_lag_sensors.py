@@ -145,3 +145,13 @@ def test_bad_arguments_are_clear() -> None:
     with pytest.raises(NeonConfigError, match="window_seconds"):
         sensor.window()
     assert {"max_lag_seconds", "window_seconds", "replication_task_arn"} <= set(sensor.template_fields)
+
+
+def test_a_serverless_replication_is_read_by_its_config_dimension_unless_told_otherwise() -> None:
+    config = "arn:aws:dms:us-east-1:123456789012:replication-config:RCABC"
+    sensor = NeonDmsReplicationLagSensor(task_id="lag", replication_task_arn=config)
+    # no DMS call: the dimension comes from the ARN alone
+    assert sensor.dimensions == [{"Name": "ReplicationConfigId", "Value": "123456789012:RCABC"}]
+    given = [{"Name": "ReplicationConfigId", "Value": "RCABC"}]
+    told = NeonDmsReplicationLagSensor(task_id="lag2", replication_task_arn=config, metric_dimensions=given)
+    assert told.dimensions == given
