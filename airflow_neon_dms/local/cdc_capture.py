@@ -17,8 +17,9 @@ The task runner (``task_runner.TaskJob``) drives a ``Capture``:
                    capture.table_loaded(key, source)
     capture.full_load_done()
 
-``task.cdc_progress`` (``models.CdcProgress``) holds the latency and incoming-change numbers a
-metrics publisher reads.
+While a stream runs, ``task_metrics.CdcMetricsSampler`` takes a reading every metrics period from
+its own thread (``_sample``: what is read and waits at that moment) and publishes it as
+CloudWatch's CDC metrics; ``task.cdc_progress`` (``models.CdcProgress``) keeps the last reading.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ from airflow_neon_dms.local.cdc.slots import (
     snapshot_slot_name,
     snapshot_transaction,
 )
+from airflow_neon_dms.local.cdc.start_position import StartPositionError, check_start_request, position_slot
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table
 from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition, parse_cdc_stop_position
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
 from airflow_neon_dms.local.models import CdcProgress, ReplicationTask
 from airflow_neon_dms.local.postgres_source import PostgresSource
 from airflow_neon_dms.local.sources import SourceReader, TableShape
-from airflow_neon_dms.local.task_metrics import publish_cdc_progress
+from airflow_neon_dms.local.task_metrics import CdcMetricsSampler, CdcReading
 from airflow_neon_dms.local.task_settings import TaskSettings
 
 log = logging.getLogger(__name__)
@@ -139,19 +141,30 @@ class _CaptureBase:
             t.applied_inserts + t.applied_updates + t.applied_deletes + t.applied_ddls for _, t in self.stats
         )
 
-    def _report(self, last_read: datetime | None, oldest_waiting: datetime | None, waiting: int) -> None:
-        """Update the task's CdcProgress (see models.CdcProgress for what each number means)."""
+    def _sample(self) -> CdcReading:
+        """This moment's (CDCLatencySource, CDCLatencyTarget, CDCIncomingChanges): see
+        ``_reading``; each capture says what it has read and what waits."""
+        raise NotImplementedError
+
+    def _reading(
+        self, captured: datetime | None, oldest_waiting: datetime | None, waiting: int
+    ) -> CdcReading:
+        """AWS's definitions (DMS user guide, "Replication task metrics"): CDCLatencySource is the
+        gap between the last event captured from the source and now (``captured``: the commit
+        time of the newest change read and not caught up with; 0 once caught up);
+        CDCLatencyTarget the gap between the first event waiting to commit on the target and now
+        (``oldest_waiting``: the commit time of the oldest change read, or cached during a full
+        load, and not yet committed on the target; 0 when nothing waits), never below the source
+        latency; CDCIncomingChanges the changes waiting. Also kept in the task's CdcProgress."""
         now = _utc_now()
-        source = _seconds_since(last_read, now)
+        source = _seconds_since(captured, now)
+        target = max(source, _seconds_since(oldest_waiting, now))
         self.progress.source_latency_seconds = source
-        self.progress.target_latency_seconds = max(source, _seconds_since(oldest_waiting, now))
+        self.progress.target_latency_seconds = target
         self.progress.incoming_changes = waiting
         self.progress.applied_changes = self._applied_total()
         self.progress.updated_at = time.time()
-        # CloudWatch's AWS/DMS CDC metrics, at most once per metrics period (task_metrics.py).
-        publish_cdc_progress(
-            self.task, self.progress.source_latency_seconds, self.progress.target_latency_seconds, waiting
-        )
+        return source, target, waiting
 
     def close(self) -> None:
         for conn in self._connections:
@@ -198,7 +211,10 @@ class PostgresCapture(_CaptureBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.slot_name = self.task.slot_name or slot_name_for_task(self.task.identifier)
+        #: The slot the source endpoint names (PostgreSQLSettings.SlotName): the user's, never
+        #: created or dropped by the task (cdc/start_position.py).
+        self.user_slot = self.source.slot_name
+        self.slot_name = self.user_slot or self.task.slot_name or slot_name_for_task(self.task.identifier)
         self._slot: CreatedSlot | None = None
 
     def prepare(self, *, fresh: bool) -> None:
@@ -215,12 +231,21 @@ class PostgresCapture(_CaptureBase):
             warn=self.warn,
         )
         applier.ensure_control_table()
-        if fresh and (task.cdc_start_position or task.cdc_start_time):
-            raise CaptureNotReady(
-                "CdcStartPosition and CdcStartTime are not supported by the local DMS for PostgreSQL "
-                "sources (DMS needs a slot created beforehand for them). Leave them out to start "
-                "capturing from the task's start."
+        try:
+            start = check_start_request(
+                migration_type=task.migration_type,
+                start_position=task.cdc_start_position if fresh else "",
+                start_time=task.cdc_start_time if fresh else "",
+                slot_setting=self.user_slot if fresh else "",
             )
+            if start is not None:  # the user's slot, moved to the native start point
+                position_slot(self._connect(self.source), self.user_slot, start)
+        except StartPositionError as err:
+            raise CaptureNotReady(str(err)) from None
+        if fresh and start is not None:
+            applier.forget_position()
+            self._start_engine(applier, fresh=True)
+            return
         if fresh:
             applier.forget_position()
             if task.slot_name:
@@ -288,14 +313,20 @@ class PostgresCapture(_CaptureBase):
 
     def stream(self, stop: threading.Event) -> None:
         engine = self.engine
-        while not stop.is_set() and not engine.stop_reason:
-            more = engine.poll()
-            read = engine.last_commit_time if more else None
-            self._report(read, engine.oldest_cached_time, engine.cached_changes())
-            self.task.recovery_checkpoint = self.checkpoint()
-            if not more:
-                stop.wait(POLL_INTERVAL)
+        with CdcMetricsSampler(self.task, self._sample):
+            while not stop.is_set() and not engine.stop_reason:
+                more = engine.poll()
+                self.task.recovery_checkpoint = self.checkpoint()
+                if not more and not engine.read_any:  # changes keep coming: read again at once
+                    stop.wait(POLL_INTERVAL)
         self.stop_reason = engine.stop_reason
+
+    def _sample(self) -> CdcReading:
+        engine = self.engine
+        waiting = [t for t in (engine.applying_since, engine.oldest_cached_time) if t is not None]
+        return self._reading(
+            engine.captured_time, min(waiting, default=None), engine.applying_count + engine.cached_changes()
+        )
 
     def checkpoint(self) -> str:
         applied = self.engine.applied_lsn
@@ -321,6 +352,11 @@ def drop_task_slot(source: DatabaseAddress, slot_name: str) -> bool:
 
 class BinlogCapture(_CaptureBase):
     """Capture from a MySQL/MariaDB source through its binary log."""
+
+    #: Commit time of the newest transaction read (None once the stream is idle: caught up).
+    _captured: datetime | None = None
+    #: (commit time, changes) of the transaction being applied, read by the metrics sampler.
+    _applying: tuple[datetime, int] | None = None
 
     def prepare(self, *, fresh: bool) -> None:
         from airflow_neon_dms.local.cdc_mysql.applier import binlog_applier
@@ -405,7 +441,7 @@ class BinlogCapture(_CaptureBase):
             now = _utc_now()
             idle = time.monotonic() - last_yield > HEARTBEAT_SECONDS
             if idle:
-                self._report(None, None, self._cached())
+                self._captured = None  # caught up
             if position and position.server_time_reached(now):
                 self.stop_reason = position.stop_reason
             elif position and position.kind == "commit_time" and idle and now > position.at:
@@ -413,16 +449,26 @@ class BinlogCapture(_CaptureBase):
             return stop.is_set() or self.stop_reason is not None
 
         try:
-            for txn in reader.transactions(stop=stopping):
-                if position and position.after_commit_time(txn.committed_at):
-                    self.stop_reason = position.stop_reason
-                    break
-                self.cache.process(txn)
-                last_yield = time.monotonic()
-                self._report(txn.committed_at, None, self._cached())
-                self.task.recovery_checkpoint = str(txn.end)
+            with CdcMetricsSampler(self.task, self._sample):
+                for txn in reader.transactions(stop=stopping):
+                    if position and position.after_commit_time(txn.committed_at):
+                        self.stop_reason = position.stop_reason
+                        break
+                    self._captured = txn.committed_at
+                    self._applying = (txn.committed_at, len(txn.changes))
+                    try:
+                        self.cache.process(txn)
+                    finally:
+                        self._applying = None
+                    last_yield = time.monotonic()
+                    self.task.recovery_checkpoint = str(txn.end)
         finally:
             reader.close()
+
+    def _sample(self) -> CdcReading:
+        applying = self._applying
+        since, count = applying if applying is not None else (None, 0)
+        return self._reading(self._captured, since, count + self._cached())
 
     def _cached(self) -> int:
         return sum(self.cache.cached_count(key) for key in self.shapes)

@@ -36,6 +36,9 @@ class DatabaseAddress:
     #: Why DMS could not connect with these fields at all (e.g. no DatabaseName): every
     #: connection attempt fails with this message instead of using the driver's defaults.
     problem: str = ""
+    #: A PostgreSQL source's ``PostgreSQLSettings.SlotName``: a logical replication slot created
+    #: beforehand, for a CDC task's native start point (local/cdc/start_position.py).
+    slot_name: str = ""
 
     def __repr__(self) -> str:  # never show the password
         return (

@@ -93,6 +93,7 @@ class Endpoint:
             database=self.database_name or "",
             ssl_mode=self.ssl_mode,
             problem=missing_to_connect(self.engine_name, self.connection_fields(), self.settings) or "",
+            slot_name=str(self.settings.get("PostgreSQLSettings", {}).get("SlotName") or ""),
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -232,14 +233,14 @@ class Connection:
 
 @dataclass
 class CdcProgress:
-    """A running CDC task's numbers, updated by its capture loop after every read of the source.
+    """A running CDC task's numbers, as the metrics sampler last read them (every metrics period).
 
     They are what AWS DMS publishes as CloudWatch metrics (DMS user guide, "Replication task
     metrics"): ``CDCLatencySource`` is the gap in seconds between the last event captured from
     the source and the replication instance's clock; ``CDCLatencyTarget`` the gap between the
     first event waiting to commit on the target and that clock; ``CDCIncomingChanges`` the change
     events waiting to be applied at that moment (cached during a full load, or read and not yet
-    committed). All are 0 while the task has caught up.
+    committed). All are 0 while the task has caught up (see ``cdc_capture._CaptureBase._reading``).
     """
 
     source_latency_seconds: float = 0.0

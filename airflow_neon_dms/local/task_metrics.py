@@ -29,17 +29,22 @@ Publishing from a task's thread:
 
 - ``FullLoadThroughput`` (a context manager around a full load) samples the rows the target has
   accepted and publishes ``FullLoadThroughputRowsTarget`` every period and once at the end;
-- ``publish_cdc_progress`` is what a CDC loop calls as often as it likes: it publishes the three
-  CDC metrics at most once per period (``LocalMetrics.period_seconds``, 5 s by default).
+- ``publish_cdc_progress`` publishes the three CDC metrics at most once per period
+  (``LocalMetrics.period_seconds``, 5 s by default);
+- ``CdcMetricsSampler`` (a context manager around a CDC stream) calls it every period with a
+  reading taken at that moment, from its own thread: a reading taken by the CDC loop itself would
+  always come right after an apply, when nothing waits, and CDCLatencyTarget would read 0 while
+  changes wait to be committed on the target.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TypeVar
 
 from airflow_neon_dms.local.cloudwatch_metrics import LocalMetrics
 from airflow_neon_dms.local.models import ReplicationTask
@@ -143,18 +148,59 @@ def publish_cdc_progress(
     return metrics.put_periodically("cdc", values, when, force=force)
 
 
-class FullLoadThroughput:
+_Publisher = TypeVar("_Publisher", bound="_PeriodicPublisher")
+
+
+class _PeriodicPublisher:
+    """A context manager whose thread calls ``tick()`` every metrics period while it is open,
+    and once more when it closes (nothing when the task publishes nowhere)."""
+
+    thread_name = "metrics"
+
+    def __init__(self, task: ReplicationTask) -> None:
+        self.task = task
+        self.metrics = metrics_of(task)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> object:
+        raise NotImplementedError
+
+    def _run(self, period: float) -> None:
+        while not self._stop.wait(period):
+            self.tick()
+
+    def __enter__(self: _Publisher) -> _Publisher:
+        if self.metrics is not None:
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(self.metrics.store.period_seconds,),
+                name=self.thread_name,
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.tick()
+
+
+class FullLoadThroughput(_PeriodicPublisher):
     """While a full load runs, publishes ``FullLoadThroughputRowsTarget``: the rows the target
     accepted since the last sample (the tables' ``FullLoadRows``, read under ``lock``), per
     second, every period and once when the load ends.
     """
 
+    thread_name = "full-load-metrics"
+
     def __init__(self, task: ReplicationTask, lock: threading.RLock) -> None:
-        self.metrics = metrics_of(task)
-        self.task = task
+        super().__init__(task)
         self.lock = lock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last = (time.time(), 0)
 
     def rows(self) -> int:
@@ -172,26 +218,34 @@ class FullLoadThroughput:
         self.metrics.put({FULL_LOAD_THROUGHPUT_ROWS_TARGET: rate}, now)
         return rate
 
-    def _run(self, period: float) -> None:
-        while not self._stop.wait(period):
-            self.sample()
+    def tick(self) -> float | None:
+        return self.sample()
 
     def __enter__(self) -> FullLoadThroughput:
         self._last = (time.time(), self.rows())
-        if self.metrics is not None:
-            self._thread = threading.Thread(
-                target=self._run,
-                args=(self.metrics.store.period_seconds,),
-                name="full-load-metrics",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
+        return super().__enter__()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.sample()
+
+#: (CDCLatencySource seconds, CDCLatencyTarget seconds, CDCIncomingChanges) at this moment.
+CdcReading = tuple[float, float, int]
+
+
+class CdcMetricsSampler(_PeriodicPublisher):
+    """While a CDC stream runs, publishes ``sample()`` when it starts, every period, and once
+    more when it ends."""
+
+    thread_name = "cdc-metrics"
+
+    def __init__(self, task: ReplicationTask, sample: Callable[[], CdcReading]) -> None:
+        super().__init__(task)
+        self.sample = sample
+
+    def tick(self) -> CdcReading:
+        """Take a reading and publish it now; returns it."""
+        reading = self.sample()
+        publish_cdc_progress(self.task, *reading, force=True)
+        return reading
+
+    def __enter__(self) -> CdcMetricsSampler:
+        self.tick()
+        return super().__enter__()

@@ -406,8 +406,6 @@ def test_a_replicating_task_publishes_its_cdc_metrics_to_cloudwatch(
 ) -> None:
     """CDCLatencySource, CDCLatencyTarget and CDCIncomingChanges reach CloudWatch (namespace AWS/DMS,
     AWS's two dimensions) while the task applies changes, as the lag and cutover waits read them."""
-    import boto3
-
     source_db, target_db = pg_databases
     with connect(logical_pg, source_db) as src, connect(logical_pg, target_db) as tgt:
         for conn in (src, tgt):
@@ -426,21 +424,7 @@ def test_a_replicating_task_publishes_its_cdc_metrics_to_cloudwatch(
             lambda: rows(tgt, "items") == ["(1,one,0)"], "the change to apply", state=task_state(dms, arn)
         )
 
-    meta = dms.client.meta
-    cloudwatch = boto3.client(
-        "cloudwatch",
-        endpoint_url=meta.endpoint_url,
-        region_name=meta.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    instance = dms.client.describe_replication_instances(
-        Filters=[{"Name": "replication-instance-arn", "Values": [dms.instance_arn]}]
-    )["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
-    dimensions = [
-        {"Name": "ReplicationInstanceIdentifier", "Value": instance},
-        {"Name": "ReplicationTaskIdentifier", "Value": arn.rsplit(":", 1)[-1]},
-    ]
+    cloudwatch, dimensions = task_cloudwatch(dms, arn)
     now = datetime.now(timezone.utc)
 
     def published(metric: str) -> list[dict[str, Any]]:
@@ -458,3 +442,221 @@ def test_a_replicating_task_publishes_its_cdc_metrics_to_cloudwatch(
 
     for metric in ("CDCLatencySource", "CDCLatencyTarget", "CDCIncomingChanges"):
         wait_until(lambda metric=metric: bool(published(metric)), f"{metric} datapoints")
+
+
+def task_cloudwatch(dms: Dms, arn: str) -> tuple[Any, list[dict[str, str]]]:
+    """A CloudWatch client of the local DMS and the task's metric dimensions, as AWS names them."""
+    import boto3
+
+    meta = dms.client.meta
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=meta.endpoint_url,
+        region_name=meta.region_name,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    instance = dms.client.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-arn", "Values": [dms.instance_arn]}]
+    )["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
+    dimensions = [
+        {"Name": "ReplicationInstanceIdentifier", "Value": instance},
+        {"Name": "ReplicationTaskIdentifier", "Value": arn.rsplit(":", 1)[-1]},
+    ]
+    return cloudwatch, dimensions
+
+
+def test_cdc_latency_target_rises_while_changes_wait_and_returns_to_zero_once_applied(
+    dms: Dms, logical_pg: LogicalPg, pg_databases: tuple[str, str], tasks: list[str]
+) -> None:
+    """A lock on the target table holds a captured change back: the published CDCLatencyTarget
+    (AWS: from the first event waiting to commit on the target to now) and CDCIncomingChanges
+    rise above 0 while it waits, and read 0 again once it is committed."""
+    source_db, target_db = pg_databases
+    with (
+        connect(logical_pg, source_db) as src,
+        connect(logical_pg, target_db) as tgt,
+        connect(logical_pg, target_db) as blocker,
+    ):
+        for conn in (src, tgt):
+            conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL)")
+        arn = cdc_task(
+            dms,
+            logical_endpoint(dms, logical_pg, "source", source_db),
+            logical_endpoint(dms, logical_pg, "target", target_db),
+            "cdc",
+        )
+        tasks.append(arn)
+        start(dms, arn)
+        wait_until(lambda: status(dms, arn) == "running" and bool(slots(logical_pg, source_db)), "the slot")
+        cloudwatch, dimensions = task_cloudwatch(dms, arn)
+        began = datetime.now(timezone.utc) - timedelta(seconds=1)
+
+        def latest(metric: str) -> float | None:
+            """The newest datapoint published since the change was made."""
+            result = cloudwatch.get_metric_data(
+                MetricDataQueries=[
+                    {
+                        "Id": "m",
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": "AWS/DMS",
+                                "MetricName": metric,
+                                "Dimensions": dimensions,
+                            },
+                            "Period": 1,
+                            "Stat": "Maximum",
+                        },
+                    }
+                ],
+                StartTime=began,
+                EndTime=datetime.now(timezone.utc) + timedelta(minutes=1),
+                ScanBy="TimestampDescending",
+            )["MetricDataResults"][0]
+            values = result.get("Values", [])
+            return float(values[0]) if values else None
+
+        with blocker.transaction():
+            blocker.execute("LOCK TABLE items IN SHARE MODE")  # reads go on, writes wait
+            src.execute("INSERT INTO items VALUES (1, 'held back', 0)")
+            wait_until(
+                lambda: (latest("CDCLatencyTarget") or 0) > 0 and (latest("CDCIncomingChanges") or 0) >= 1,
+                "CDCLatencyTarget and CDCIncomingChanges above 0 while the change waits",
+                state=lambda: (latest("CDCLatencyTarget"), latest("CDCIncomingChanges")),
+            )
+            assert rows(tgt, "items") == []
+        wait_until(lambda: rows(tgt, "items") == ['(1,"held back",0)'], "the change to apply")
+        wait_until(
+            lambda: latest("CDCLatencyTarget") == 0 and latest("CDCIncomingChanges") == 0,
+            "CDCLatencyTarget and CDCIncomingChanges back to 0 once applied",
+            state=lambda: (latest("CDCLatencyTarget"), latest("CDCIncomingChanges")),
+        )
+
+
+# --- CdcStartPosition / CdcStartTime on a PostgreSQL source (local/cdc/start_position.py) ---
+ITEMS = "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL)"
+
+
+@pytest.fixture
+def user_slot(logical_pg: LogicalPg, pg_databases: tuple[str, str]) -> Iterator[str]:
+    """A test_decoding slot the user created on the source; dropped after the test."""
+    name = f"user_slot_{pg_databases[0]}"[:63]
+    with connect(logical_pg, pg_databases[0]) as src:
+        src.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", [name])
+    yield name
+    with psycopg.connect(logical_pg.dsn(), autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s",
+            [name],
+        )
+
+
+def _source(dms: Dms, pg: LogicalPg, database: str, slot: str = "") -> str:
+    settings = {"PostgreSQLSettings": {"SlotName": slot}} if slot else {}
+    return dms.endpoint(
+        "source",
+        "postgres",
+        ServerName=pg.host,
+        Port=pg.port,
+        Username=pg.user,
+        Password="unused",
+        DatabaseName=database,
+        **settings,
+    )
+
+
+def _lsn(conn: psycopg.Connection[object]) -> str:
+    row = conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _failure(dms: Dms, arn: str) -> str:
+    wait_until(lambda: status(dms, arn) == "failed", "the task to fail", state=task_state(dms, arn))
+    return str(dms.describe_task(arn)["LastFailureMessage"])
+
+
+def test_cdc_start_position_with_the_endpoint_slot_replicates_what_committed_after_it(
+    dms: Dms, logical_pg: LogicalPg, pg_databases: tuple[str, str], tasks: list[str], user_slot: str
+) -> None:
+    source_db, target_db = pg_databases
+    with connect(logical_pg, source_db) as src, connect(logical_pg, target_db) as tgt:
+        for conn in (src, tgt):
+            conn.execute(ITEMS)
+        src.execute("INSERT INTO items VALUES (1, 'before the start point', 0)")
+        position = _lsn(src)
+        src.execute("INSERT INTO items VALUES (2, 'after it, before the task', 0)")
+        arn = cdc_task(
+            dms,
+            _source(dms, logical_pg, source_db, user_slot),
+            logical_endpoint(dms, logical_pg, "target", target_db),
+            "cdc",
+        )
+        tasks.append(arn)
+        start(dms, arn, CdcStartPosition=position)
+        wait_until(
+            lambda: rows(tgt, "items") == ['(2,"after it, before the task",0)'],
+            "the change after the start point",
+            state=task_state(dms, arn),
+        )
+        assert dms.describe_task(arn)["CdcStartPosition"] == position
+        src.execute("INSERT INTO items VALUES (3, 'while running', 0)")
+        wait_until(lambda: len(rows(tgt, "items")) == 2, "the change while running")
+        assert slots(logical_pg, source_db) == [user_slot]  # the task made no slot of its own
+        dms.client.stop_replication_task(ReplicationTaskArn=arn)
+        wait_until(lambda: status(dms, arn) == "stopped", "the task to stop")
+        src.execute("INSERT INTO items VALUES (4, 'while stopped', 0)")
+        start(dms, arn, "resume-processing")  # from the saved position, in the same slot
+        wait_until(lambda: rows(tgt, "items") == rows(src, "items")[1:], "the resumed changes")
+        dms.client.stop_replication_task(ReplicationTaskArn=arn)
+        wait_until(lambda: status(dms, arn) == "stopped", "the task to stop")
+        dms.client.delete_replication_task(ReplicationTaskArn=arn)
+        tasks.remove(arn)
+
+        def deleted() -> bool:
+            try:
+                dms.describe_task(arn)
+            except ClientError:
+                return True
+            return False
+
+        wait_until(deleted, "the task to be deleted")
+        assert slots(logical_pg, source_db) == [user_slot]  # the user's slot stays
+
+
+def test_aws_refusals_around_the_native_start_point(
+    dms: Dms, logical_pg: LogicalPg, pg_databases: tuple[str, str], tasks: list[str], user_slot: str
+) -> None:
+    source_db, target_db = pg_databases
+    with connect(logical_pg, source_db) as src, connect(logical_pg, target_db) as tgt:
+        for conn in (src, tgt):
+            conn.execute(ITEMS)
+        position = _lsn(src)
+        target = logical_endpoint(dms, logical_pg, "target", target_db)
+        plain = _source(dms, logical_pg, source_db)
+        with_slot = _source(dms, logical_pg, source_db, user_slot)
+        cases = [
+            (plain, {"CdcStartTime": datetime.now(timezone.utc)}, "doesn't support a custom CDC start time"),
+            (plain, {"CdcStartPosition": position}, "PostgreSQLSettings.SlotName"),
+            (with_slot, {}, "needs a valid CdcStartPosition"),
+            (with_slot, {"CdcStartPosition": "checkpoint:V1#1#x"}, "is not a PostgreSQL native start point"),
+            (
+                _source(dms, logical_pg, source_db, "no_such_slot"),
+                {"CdcStartPosition": position},
+                "does not exist",
+            ),
+        ]
+        for source, extra, expected in cases:
+            arn = cdc_task(dms, source, target, "cdc")
+            tasks.append(arn)
+            start(dms, arn, **extra)
+            assert expected in _failure(dms, arn), (extra, expected)
+        # Past the slot's confirmed position: those changes are gone from the slot.
+        src.execute("INSERT INTO items VALUES (1, 'moves the slot', 0)")
+        later = _lsn(src)
+        src.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [user_slot, later])
+        arn = cdc_task(dms, with_slot, target, "cdc")
+        tasks.append(arn)
+        start(dms, arn, CdcStartPosition=position)
+        assert f"is before the slot {user_slot}'s confirmed position" in _failure(dms, arn)
+        assert slots(logical_pg, source_db) == [user_slot]  # no failed start dropped or added a slot

@@ -8,15 +8,15 @@ conversion). The applier passes either as query parameters, so both land the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 RowKind = Literal["INSERT", "UPDATE", "DELETE"]
 Table = tuple[str, str]
 
 
-@dataclass(frozen=True)
-class ColumnValue:
-    """One column of a row image; ``value`` is None for NULL."""
+class ColumnValue(NamedTuple):
+    """One column of a row image; ``value`` is None for NULL (a tuple: one is made per column
+    of every change, and a named tuple is the cheapest immutable record to make)."""
 
     name: str
     type_name: str

@@ -24,13 +24,15 @@ are already in the load and are dropped, cached or not; later ones are applied.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 
-from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.apply import ChangeApplier, PendingTransaction
+from airflow_neon_dms.local.cdc.errors import ApplyError
 from airflow_neon_dms.local.cdc.lsn import Lsn, parse_lsn
 from airflow_neon_dms.local.cdc.slot_reader import SlotReader
-from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, tables_of
+from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, counter_name, tables_of
 from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition
 from airflow_neon_dms.local.cdc.test_decoding import Change, SourceTransaction, Truncate
 
@@ -69,6 +71,17 @@ class CdcEngine:
         self._applied: int | None = None
         #: The commit time of the last source transaction read (for CDCLatencySource).
         self.last_commit_time: datetime | None = None
+        # Read without the lock by a metrics sampler while a poll runs (each is one attribute):
+        #: Commit time of the newest transaction read, until a read finds nothing new (None:
+        #: caught up).
+        self.captured_time: datetime | None = None
+        #: Commit time of the oldest transaction read and not yet committed on the target.
+        self.applying_since: datetime | None = None
+        #: Changes read and not yet committed on the target (besides the cache).
+        self.applying_count = 0
+        #: Whether the last poll read any transaction: while changes keep coming, the next read
+        #: follows at once, as a streaming replica would; the poll interval is for an idle slot.
+        self.read_any = False
         #: The commit time of the oldest change waiting in the cache (for CDCLatencyTarget).
         self.oldest_cached_time: datetime | None = None
 
@@ -96,8 +109,8 @@ class CdcEngine:
             return table in self._cache
 
     def cached_changes(self) -> int:
-        with self._lock:
-            return sum(len(v) for v in self._cache.values())
+        # No lock: a metrics sampler asks while a poll runs; list() copies the values at once.
+        return sum(len(v) for v in list(self._cache.values()))
 
     def apply_cached(self, table: Table, *, loaded_at: int | None = None) -> int:
         """The table is loaded: apply its cached changes (one target transaction) and stop caching.
@@ -121,18 +134,19 @@ class CdcEngine:
     # --- streaming -------------------------------------------------------------------------
     def _wanted(self, table: Table, commit_lsn: int) -> bool:
         """Whether the task applies this table's change: mapped, not in error, not in a load."""
-        if self.applier.target_name(*table) is None or self.stats.failed(table):
+        if self.applier.target_of(table) is None or self.stats.failed(table):
             return False
         loaded_at = self._loaded_at.get(table)
         return loaded_at is None or commit_lsn > loaded_at
 
-    def _split(self, txn: SourceTransaction) -> list[Change]:
-        """Count the transaction's changes, cache those of loading tables, return the rest."""
+    def _split(self, txn: SourceTransaction) -> tuple[list[Change], Counter[tuple[Table, str]]]:
+        """Cache the changes of loading tables; return the rest and the captured counts."""
         live: list[Change] = []
+        captured: Counter[tuple[Table, str]] = Counter()
         for change in txn.changes:
             tables = [t for t in tables_of(change) if self._wanted(t, txn.commit_lsn)]
             for table in tables:
-                self.stats.captured(table, change)
+                captured[(table, counter_name(change))] += 1
             if isinstance(change, Truncate):
                 for table in tables:
                     if table in self._cache:
@@ -147,7 +161,7 @@ class CdcEngine:
                         self.oldest_cached_time = txn.commit_time
                 else:
                     live.append(change)
-        return live
+        return live, captured
 
     def _stop(self) -> None:
         assert self.stop_position is not None
@@ -156,8 +170,10 @@ class CdcEngine:
     def poll(self) -> bool:
         """Read what the slot holds, apply it in commit order; True when more is waiting.
 
-        Each source transaction is one target transaction that also records its commit LSN; the
-        slot is confirmed after the target commits.
+        The source transactions of one read are applied together, whole, in one target
+        transaction that also records the last one's commit LSN (``apply_transactions``); the
+        slot is confirmed after the target commits. A stop position ends the group before the
+        first transaction past it.
         """
         with self._lock:
             if self.stop_reason:
@@ -169,19 +185,50 @@ class CdcEngine:
             source_now = self.reader.source_time() if position and position.kind == "commit_time" else None
             transactions, more = self.reader.read()
             last: int | None = None
-            for txn in transactions:
-                if self._applied is not None and txn.commit_lsn <= self._applied:
-                    last = txn.commit_lsn  # applied before a crash, not yet confirmed: skip it
-                    continue
-                if position and position.after_commit_time(txn.commit_time):
-                    self._stop()
-                    break
-                self.last_commit_time = txn.commit_time
-                live = self._split(txn)
-                if live:
-                    self.applier.apply(live, position=Lsn(txn.commit_lsn), commit_time=txn.commit_time)
-                self._applied = last = txn.commit_lsn
+            last_time: datetime | None = None
+            counts: list[tuple[int, Counter[tuple[Table, str]]]] = []
+
+            def group() -> Iterator[PendingTransaction]:
+                """The read's transactions to apply, made as the applier takes them."""
+                nonlocal last, last_time
+                for txn in transactions:
+                    if self._applied is not None and txn.commit_lsn <= self._applied:
+                        # Applied before a crash, not yet confirmed: skip it.
+                        last, last_time = txn.commit_lsn, txn.commit_time
+                        continue
+                    if position and position.after_commit_time(txn.commit_time):
+                        self._stop()
+                        return
+                    live, captured = self._split(txn)
+                    self.stats.add(captured, applied=False)
+                    counts.append((txn.commit_lsn, captured))
+                    last, last_time = txn.commit_lsn, txn.commit_time
+                    self.captured_time = txn.commit_time
+                    if live:
+                        self.applying_since = self.applying_since or txn.commit_time
+                        self.applying_count += len(live)
+                        yield PendingTransaction(live, Lsn(txn.commit_lsn), txn.commit_time)
+
+            try:
+                self.applier.apply_transactions(group())
+            except ApplyError as err:
+                self.applying_since, self.applying_count = None, 0
+                # Transactions after the refused one were not applied and are read again on
+                # resume: they are not captured yet (the refused one is, as before).
+                failed = int(err.position) if isinstance(err.position, Lsn) else -1
+                for lsn, captured in counts:
+                    if failed >= 0 and lsn > failed:
+                        self.stats.add({k: -n for k, n in captured.items()}, applied=False)
+                raise
+            self.applying_since, self.applying_count = None, 0
+            if last is None and not more:
+                # A read that found nothing new: caught up. After a read that found changes,
+                # more may have committed since: the source latency runs on until a read is empty.
+                self.captured_time = None
+            self.read_any = last is not None
             if last is not None:
+                self._applied = max(last, self._applied or 0)
+                self.last_commit_time = last_time or self.last_commit_time
                 self.reader.confirm(last)
                 self._loaded_at = {t: lsn for t, lsn in self._loaded_at.items() if lsn > last}
             if position and source_now is not None and not more and not self.stop_reason:
@@ -192,7 +239,7 @@ class CdcEngine:
     def run(self, stop_event: threading.Event, *, poll_interval: float = POLL_INTERVAL) -> str | None:
         """Poll until ``stop_event`` is set or a stop position is reached; returns the StopReason."""
         while not stop_event.is_set() and not self.stop_reason:
-            if not self.poll():
+            if not self.poll() and not self.read_any:
                 stop_event.wait(poll_interval)
         return self.stop_reason
 

@@ -20,4 +20,12 @@ class DecodingError(CdcError):
 
 
 class ApplyError(CdcError):
-    """A change could not be applied to the target; the target transaction was rolled back."""
+    """A change could not be applied to the target; the target transaction was rolled back.
+
+    ``position`` is where the source transaction that was not applied ends (None for changes
+    applied without one, e.g. a table's cached changes): every transaction before it is applied.
+    """
+
+    def __init__(self, message: str, *, position: object | None = None) -> None:
+        super().__init__(message)
+        self.position = position

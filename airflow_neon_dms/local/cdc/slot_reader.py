@@ -8,12 +8,13 @@ the applier's control table (``apply.ChangeApplier``) recognises it as applied.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 
 from airflow_neon_dms.local.cdc.lsn import format_lsn, parse_lsn
-from airflow_neon_dms.local.cdc.test_decoding import SourceTransaction, group_transactions
+from airflow_neon_dms.local.cdc.test_decoding import SourceTransaction, iter_transactions
 
 #: Decoded lines per read; a transaction larger than this is read with a larger limit.
 BATCH_ROWS = 10_000
@@ -39,18 +40,19 @@ class SlotReader:
         ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def read(self) -> tuple[list[SourceTransaction], bool]:
+    def read(self) -> tuple[Iterator[SourceTransaction], bool]:
         """The next committed transactions after the confirmed position, and whether more wait.
 
         Returns (transactions, more): ``more`` is True when the read stopped at its row limit.
+        The transactions are parsed as they are taken, so the target can apply the first ones
+        while the rest are parsed.
         """
         limit = self.batch_rows
         while True:
             rows = self._peek(limit)
-            transactions = group_transactions(rows)
             full = len(rows) >= limit
-            if transactions or not full:
-                return transactions, full
+            if not full or any(data.startswith("COMMIT") for _, _, data in rows):
+                return iter_transactions(rows), full
             limit *= 2  # one transaction bigger than the limit: read it whole
 
     def confirmed_lsn(self) -> int:

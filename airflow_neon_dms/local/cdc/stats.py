@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from airflow_neon_dms.local.cdc.changes import Change, RowChange, Table, tables_of
@@ -43,6 +43,11 @@ class TableChangeStats:
 _CAPTURED = {"INSERT": "inserts", "UPDATE": "updates", "DELETE": "deletes"}
 
 
+def counter_name(change: Change) -> str:
+    """The counter a change adds to: ``inserts``, ``updates``, ``deletes`` or ``ddls``."""
+    return _CAPTURED[change.kind] if isinstance(change, RowChange) else "ddls"
+
+
 @dataclass
 class ChangeStatistics:
     """Counters of every table the task replicates; safe to read from another thread.
@@ -60,11 +65,19 @@ class ChangeStatistics:
             return self.tables.setdefault(key, TableChangeStats())
 
     def _count(self, key: Table, change: Change, applied: bool) -> None:
-        name = "ddls" if not isinstance(change, RowChange) else _CAPTURED[change.kind]
+        name = counter_name(change)
         stats = self.table(key)
         with self.lock:
             attr = f"applied_{name}" if applied else name
             setattr(stats, attr, getattr(stats, attr) + 1)
+
+    def add(self, counts: Mapping[tuple[Table, str], int], *, applied: bool) -> None:
+        """Count many changes at once: ``{(table, counter_name): how many}`` (negative: take back)."""
+        with self.lock:
+            for (key, name), count in counts.items():
+                stats = self.tables.setdefault(key, TableChangeStats())
+                attr = f"applied_{name}" if applied else name
+                setattr(stats, attr, getattr(stats, attr) + count)
 
     def captured(self, key: Table, change: Change) -> None:
         self._count(key, change, applied=False)
@@ -79,9 +92,9 @@ class ChangeStatistics:
                 stats.error = message
 
     def failed(self, key: Table) -> bool:
-        with self.lock:
-            stats = self.tables.get(key)
-            return stats is not None and stats.error is not None
+        # Asked for every change: one dict read and one attribute read need no lock.
+        stats = self.tables.get(key)
+        return stats is not None and stats.error is not None
 
     def by_table(self) -> dict[Table, dict[str, int]]:
         """Every table's counters as TableStatistics members."""

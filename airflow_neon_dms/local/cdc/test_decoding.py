@@ -20,7 +20,7 @@ form, which the target parses back into the column's type.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -71,6 +71,15 @@ _BARE_IDENT = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]+")
 _UNQUOTED_VALUE = re.compile(r"[^ ]+")
 _BEGIN = re.compile(r"^BEGIN(?: (\d+))?$")
 _COMMIT = re.compile(r"^COMMIT(?: (\d+))?(?: \(at (.+)\))?$")
+#: One `` name[type]:value`` column in its common forms (a bare or quoted name, a type without
+#: quotes, a quoted, bit-string or bare value), matched in one step; anything else is scanned.
+_COLUMN = re.compile(
+    r' (?:([A-Za-z0-9_$\x80-\U0010ffff]+)|"([^"]*(?:""[^"]*)*)")\[([^"]*?)\]:'
+    r"(?:'([^']*(?:''[^']*)*)'(?= |$)|B'([^']*)'(?= |$)|([^ ']+)(?= |$))"
+)
+_ROW_HEAD = re.compile(
+    r"table ([A-Za-z0-9_$\x80-\U0010ffff]+)\.([A-Za-z0-9_$\x80-\U0010ffff]+):(?= (?:INSERT|UPDATE|DELETE):)"
+)
 _TIMESTAMP = re.compile(
     r"^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?"
     r"(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?$"
@@ -170,13 +179,34 @@ class _Scanner:
             self.pos += len(" (no-tuple-data)")
             return None
         columns: list[ColumnValue] = []
-        while not self.at_end() and not self.startswith(" new-tuple:"):
+        text, end, fast = self.text, len(self.text), _COLUMN.match
+        while self.pos < end and not text.startswith(" new-tuple:", self.pos):
+            match = fast(text, self.pos)
+            if match is not None:
+                columns.append(_column(match))
+                self.pos = match.end()
+                continue
             self.expect(" ")
             name = self.identifier()
             type_name = self.type_name()
-            text, unchanged = self.value()
-            columns.append(ColumnValue(name, type_name, text, unchanged))
+            value, unchanged = self.value()
+            columns.append(ColumnValue(name, type_name, value, unchanged))
         return tuple(columns)
+
+
+def _column(match: re.Match[str]) -> ColumnValue:
+    """The ColumnValue of a ``_COLUMN`` match (the same result the scanner gives)."""
+    bare, quoted_name, type_name, quoted, bits, token = match.groups()
+    name = bare if bare is not None else quoted_name.replace('""', '"')
+    if quoted is not None:
+        return ColumnValue(name, type_name, quoted.replace("''", "'"))
+    if bits is not None:
+        return ColumnValue(name, type_name, bits)
+    if token == "null":
+        return ColumnValue(name, type_name, None)
+    if token == "unchanged-toast-datum":
+        return ColumnValue(name, type_name, None, True)
+    return ColumnValue(name, type_name, token)
 
 
 def parse_commit_time(text: str) -> datetime:
@@ -226,6 +256,8 @@ def _truncate(scanner: _Scanner, tables: list[tuple[str, str]]) -> Truncate:
 
 def parse_line(data: str) -> DecodedLine:
     """Parse one ``data`` value of ``pg_logical_slot_peek_changes`` (plugin ``test_decoding``)."""
+    if data.startswith("table "):
+        return _table_line(data)
     if match := _BEGIN.match(data):
         return Begin(int(match.group(1)) if match.group(1) else None)
     if match := _COMMIT.match(data):
@@ -233,6 +265,18 @@ def parse_line(data: str) -> DecodedLine:
         return Commit(int(match.group(1)) if match.group(1) else None, when)
     if data.startswith("message:"):
         return Message(data)
+    return _table_line(data)
+
+
+def _table_line(data: str) -> RowChange | Truncate:
+    head = _ROW_HEAD.match(data)
+    if head is not None:  # the common case: bare names, one table, a row change
+        scanner = _Scanner(data)
+        scanner.pos = head.end()
+        change = _row_change(scanner, head.group(1), head.group(2))
+        if not scanner.at_end():
+            raise scanner.fail("unexpected text after the row")
+        return change
     scanner = _Scanner(data)
     scanner.expect("table ")
     tables = [scanner.qualified_name()]
@@ -257,7 +301,11 @@ def group_transactions(rows: Iterable[tuple[str, object, str]]) -> list[SourceTr
     A transaction whose COMMIT is not among the rows (the read stopped inside it) is left out:
     it is read again, whole, next time.
     """
-    done: list[SourceTransaction] = []
+    return list(iter_transactions(rows))
+
+
+def iter_transactions(rows: Iterable[tuple[str, object, str]]) -> Iterator[SourceTransaction]:
+    """``group_transactions`` one transaction at a time, each parsed when it is asked for."""
     open_xid: int | None = None
     changes: list[Change] | None = None
     for lsn, _xid, data in rows:
@@ -267,10 +315,9 @@ def group_transactions(rows: Iterable[tuple[str, object, str]]) -> list[SourceTr
         elif isinstance(line, Commit):
             if changes is None:
                 raise DecodingError(f"COMMIT {line.xid} without a BEGIN in the decoding output")
-            done.append(SourceTransaction(open_xid, parse_lsn(lsn), line.commit_time, tuple(changes)))
+            yield SourceTransaction(open_xid, parse_lsn(lsn), line.commit_time, tuple(changes))
             changes = None
         elif isinstance(line, RowChange | Truncate):
             if changes is None:
                 raise DecodingError(f"A change outside a transaction in the decoding output: {data[:200]!r}")
             changes.append(line)
-    return done

@@ -147,7 +147,7 @@ def test_stop_and_resume_under_load_loses_and_doubles_nothing(
             # slot holds now, record it on the target, and do not confirm.
             crashed = Pipeline(logical_pg, source_db, target_db, "neon_dms_resume")
             pipelines.append(crashed)
-            transactions, _ = crashed.reader.read()
+            transactions = list(crashed.reader.read()[0])
             assert transactions
             for txn in transactions:
                 crashed.applier.apply(
