@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError, PremigrationAssessmentError
+from airflow_neon_dms.exceptions import (
+    DmsResourceError,
+    NeonConfigError,
+    PremigrationAssessmentError,
+    PremigrationAssessmentFailedError,
+)
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
     NeonDmsBaseOperator,
@@ -233,6 +238,13 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
         started_after = (run_started or call_time) if started else None
         return self.wait_for_run(replication, started=started, started_after=started_after)
 
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, started: bool = True
+    ) -> dict[str, Any]:
+        """RunWaitMixin's resume, declared here so that FailFastMixin wraps it too (a failed
+        premigration assessment fails without retries after a deferral as well)."""
+        return super().execute_complete(context, event, started)
+
     # -- what RunWaitMixin asks of a serverless replication -------------------------------------
 
     run_kind = "Replication"
@@ -311,7 +323,10 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
                 "the replication has an outcome; the provider does not model that status, so it does not "
                 "let the migration go on. Check the assessment in the DMS console."
             )
-        return judge_assessment(self.hook, self.log, run, fail_on_failed=fail_on_failed)
+        try:
+            return judge_assessment(self.hook, self.log, run, fail_on_failed=fail_on_failed)
+        except PremigrationAssessmentError as err:
+            raise PremigrationAssessmentFailedError(str(err)) from None
 
 
 class NeonDmsStopReplicationOperator(NeonDmsBaseOperator, WaitMixin):

@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 from psycopg import sql
 
 from airflow_neon_dms.exceptions import NeonConfigError, PremigrationAssessmentError
@@ -62,8 +63,10 @@ def test_failed_assessment_keeps_the_replication_from_starting_and_fails_with_th
         conn.execute("CREATE TYPE price_pair AS (amount numeric, currency text)")
         conn.execute("CREATE TABLE priced (id int PRIMARY KEY, price price_pair)")
     arn = _new_config(endpoint_pair, configs, unique_id)
-    with pytest.raises(PremigrationAssessmentError, match=f"failed.*{UNSUPPORTED_TYPES}"):
+    with pytest.raises(PremigrationAssessmentError, match=f"failed.*{UNSUPPORTED_TYPES}") as raised:
         _start_deferred(arn, context_factory(), premigration_assessment_settings={})
+    # a retry would only read the same result: the task fails without retries
+    assert isinstance(raised.value, AirflowFailException)
     logged = capsys.readouterr().out
     rows = [line for line in logged.splitlines() if line.startswith(UNSUPPORTED_TYPES)]
     assert rows and "failed" in rows[0], logged
