@@ -86,3 +86,10 @@ class NotificationError(NeonDmsError):
 
 class PremigrationAssessmentError(DmsResourceError):
     """A premigration assessment found failed individual assessments, or could not run."""
+
+
+class PremigrationAssessmentFailedError(PremigrationAssessmentError):
+    """The assessment DMS ran with a serverless StartReplication failed: a retry would only read
+    the same result (it starts no second run), so the task fails at once."""
+
+    retryable = False

@@ -25,7 +25,10 @@ failed tables, only if there are any -> independent data diff -> sequence sync -
 With ``compute=serverless`` a replication config and its replication (task group ``serverless``)
 take the place of the connection tests, the task and its run; the rest is the same, the CDC path
 included (DescribeReplications, DescribeReplicationTableStatistics, the replication's
-``ReplicationConfigId`` metrics, StopReplication at cutover).
+``ReplicationConfigId`` metrics, StopReplication at cutover). There the premigration assessment is
+part of StartReplication (PremigrationAssessmentSettings: DMS runs it before the replication and
+keeps its results in its own bucket, so the role and bucket Params are not used), judged by the
+same rules as the task's run.
 
 With ``full-load-and-cdc`` the task keeps applying the source's changes after its load, and the
 ``cdc`` group takes it to the cutover: the full load done (every table loaded, its cached changes
@@ -88,6 +91,8 @@ MAX_LAG_SECONDS = float(os.environ.get("NEON_DMS_MAX_LAG_SECONDS", "5"))
 LAG_WINDOW_SECONDS = float(os.environ.get("NEON_DMS_LAG_WINDOW_SECONDS", "300"))
 #: "false" lets a failed premigration assessment only warn (the local demo's keyless table).
 ASSESSMENT_FAIL_ON_FAILED = os.environ.get("NEON_DMS_ASSESSMENT_FAIL_ON_FAILED", "true").lower() != "false"
+#: S3 folder of the assessment results (in assessment_bucket, or DMS Serverless's own bucket).
+ASSESSMENT_FOLDER = "premigration-assessments"
 
 # [START aws_retries]
 #: ControlTablesSettings.ControlSchema of a task with CDC.
@@ -221,6 +226,7 @@ with DAG(
     @task(multiple_outputs=True)
     def plan(params: dict[str, Any]) -> dict[str, Any]:
         """Check the Params, find the replication instance, build the table mapping and settings once."""
+        from airflow_neon_dms.dms.assessments import checked_premigration_settings
         from airflow_neon_dms.dms.cutover_plan import cutover_mode
         from airflow_neon_dms.dms.mappings import TableMappings
         from airflow_neon_dms.dms.replication_states import COMPUTE_SERVERLESS, compute_choice, compute_config
@@ -242,6 +248,19 @@ with DAG(
                 )
             except ValueError as err:
                 raise NeonConfigError(str(err)) from None
+            # serverless: DMS runs the assessment as part of StartReplication (results in its own
+            # bucket, so no role or bucket); checked here, before any config exists
+            assess_serverless = compute == COMPUTE_SERVERLESS and params.get("premigration_assessment")
+            premigration = (
+                checked_premigration_settings(
+                    {
+                        "ResultLocationFolder": ASSESSMENT_FOLDER,
+                        "FailOnAssessmentFailure": ASSESSMENT_FAIL_ON_FAILED,
+                    }
+                )
+                if assess_serverless
+                else None
+            )
             instance_arn = (
                 None
                 if compute == COMPUTE_SERVERLESS
@@ -265,6 +284,7 @@ with DAG(
             "task_settings": settings.to_dict(),
             "compute": compute,
             "compute_config": capacity,
+            "premigration_settings": premigration,
         }
 
     migration_plan = plan()
@@ -341,6 +361,7 @@ with DAG(
         replication_task_arn=create_task.output,
         service_access_role_arn="{{ params.assessment_role_arn or '' }}",
         result_bucket="{{ params.assessment_bucket or '' }}",
+        result_folder=ASSESSMENT_FOLDER,
         fail_on_failed=ASSESSMENT_FAIL_ON_FAILED,
         aws_conn_id=AWS_CONN_ID,
         waiter_delay=POLL_SECONDS,
@@ -381,6 +402,8 @@ with DAG(
         run_serverless = NeonDmsStartReplicationOperator(
             task_id="run_replication",
             replication_config_arn=create_config.output,
+            # the premigration assessment, when the Param is on: DMS runs it before the replication
+            premigration_assessment_settings=migration_plan["premigration_settings"],
             aws_conn_id=AWS_CONN_ID,
             waiter_delay=POLL_SECONDS,
             **AWS_RETRIES,
@@ -529,9 +552,11 @@ with DAG(
         writes_stopped: dict[str, Any] | None,
         cutover: dict[str, Any] | None,
         assessment: dict[str, Any] | None = None,
+        replication: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One summary of the migration: what DMS said, what was reloaded, what the diff proved,
-        and with CDC the cutover window."""
+        the premigration assessment (the task's run, or the one StartReplication ran), and with
+        CDC the cutover window."""
         from airflow_neon_dms.exceptions import DataDiffError
         from airflow_neon_dms.migration_report import build_report, cutover_window, format_report
 
@@ -542,7 +567,7 @@ with DAG(
             diff=diff,
             sequences=sequences,
             cutover=window,
-            assessment=assessment,
+            assessment=assessment or (replication or {}).get("premigration_assessment"),
         )
         print(format_report(summary))
         if not summary["verified"]:  # no "verified" asset event for a migration the diff did not prove
@@ -577,4 +602,5 @@ with DAG(
         stopped_writing,
         cutover.output,
         assessment.output,
+        run_serverless.output,
     )

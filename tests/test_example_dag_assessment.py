@@ -38,3 +38,15 @@ def test_assessment_sits_between_task_creation_and_the_full_load(dag_module: Mod
 def test_the_param_chooses_whether_to_assess(dag_module: ModuleType, enabled: bool, next_task: str) -> None:
     branch = dag_module.dag.task_dict["assess_first"]
     assert branch.python_callable({"premigration_assessment": enabled}) == next_task
+
+
+def test_serverless_runs_the_assessment_through_start_replication(dag_module: ModuleType) -> None:
+    dag = dag_module.dag
+    start = dag.task_dict["serverless.run_replication"]
+    # the plan's checked PremigrationAssessmentSettings (None when the Param is off or on instances)
+    assert "premigration_assessment_settings" in start.template_fields
+    assert "plan" in start.upstream_task_ids
+    report_inputs = dag.task_dict["report"].upstream_task_ids
+    assert {"premigration_assessment", "serverless.run_replication"} <= report_inputs
+    # the serverless run never waits for the task's own assessment run
+    assert "premigration_assessment" not in start.get_flat_relative_ids(upstream=True)

@@ -1,13 +1,16 @@
 """Premigration assessment results: run states, the verdict and the per-assessment table (pure).
 
-States come from botocore's DMS model (ReplicationTaskAssessmentRun.Status and
-ReplicationTaskIndividualAssessment.Status docs). A run is ``failed`` when at least one individual
-assessment failed, ``warning`` when one warned or all were skipped, ``passed`` otherwise;
-``error-provisioning``/``error-executing`` are DMS's own errors.
+States come from botocore's DMS model (ReplicationTaskAssessmentRun.Status,
+PremigrationAssessmentStatus.Status and ReplicationTaskIndividualAssessment.Status docs). A run
+is ``failed`` when at least one individual assessment failed, ``warning`` when one warned or all
+were skipped, ``passed`` otherwise; ``error-provisioning``/``error-executing`` are DMS's own
+errors. A serverless replication's run (StartReplication's PremigrationAssessmentSettings) is
+judged by the same functions through :func:`premigration_run`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -25,6 +28,17 @@ RUN_ERRORED = frozenset({"error-provisioning", "error-executing", "invalid state
 ASSESSMENT_BLOCKING = frozenset({"failed"})
 #: The IAM role form DMS takes as ServiceAccessRoleArn.
 ROLE_ARN_PREFIX = "arn:aws"
+#: The keys of StartReplication's PremigrationAssessmentSettings (botocore's doc; DMS Serverless).
+SERVERLESS_SETTING_KEYS = (
+    "ResultLocationFolder",
+    "ResultEncryptionMode",
+    "ResultKmsKeyArn",
+    "IncludeOnly",
+    "Exclude",
+    "FailOnAssessmentFailure",
+)
+#: ResultEncryptionMode values (botocore's doc).
+ENCRYPTION_MODES = ("SSE_S3", "SSE_KMS")
 
 
 class RunOutcome(str, Enum):
@@ -134,6 +148,8 @@ def assessment_verdict(
             "to the results bucket and the endpoints, then run the assessment again.",
         )
     blocking = [r.name for r in rows if r.blocking]
+    if status.lower() == "failed" and not blocking:  # DMS says failed: never read that as a pass
+        blocking = ["(DMS named none)"]
     if not blocking:
         return AssessmentVerdict(True, f"Premigration assessment {name} {status}: no assessment failed.")
     message = (
@@ -167,3 +183,87 @@ def result_key(run: Mapping[str, Any], assessment_name: str) -> str:
     """The S3 key of one individual assessment's result file."""
     prefix = result_location(run).split("/", 3)[3]
     return f"{prefix}{assessment_name}/{assessment_name}-result.json"
+
+
+def checked_premigration_settings(value: Mapping[str, Any] | str | None) -> dict[str, Any] | None:
+    """StartReplication's PremigrationAssessmentSettings as a dict, checked before any AWS call.
+
+    None or "" means no assessment; ``{}`` every applicable one. ``IncludeOnly``/``Exclude`` may
+    be lists; ``FailOnAssessmentFailure`` is made explicit (AWS's default: true). Sources:
+    botocore's doc and the user guide's "AWS DMS Serverless premigration" (no service role, no
+    bucket: DMS uses a system-managed bucket)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as err:
+            raise NeonConfigError(f"premigration_assessment_settings is not valid JSON: {err}.") from None
+    if not isinstance(value, Mapping):
+        raise NeonConfigError("premigration_assessment_settings must be a JSON object (a dict).")
+    settings = dict(value)
+    misplaced = [k for k in ("ServiceAccessRoleArn", "ResultLocationBucket") if k in settings]
+    if misplaced:
+        raise NeonConfigError(
+            f"premigration_assessment_settings has {', '.join(misplaced)}, which DMS Serverless does "
+            "not take: it writes the assessment results to a system-managed S3 bucket. Remove them "
+            "(ResultLocationFolder names the folder)."
+        )
+    unknown = sorted(set(settings) - set(SERVERLESS_SETTING_KEYS))
+    if unknown:
+        raise NeonConfigError(
+            f"premigration_assessment_settings has unknown key(s) {', '.join(unknown)}; use "
+            f"{', '.join(SERVERLESS_SETTING_KEYS)}."
+        )
+    for key in ("IncludeOnly", "Exclude"):
+        names = settings.get(key)
+        if isinstance(names, (list, tuple)):
+            settings[key] = " ".join(str(n) for n in names)
+        if not settings.get(key):
+            settings.pop(key, None)
+    if "IncludeOnly" in settings and "Exclude" in settings:
+        raise NeonConfigError("premigration_assessment_settings: give IncludeOnly or Exclude, not both.")
+    mode = settings.get("ResultEncryptionMode")
+    if mode is not None and mode not in ENCRYPTION_MODES:
+        raise NeonConfigError(
+            f"premigration_assessment_settings: ResultEncryptionMode {mode!r} is not one of "
+            f"{', '.join(ENCRYPTION_MODES)}."
+        )
+    if settings.get("ResultKmsKeyArn") and mode != "SSE_KMS":
+        raise NeonConfigError(
+            "premigration_assessment_settings: ResultKmsKeyArn needs ResultEncryptionMode SSE_KMS."
+        )
+    fail = settings.get("FailOnAssessmentFailure", True)
+    if isinstance(fail, str) and fail.lower() in ("true", "false"):
+        fail = fail.lower() == "true"
+    if not isinstance(fail, bool):
+        raise NeonConfigError(
+            f"premigration_assessment_settings: FailOnAssessmentFailure {fail!r} must be true or false."
+        )
+    settings["FailOnAssessmentFailure"] = fail
+    return settings
+
+
+def latest_premigration_status(replication: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The newest of a Replication's PremigrationAssessmentStatuses (by creation date), or None."""
+    statuses = [s for s in replication.get("PremigrationAssessmentStatuses") or [] if isinstance(s, Mapping)]
+    if not statuses:
+        return None
+    dated = [s for s in statuses if s.get("PremigrationAssessmentRunCreationDate") is not None]
+    if len(dated) == len(statuses):
+        return max(dated, key=lambda s: s["PremigrationAssessmentRunCreationDate"])
+    return statuses[-1]
+
+
+def premigration_run(status: Mapping[str, Any], replication_name: str) -> dict[str, Any]:
+    """A PremigrationAssessmentStatus in the shape of a ReplicationTaskAssessmentRun, so that the
+    serverless path is judged and reported by the same functions as the instance path."""
+    run = {
+        "ReplicationTaskAssessmentRunArn": status.get("PremigrationAssessmentRunArn", ""),
+        "AssessmentRunName": f"of replication {replication_name}",
+    }
+    for key in ("Status", "LastFailureMessage", "ResultLocationBucket", "ResultLocationFolder",
+                "AssessmentProgress", "ResultStatistic"):  # fmt: skip
+        if key in status:
+            run[key] = status[key]
+    return run

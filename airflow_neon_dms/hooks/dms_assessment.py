@@ -95,12 +95,18 @@ class AssessmentCalls:
         return dict(runs[0]) if runs else None
 
     def individual_assessments(self, run_arn: str) -> list[dict[str, Any]]:
-        """Every individual assessment of the run (all pages)."""
+        """Every individual assessment of the run (all pages); none when DMS finds none (the
+        verdict then rests on the run's Status, see ``assessment_verdict``)."""
         pages = MarkerPages(
             "ReplicationTaskIndividualAssessments", Filters=_run_filter(run_arn), MaxRecords=100
         )
-        while (kwargs := pages.next_request()) is not None:
-            pages.add(self.conn.describe_replication_task_individual_assessments(**kwargs))
+        try:
+            while (kwargs := pages.next_request()) is not None:
+                pages.add(self.conn.describe_replication_task_individual_assessments(**kwargs))
+        except ClientError as err:
+            if _not_found(err):
+                return []
+            raise
         return [dict(r) for r in pages.records]
 
     def read_assessment_results(self, run: dict[str, Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -50,14 +50,17 @@ from airflow_neon_dms.local.faults import (
     ResourceAlreadyExistsFault,
     ResourceNotFoundFault,
 )
+from airflow_neon_dms.local.premigration_settings import (
+    ENCRYPTION_MODES,
+    PremigrationSettings,
+    system_bucket,
+)
 from airflow_neon_dms.local.s3_buckets import LocalS3
 from airflow_neon_dms.local.service_state import ServiceState
 from airflow_neon_dms.local.table_mappings import parse_table_mappings
 
 #: An IAM role ARN (AWS IAM user guide, "IAM ARNs": arn:aws:iam::account:role/path/name).
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-#: ResultEncryptionMode values (botocore's StartReplicationTaskAssessmentRun doc).
-ENCRYPTION_MODES = {"SSE_S3": "AES256", "SSE_KMS": "aws:kms"}
 #: Task states in which a run can start: the task exists and is not moving data.
 _ASSESSABLE_TASK_STATES = ("ready", "stopped", "failed")
 
@@ -106,6 +109,10 @@ class AssessmentRun:
     cancelled: bool = False
     #: True once every assessment ended and the results are written (or could not be).
     finished: bool = False
+    #: A serverless replication's run (StartReplication's PremigrationAssessmentSettings): its
+    #: config, and whether a failed assessment keeps the replication from starting.
+    config_arn: str = ""
+    fail_on_assessment_failure: bool = True
 
     @property
     def run_id(self) -> str:
@@ -153,6 +160,28 @@ class AssessmentRun:
             out["ResultKmsKeyArn"] = self.kms_key_arn
         return out
 
+    def premigration_status(self) -> dict[str, Any]:
+        """The PremigrationAssessmentStatus shape (a Replication's PremigrationAssessmentStatuses)."""
+        run = self.to_api(latest=True)
+        out = {
+            "PremigrationAssessmentRunArn": self.arn,
+            "FailOnAssessmentFailure": self.fail_on_assessment_failure,
+            "PremigrationAssessmentRunCreationDate": self.created,
+        }
+        for name in (
+            "Status",
+            "AssessmentProgress",
+            "LastFailureMessage",
+            "ResultLocationBucket",
+            "ResultLocationFolder",
+            "ResultEncryptionMode",
+            "ResultKmsKeyArn",
+            "ResultStatistic",
+        ):
+            if name in run:
+                out[name] = run[name]
+        return out  # fmt: skip
+
 
 def run_status(statuses: list[str]) -> str:
     """The run's final status from its assessments' (botocore's ReplicationTaskAssessmentRun.Status:
@@ -181,6 +210,9 @@ class AssessmentOperations(ServiceState):
         super().__init__(**kwargs)
         self.s3 = s3 if s3 is not None else LocalS3(self.account_id)
         self.assessment_runs: dict[str, AssessmentRun] = {}
+        #: Runs started by StartReplication's PremigrationAssessmentSettings, by run ARN. They are
+        #: not replication task runs: DescribeReplicationTaskAssessmentRuns does not list them.
+        self.premigration_runs: dict[str, AssessmentRun] = {}
 
     def _assessed(self, task_arn: str) -> AssessedTask:
         task = self._task(task_arn)
@@ -288,6 +320,42 @@ class AssessmentOperations(ServiceState):
         self._spawn(f"assessment-{name}", lambda: self._execute(run, assessed))
         return {"ReplicationTaskAssessmentRun": self._run_api(run)}
 
+    def start_premigration_run(
+        self, config_arn: str, name: str, settings: PremigrationSettings
+    ) -> AssessmentRun:
+        """A serverless replication's run (not yet executing): results go to the system-managed
+        bucket, created on first use."""
+        bucket = system_bucket(self.account_id, self.region)
+        self.s3.create_bucket(bucket, self.region)
+        run = AssessmentRun(
+            arn=self._arn("assessment-run", resource_id()),
+            task_arn="",
+            name=name,
+            role_arn="",
+            bucket=bucket,
+            folder=settings.folder,
+            encryption_mode=settings.encryption_mode,
+            kms_key_arn=settings.kms_key_arn,
+            config_arn=config_arn,
+            fail_on_assessment_failure=settings.fail_on_assessment_failure,
+        )
+        run.assessments = [
+            IndividualAssessment(self._arn("individual-assessment", resource_id()), run.arn, n)
+            for n in settings.names
+        ]
+        self.premigration_runs[run.arn] = run
+        return run
+
+    def premigration_statuses(self, config_arn: str) -> list[dict[str, Any]]:
+        """The PremigrationAssessmentStatuses of a replication: its runs, oldest first."""
+        runs = sorted((r for r in self.premigration_runs.values() if r.config_arn == config_arn),
+                      key=lambda r: r.created)  # fmt: skip
+        return [r.premigration_status() for r in runs]
+
+    def forget_premigration_runs(self, config_arn: str) -> None:
+        for arn in [a for a, r in self.premigration_runs.items() if r.config_arn == config_arn]:
+            del self.premigration_runs[arn]
+
     def _execute(self, run: AssessmentRun, task: AssessedTask) -> None:
         """Run every individual assessment, then write the results (a task thread)."""
         with self.lock:
@@ -327,7 +395,7 @@ class AssessmentOperations(ServiceState):
                 "IndividualAssessmentName": assessment.name,
                 "ReplicationTaskIndividualAssessmentArn": assessment.arn,
                 "ReplicationTaskAssessmentRunArn": run.arn,
-                "ReplicationTaskArn": run.task_arn,
+                **_owner(run),
                 "Status": assessment.status,
                 "Description": result.description if result else "",
                 "Objects": result.objects if result else [],
@@ -338,7 +406,7 @@ class AssessmentOperations(ServiceState):
         summary = {
             "AssessmentRunName": run.name,
             "ReplicationTaskAssessmentRunArn": run.arn,
-            "ReplicationTaskArn": run.task_arn,
+            **_owner(run),
             "Status": run_status([a.status for a in run.assessments]) if not run.cancelled else "cancelling",
             "IndividualAssessments": [{"Name": a.name, "Status": a.status} for a in run.assessments],
         }
@@ -350,6 +418,9 @@ class AssessmentOperations(ServiceState):
             return self.assessment_runs[arn]
         except KeyError:
             raise ResourceNotFoundFault(f"Assessment run {arn} not found.") from None
+
+    def _any_run(self, arn: str) -> AssessmentRun:
+        return self.assessment_runs.get(arn) or self.premigration_runs[arn]
 
     def _run_api(self, run: AssessmentRun) -> dict[str, Any]:
         latest = max(
@@ -380,13 +451,13 @@ class AssessmentOperations(ServiceState):
             params,
             {
                 "replication-task-assessment-run-arn": lambda a: a.run_arn,
-                "replication-task-arn": lambda a: self.assessment_runs[a.run_arn].task_arn,
+                "replication-task-arn": lambda a: self._any_run(a.run_arn).task_arn,
                 "status": lambda a: a.status,
             },
         )
-        every = [
-            a for r in sorted(self.assessment_runs.values(), key=lambda r: r.created) for a in r.assessments
-        ]
+        # a serverless replication's run is found by its PremigrationAssessmentRunArn too
+        runs = [*self.assessment_runs.values(), *self.premigration_runs.values()]
+        every = [a for r in sorted(runs, key=lambda r: r.created) for a in r.assessments]
         items = apply_filters(every, filters)
         if filters and not items:
             raise ResourceNotFoundFault("No individual assessments found matching the filters.")
@@ -423,3 +494,10 @@ class AssessmentOperations(ServiceState):
         super()._forget_task(task)
         for arn in [a for a, r in self.assessment_runs.items() if r.task_arn == task.arn]:
             del self.assessment_runs[arn]
+
+
+def _owner(run: AssessmentRun) -> dict[str, str]:
+    """What a result file names as the assessed resource: the task, or the replication config."""
+    return (
+        {"ReplicationConfigArn": run.config_arn} if run.config_arn else {"ReplicationTaskArn": run.task_arn}
+    )

@@ -159,6 +159,9 @@ class ReplicationConfig:
     cdc: dict[str, Any] = field(default_factory=dict)
     #: StartReplication's PremigrationAssessmentSettings (JSON text), kept as given.
     premigration_assessment_settings: str | None = None
+    #: True when a failed premigration assessment kept the last start from running (the next
+    #: start is a first run again: start-replication).
+    assessment_blocked: bool = False
     #: After ModifyReplicationConfig: until when the replication is ``modifying`` (epoch seconds).
     modifying_until: float | None = None
     #: While ``deleting``: when the config is gone (epoch seconds).

@@ -9,11 +9,16 @@ job exactly as StartReplicationTask does, with the provisioning phase as the run
 the runner does for a migration type (full load, and change capture where it supports it) a
 replication of that ``ReplicationType`` does too; the Replication answer is derived from the
 task's state (``ReplicationConfig.replication_to_api``).
+
+A StartReplication with ``PremigrationAssessmentSettings`` first runs a premigration assessment
+(``AssessmentOperations``'s runner and checks, results in the system-managed bucket), while the
+replication shows its provisioning statuses; the data phase begins once the assessment ends, unless
+it failed and ``FailOnAssessmentFailure`` is true (AWS's default): then the replication ends
+``failed`` without moving a row. ``Replication.PremigrationAssessmentStatuses`` lists the runs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -29,12 +34,15 @@ from airflow_neon_dms.local.api_params import (
     required,
     with_marker,
 )
+from airflow_neon_dms.local.assessment_checks import AssessedTask, applicable_assessments
+from airflow_neon_dms.local.assessment_operations import AssessmentOperations, AssessmentRun
 from airflow_neon_dms.local.faults import (
     InvalidParameterCombinationException,
     InvalidParameterValueException,
     InvalidResourceStateFault,
 )
 from airflow_neon_dms.local.models import ReplicationTask, ResourceObserver
+from airflow_neon_dms.local.premigration_settings import parse_premigration_settings
 from airflow_neon_dms.local.reload_request import reload_option, tables_to_reload
 from airflow_neon_dms.local.replication_config_operations import ReplicationConfigOperations
 from airflow_neon_dms.local.replication_models import ACTIVE_STATUSES, ReplicationConfig
@@ -74,7 +82,7 @@ class _MetricsOnly:
         return cast(TaskMetrics | None, self.service.task_metrics(task))
 
 
-class ReplicationOperations(ReplicationConfigOperations):
+class ReplicationOperations(ReplicationConfigOperations, AssessmentOperations):
     """The serverless replication operations (the configs' operations included)."""
 
     #: Each config's job while its replication runs (kept for reloads).
@@ -87,6 +95,7 @@ class ReplicationOperations(ReplicationConfigOperations):
     def _forget_config(self, config: ReplicationConfig) -> None:
         super()._forget_config(config)
         self.replication_jobs.pop(config.arn, None)
+        self.forget_premigration_runs(config.arn)
 
     def _check_start(self, config: ReplicationConfig, start_type: str) -> None:
         status = config.status()
@@ -105,7 +114,8 @@ class ReplicationOperations(ReplicationConfigOperations):
                 f"Replication {config.identifier} is deprovisioning; start it again once "
                 "ProvisionData.ProvisionState is deprovisioned."
             )
-        ever_started = config.started_at is not None
+        # a replication a failed premigration assessment kept from starting never ran
+        ever_started = config.started_at is not None and not config.assessment_blocked
         # botocore's StartReplicationType docs: start-replication is the only valid first start,
         # and resume-processing "isn't applicable for a full-load replication"
         if start_type == "start-replication" and ever_started:
@@ -132,19 +142,55 @@ class ReplicationOperations(ReplicationConfigOperations):
         names = ("CdcStartTime", "CdcStartPosition", "CdcStopPosition")
         return {name: params[name] for name in names if params.get(name) is not None}
 
-    @staticmethod
-    def _assessment_settings(text: Any) -> str | None:
-        if text is None or text == "":
-            return None
-        try:
-            document = json.loads(text)
-        except (TypeError, ValueError) as err:
-            raise InvalidParameterValueException(
-                f"PremigrationAssessmentSettings is not valid JSON: {err}."
-            ) from None
-        if not isinstance(document, dict):
-            raise InvalidParameterValueException("PremigrationAssessmentSettings must be a JSON object.")
-        return str(text)
+    def _config_applicable(self, config: ReplicationConfig) -> list[str]:
+        source, target = self._endpoint(config.source_arn), self._endpoint(config.target_arn)
+        return applicable_assessments(source.engine_name, target.engine_name, config.replication_type)
+
+    def describe_applicable_individual_assessments(self, params: Params) -> Result:
+        """For a ReplicationConfigArn: the assessments a StartReplication of it would run."""
+        if not params.get("ReplicationConfigArn"):
+            return super().describe_applicable_individual_assessments(params)
+        names = self._config_applicable(self._replication_config(params["ReplicationConfigArn"]))
+        page, marker = paginate(params, names, DESCRIBE_MAX)
+        return with_marker({"IndividualAssessmentNames": page}, marker)
+
+    def _replication_api(self, config: ReplicationConfig) -> dict[str, Any]:
+        answer = config.replication_to_api(self.timing)
+        statuses = self.premigration_statuses(config.arn)
+        if statuses:
+            answer["PremigrationAssessmentStatuses"] = statuses
+        return answer
+
+    def _assess_then_run(
+        self, config: ReplicationConfig, run: AssessmentRun, job: TaskJob, start_type: str
+    ) -> None:
+        """The replication thread when StartReplication carries assessment settings."""
+        assessed = AssessedTask(
+            source=job.source,
+            target=job.target,
+            mappings=job.mappings,
+            migration_type=config.replication_type,
+            settings_json=config.settings,
+        )
+        self._execute(run, assessed)
+        with self.lock:
+            blocked = run.fail_on_assessment_failure and run.status in ("failed", "error-executing")
+            if blocked:
+                task = config.task
+                task.status = "failed"
+                task.last_failure = (
+                    f"Premigration assessment {run.name} ended {run.status}: "
+                    f"{run.last_failure or 'see its results'}; the replication did not start "
+                    "(FailOnAssessmentFailure is true)."
+                )
+                task.stop_date = time.time()
+                config.assessment_blocked = True
+                config.provisioning_until = min(config.provisioning_until or task.stop_date, task.stop_date)
+                task.running_at = None
+                log.info("Replication %s: premigration assessment %s", config.identifier, run.status)
+                return
+            config.assessment_blocked = False
+        job.run(start_type)
 
     def start_replication(self, params: Params) -> Result:
         config = self._replication_config(required(params, "ReplicationConfigArn"))
@@ -160,7 +206,9 @@ class ReplicationOperations(ReplicationConfigOperations):
         # task; a replication's are those of this StartReplication only (Replication shows them so)
         config.task.cdc_stop_position = config.task.cdc_start_position = config.task.cdc_start_time = ""
         _cdc_parameters(params, config.task)
-        assessment = self._assessment_settings(params.get("PremigrationAssessmentSettings"))
+        assessment = parse_premigration_settings(
+            params.get("PremigrationAssessmentSettings"), self._config_applicable(config)
+        )
         source = self._endpoint(config.source_arn)
         target = self._endpoint(config.target_arn)
         settings, _ = parse_task_settings(config.settings)
@@ -183,7 +231,7 @@ class ReplicationOperations(ReplicationConfigOperations):
         if not still_provisioned:
             config.provisioned_at = now + provisioning
         config.cdc = cdc
-        config.premigration_assessment_settings = assessment
+        config.premigration_assessment_settings = params.get("PremigrationAssessmentSettings") or None
         task.status = "starting"
         task.running_at = config.provisioning_until
         task.scheduled_start = now
@@ -195,9 +243,18 @@ class ReplicationOperations(ReplicationConfigOperations):
         # its CloudWatch metrics, under the config's dimension (task_metrics.replication_dimensions)
         task.observer = cast(ResourceObserver, _MetricsOnly(self))
         self.replication_jobs[config.arn] = job
-        self._spawn(f"replication-{config.identifier}", lambda: job.run(start_type))
+        if assessment is None:
+            self._spawn(f"replication-{config.identifier}", lambda: job.run(start_type))
+        else:
+            run = self.start_premigration_run(
+                config.arn, f"{config.identifier}-premigration-{int(now * 1000)}", assessment
+            )
+            self._spawn(
+                f"replication-{config.identifier}",
+                lambda: self._assess_then_run(config, run, job, start_type),
+            )
         log.info("Replication %s starting (%s)", config.identifier, start_type)
-        return {"Replication": config.replication_to_api(self.timing)}
+        return {"Replication": self._replication_api(config)}
 
     def stop_replication(self, params: Params) -> Result:
         config = self._replication_config(required(params, "ReplicationConfigArn"))
@@ -215,11 +272,11 @@ class ReplicationOperations(ReplicationConfigOperations):
         config.task.status = "stopping"
         config.task.stop_event.set()
         log.info("Replication %s stopping", config.identifier)
-        return {"Replication": config.replication_to_api(self.timing)}
+        return {"Replication": self._replication_api(config)}
 
     def describe_replications(self, params: Params) -> Result:
         page, marker = paginate(params, self._described_configs(params), DESCRIBE_MAX)
-        return with_marker({"Replications": [c.replication_to_api(self.timing) for c in page]}, marker)
+        return with_marker({"Replications": [self._replication_api(c) for c in page]}, marker)
 
     def describe_replication_table_statistics(self, params: Params) -> Result:
         config = self._replication_config(required(params, "ReplicationConfigArn"))

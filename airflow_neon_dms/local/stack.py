@@ -286,14 +286,19 @@ class LocalStack:
         }
 
     def run_dag(
-        self, conf: dict[str, Any] | None = None, log_path: Path | None = None, timeout: float | None = None
+        self,
+        conf: dict[str, Any] | None = None,
+        log_path: Path | None = None,
+        timeout: float | None = None,
+        env_overrides: dict[str, str] | None = None,
     ) -> DagRunResult:
         """Run the example DAG with ``airflow dags test``; return its outcome and XComs.
 
         ``timeout``: seconds after which the run is killed and counts as failed (None: no limit).
+        ``env_overrides``: variables set over ``airflow_env()`` for this run only.
         """
         airflow = str(Path(sys.executable).with_name("airflow"))
-        env = self.airflow_env()
+        env = {**self.airflow_env(), **(env_overrides or {})}
         subprocess.run(
             [airflow, "db", "migrate"],
             env=env,

@@ -1,10 +1,16 @@
-"""Run a DMS premigration assessment on a replication task and judge its results."""
+"""Run a DMS premigration assessment on a replication task and judge its results.
+
+:func:`judge_assessment` is the one judgement of a finished run: the task's run here, and a
+serverless replication's run (StartReplication's PremigrationAssessmentSettings) in
+operators/serverless.py.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import Context
@@ -25,6 +31,34 @@ _START_ERROR_FIXES = {
     "no other assessment run of the task is in progress.",
     "ResourceNotFoundFault": "Create the replication task first (NeonDmsCreateTaskOperator).",
 }
+
+
+def judge_assessment(
+    hook: Any, log: logging.Logger | Any, run: Mapping[str, Any], *, fail_on_failed: bool
+) -> dict[str, Any]:
+    """Read a finished run's individual assessments and result files, log their table, and raise
+    PremigrationAssessmentError on a failed one (unless ``fail_on_failed`` is False: then warn) or
+    on a run DMS could not finish. Returns the summary for XCom and the closing report."""
+    from airflow_neon_dms.dms.assessments import (
+        assessment_rows,
+        assessment_summary,
+        assessment_verdict,
+        results_table,
+    )
+
+    run_arn = str(run.get("ReplicationTaskAssessmentRunArn", ""))
+    individual = hook.individual_assessments(run_arn)
+    names = [str(a.get("IndividualAssessmentName", "")) for a in individual]
+    rows = assessment_rows(individual, hook.read_assessment_results(dict(run), names))
+    log.info("Premigration assessment %s:\n%s", run.get("AssessmentRunName"), results_table(rows))
+    verdict = assessment_verdict(run, rows, fail_on_failed=fail_on_failed)
+    if not verdict.ok:
+        raise PremigrationAssessmentError(verdict.message)
+    if any(r.blocking for r in rows):
+        log.warning("%s", verdict.message)
+    else:
+        log.info("%s", verdict.message)
+    return assessment_summary(run, rows)
 
 
 def default_run_name(context: Context) -> str:
@@ -205,30 +239,12 @@ class NeonDmsPremigrationAssessmentOperator(NeonDmsBaseOperator, WaitMixin):
         )
 
     def _judge(self, run_arn: str) -> dict[str, Any]:
-        from airflow_neon_dms.dms.assessments import (
-            assessment_rows,
-            assessment_summary,
-            assessment_verdict,
-            results_table,
-        )
-
         run = self.hook.describe_assessment_run(run_arn)
         if run is None:
             raise PremigrationAssessmentError(
                 f"Premigration assessment run {run_arn} no longer exists; run the assessment again."
             )
-        individual = self.hook.individual_assessments(run_arn)
-        names = [str(a.get("IndividualAssessmentName", "")) for a in individual]
-        rows = assessment_rows(individual, self.hook.read_assessment_results(run, names))
-        self.log.info("Premigration assessment %s:\n%s", run.get("AssessmentRunName"), results_table(rows))
-        verdict = assessment_verdict(run, rows, fail_on_failed=self.fail_on_failed)
-        if not verdict.ok:
-            raise PremigrationAssessmentError(verdict.message)
-        if any(r.blocking for r in rows):
-            self.log.warning("%s", verdict.message)
-        else:
-            self.log.info("%s", verdict.message)
-        return assessment_summary(run, rows)
+        return judge_assessment(self.hook, self.log, run, fail_on_failed=self.fail_on_failed)
 
     def on_kill(self) -> None:
         """Cancel the run this task started; log, never raise."""

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
-from airflow_neon_dms.exceptions import DmsResourceError, NeonConfigError
+from airflow_neon_dms.exceptions import (
+    DmsResourceError,
+    NeonConfigError,
+    PremigrationAssessmentError,
+    PremigrationAssessmentFailedError,
+)
 from airflow_neon_dms.operators.base import (
     AWS_TEMPLATE_FIELDS,
     NeonDmsBaseOperator,
@@ -155,17 +160,35 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
     does not model (fail closed). The provisioning phase is waited for in the triggerer when
     ``deferrable``. Returns a summary of the replication.
 
+    With ``premigration_assessment_settings`` DMS runs its premigration assessment before the
+    replication (results in its system-managed S3 bucket). Once the replication has an outcome,
+    the newest of its PremigrationAssessmentStatuses is judged as the instance path's
+    NeonDmsPremigrationAssessmentOperator judges a run (same table in the log, same verdict): a
+    ``failed`` assessment fails the task unless ``FailOnAssessmentFailure`` is false (then DMS
+    starts the replication anyway and the task only warns); a run DMS could not finish, a missing
+    status or one the provider does not model fails it. The summary then carries
+    ``premigration_assessment``.
+
     :param replication_config_arn: the replication config.
     :param start_type: start-replication, resume-processing or reload-target.
     :param wait_for_completion: False returns right after the start.
     :param wait_for_cdc_stop: with CDC, wait until the replication stops instead of until CDC begins.
-    :param premigration_assessment_settings: PremigrationAssessmentSettings JSON for StartReplication.
+    :param premigration_assessment_settings: StartReplication's PremigrationAssessmentSettings (a
+        dict or JSON text: ResultLocationFolder, ResultEncryptionMode, ResultKmsKeyArn, IncludeOnly,
+        Exclude, FailOnAssessmentFailure); checked before the start. No service role or bucket:
+        DMS Serverless does not take them.
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param waiter_delay: seconds between polls.
     :param max_wait: seconds before the wait gives up (an absolute deadline, kept across deferral).
     """
 
-    template_fields: Sequence[str] = (*AWS_TEMPLATE_FIELDS, "replication_config_arn", "start_type")
+    template_fields: Sequence[str] = (
+        *AWS_TEMPLATE_FIELDS,
+        "replication_config_arn",
+        "start_type",
+        "premigration_assessment_settings",
+    )
+    template_fields_renderers = {"premigration_assessment_settings": "json"}
 
     def __init__(
         self,
@@ -174,7 +197,7 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
         start_type: StartType | str = START_REPLICATION,
         wait_for_completion: bool = True,
         wait_for_cdc_stop: bool = False,
-        premigration_assessment_settings: str | None = None,
+        premigration_assessment_settings: Mapping[str, Any] | str | None = None,
         deferrable: bool | None = None,
         waiter_delay: float = 30,
         max_wait: float = 24 * 3600,
@@ -200,8 +223,9 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
         run_started = dag_run_started(context)
         call_time = datetime.now(timezone.utc)
         extra = {}
-        if self.premigration_assessment_settings:
-            extra["PremigrationAssessmentSettings"] = self.premigration_assessment_settings
+        settings = self._assessment_settings()
+        if settings is not None:
+            extra["PremigrationAssessmentSettings"] = json.dumps(settings, sort_keys=True)
         started, replication = self.hook.start_replication_run(
             self.replication_config_arn,
             start_type,
@@ -213,6 +237,13 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
             return {**replication_summary(replication), "started": started}
         started_after = (run_started or call_time) if started else None
         return self.wait_for_run(replication, started=started, started_after=started_after)
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, started: bool = True
+    ) -> dict[str, Any]:
+        """RunWaitMixin's resume, declared here so that FailFastMixin wraps it too (a failed
+        premigration assessment fails without retries after a deferral as well)."""
+        return super().execute_complete(context, event, started)
 
     # -- what RunWaitMixin asks of a serverless replication -------------------------------------
 
@@ -248,6 +279,54 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
 
     def run_summary(self, run: Mapping[str, Any]) -> dict[str, Any]:
         return replication_summary(run)
+
+    # -- the premigration assessment DMS runs before the replication --------------------------
+
+    def _assessment_settings(self) -> dict[str, Any] | None:
+        from airflow_neon_dms.dms.assessments import checked_premigration_settings
+
+        return checked_premigration_settings(self.premigration_assessment_settings)
+
+    def finish_run(self, verdict: TaskOutcome, run: dict[str, Any], started: bool) -> dict[str, Any]:
+        """Judge the premigration assessment first (it explains a replication it kept from
+        starting), then the replication."""
+        from airflow_neon_dms.dms.states import Outcome
+
+        settings = self._assessment_settings()
+        if settings is None or verdict.outcome == Outcome.WAITING:
+            return super().finish_run(verdict, run, started)
+        assessment = self.judge_premigration(run, fail_on_failed=settings["FailOnAssessmentFailure"])
+        return {**super().finish_run(verdict, run, started), "premigration_assessment": assessment}
+
+    def judge_premigration(self, replication: Mapping[str, Any], *, fail_on_failed: bool) -> dict[str, Any]:
+        """The verdict on the replication's newest premigration assessment (fail closed)."""
+        from airflow_neon_dms.dms.assessments import (
+            RunOutcome,
+            classify_run,
+            latest_premigration_status,
+            premigration_run,
+        )
+        from airflow_neon_dms.operators.assessment import judge_assessment
+
+        name = str(replication.get("ReplicationConfigIdentifier") or self.replication_config_arn)
+        status = latest_premigration_status(replication)
+        if status is None:
+            raise PremigrationAssessmentError(
+                f"Replication {name} shows no PremigrationAssessmentStatuses although StartReplication "
+                "carried PremigrationAssessmentSettings. Check the replication in the DMS console; "
+                "clear this task to judge it again."
+            )
+        run = premigration_run(status, name)
+        if classify_run(str(run.get("Status"))) == RunOutcome.WAITING:
+            raise PremigrationAssessmentError(
+                f"Premigration assessment {run['AssessmentRunName']} is {run.get('Status')!r} although "
+                "the replication has an outcome; the provider does not model that status, so it does not "
+                "let the migration go on. Check the assessment in the DMS console."
+            )
+        try:
+            return judge_assessment(self.hook, self.log, run, fail_on_failed=fail_on_failed)
+        except PremigrationAssessmentError as err:
+            raise PremigrationAssessmentFailedError(str(err)) from None
 
 
 class NeonDmsStopReplicationOperator(NeonDmsBaseOperator, WaitMixin):

@@ -58,6 +58,53 @@ def test_serverless_run_migrates_every_table_without_a_task(
     assert migrated.xcom("report")["verified"] is True
 
 
+def test_the_premigration_assessment_runs_with_start_replication_and_is_reported(
+    stack: LocalStack, migrated: DagRunResult
+) -> None:
+    assert migrated.task_states["premigration_assessment"] == "skipped"  # the task's run is not used
+    run = migrated.xcom("serverless.run_replication")
+    assessment = run["premigration_assessment"]
+    # page_views has text columns and no key: DMS's assessment reports it (warn-only on the stack,
+    # so DMS started the replication anyway: FailOnAssessmentFailure false)
+    assert assessment["status"] == "failed"
+    assert assessment["failed"] == ["table-with-lob-but-without-primary-key-or-unique-constraint"]
+    assert assessment["assessments"]["unsupported-data-types-in-source"] == "passed"
+    assert migrated.xcom("report")["premigration_assessment"] == assessment
+    assert "Premigration assessment: failed, failed: table-with-lob" in migrated.log
+    [replication] = stack.dms_client().describe_replications(
+        Filters=[{"Name": "replication-config-id", "Values": ["neon-dms-migration"]}]
+    )["Replications"]
+    [status] = replication["PremigrationAssessmentStatuses"]
+    assert status["FailOnAssessmentFailure"] is False
+    bucket, _, prefix = assessment["result_location"].removeprefix("s3://").partition("/")
+    assert bucket == status["ResultLocationBucket"] and prefix.startswith("premigration-assessments/")
+    keys = {
+        o["Key"] for o in stack.aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    }
+    assert f"{prefix}summary.json" in keys
+
+
+def test_a_failed_assessment_stops_the_run_before_any_row_moves(
+    stack: LocalStack, migrated: DagRunResult
+) -> None:
+    blocked = stack.run_dag(
+        conf={**SERVERLESS, "task_identifier": "assessed-run"},
+        env_overrides={"NEON_DMS_ASSESSMENT_FAIL_ON_FAILED": "true"},
+    )
+    assert not blocked.succeeded
+    assert blocked.task_states["serverless.run_replication"] == "failed"
+    assert "individual assessment(s) failed" in blocked.log, blocked.log[-8000:]
+    # the per-assessment table, failed assessments first
+    assert "table-with-lob-but-without-primary-key-or-unique-constraint  failed" in blocked.log
+    replications = {
+        r["ReplicationConfigIdentifier"]: r
+        for r in stack.dms_client().describe_replications()["Replications"]
+    }
+    blocked_run = replications["assessed-run"]
+    assert blocked_run["Status"] == "failed"
+    assert blocked_run["ReplicationStats"].get("TablesLoaded", 0) == 0
+
+
 def test_serverless_with_an_instance_is_refused_before_any_config(
     stack: LocalStack, migrated: DagRunResult
 ) -> None:
@@ -67,4 +114,4 @@ def test_serverless_with_an_instance_is_refused_before_any_config(
     assert not refused.succeeded
     assert "Clear replication_instance_arn" in refused.log
     configs = stack.dms_client().describe_replication_configs()["ReplicationConfigs"]
-    assert [c["ReplicationConfigIdentifier"] for c in configs] == ["neon-dms-migration"]
+    assert "refused-run" not in [c["ReplicationConfigIdentifier"] for c in configs]

@@ -11,7 +11,10 @@ from airflow_neon_dms.dms.assessments import (
     assessment_summary,
     assessment_verdict,
     check_assessment_settings,
+    checked_premigration_settings,
     classify_run,
+    latest_premigration_status,
+    premigration_run,
     result_key,
     result_location,
     results_table,
@@ -102,3 +105,53 @@ def test_missing_role_or_bucket_names_the_fix(role: str | None, bucket: str, fix
     with pytest.raises(NeonConfigError, match=fix):
         check_assessment_settings(role, bucket)
     check_assessment_settings("arn:aws:iam::123456789012:role/r", "b")
+
+
+def test_a_failed_run_without_named_assessments_still_fails() -> None:
+    verdict = assessment_verdict({**RUN, "Status": "failed"}, [], fail_on_failed=True)
+    assert not verdict.ok
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"ResultLocationBucket": "mine"}, "system-managed S3 bucket"),
+        ({"ServiceAccessRoleArn": "arn:aws:iam::1:role/r"}, "does not take"),
+        ({"Folder": "x"}, "unknown key"),
+        ({"IncludeOnly": ["a"], "Exclude": "b"}, "not both"),
+        ({"ResultEncryptionMode": "PLAIN"}, "SSE_S3"),
+        ({"ResultKmsKeyArn": "arn:aws:kms:k"}, "SSE_KMS"),
+        ({"FailOnAssessmentFailure": "maybe"}, "true or false"),
+        ("{not json", "not valid JSON"),
+        ("[1]", "JSON object"),
+    ],
+)
+def test_serverless_settings_refuse_what_dms_serverless_does_not_take(settings: object, words: str) -> None:
+    with pytest.raises(NeonConfigError, match=words):
+        checked_premigration_settings(settings)  # type: ignore[arg-type]
+
+
+def test_serverless_settings_default_to_failing_on_a_failed_assessment() -> None:
+    assert checked_premigration_settings(None) is None
+    assert checked_premigration_settings({"IncludeOnly": ["a", "b"]}) == {
+        "IncludeOnly": "a b",
+        "FailOnAssessmentFailure": True,
+    }
+    assert checked_premigration_settings('{"FailOnAssessmentFailure": "false"}') == {
+        "FailOnAssessmentFailure": False
+    }
+
+
+def test_a_premigration_status_is_judged_as_a_run() -> None:
+    older = {"PremigrationAssessmentRunArn": "arn:aws:dms:us-east-1:1:assessment-run:OLD", "Status": "passed",
+             "PremigrationAssessmentRunCreationDate": 1.0}  # fmt: skip
+    newer = {"PremigrationAssessmentRunArn": "arn:aws:dms:us-east-1:1:assessment-run:NEW", "Status": "failed",
+             "PremigrationAssessmentRunCreationDate": 2.0, "ResultLocationBucket": "sys",
+             "ResultLocationFolder": "pre", "LastFailureMessage": "x"}  # fmt: skip
+    latest = latest_premigration_status({"PremigrationAssessmentStatuses": [newer, older]})
+    assert latest is newer
+    run = premigration_run(newer, "cfg")
+    assert run["ReplicationTaskAssessmentRunArn"].endswith(":NEW")
+    assert result_location(run) == "s3://sys/pre/NEW/"
+    assert assessment_summary(run, [])["status"] == "failed"
+    assert latest_premigration_status({"Status": "running"}) is None
