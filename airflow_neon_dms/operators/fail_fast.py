@@ -11,6 +11,7 @@ errors and 5xx answers pass through unchanged and keep the task's retries.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -85,10 +86,21 @@ def fails_fast(func: F) -> F:
 
 
 class FailFastMixin:
-    """Wraps a subclass's ``execute``, ``poke`` and ``execute_*`` resume methods in :func:`fail_fast`."""
+    """Wraps a subclass's ``execute``, ``poke`` and ``execute_*`` resume methods in :func:`fail_fast`.
+
+    ``execute`` and ``poke`` are wrapped where a class defines them (Airflow's own are abstract).
+    Resume methods are wrapped wherever they come from, a plain mixin included, so that an error
+    after a deferral fails as fast as the same error before it.
+    """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, value in list(vars(cls).items()):
-            if (name in ("execute", "poke") or name.startswith("execute_")) and callable(value):
+            if name in ("execute", "poke") and callable(value):
+                setattr(cls, name, fails_fast(value))
+        for name in dir(cls):
+            if not name.startswith("execute_"):
+                continue
+            value = inspect.getattr_static(cls, name)
+            if inspect.isfunction(value) and not getattr(value, _WRAPPED, False):
                 setattr(cls, name, fails_fast(value))

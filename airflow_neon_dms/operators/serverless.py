@@ -238,13 +238,6 @@ class NeonDmsStartReplicationOperator(RunWaitMixin, NeonDmsBaseOperator):
         started_after = (run_started or call_time) if started else None
         return self.wait_for_run(replication, started=started, started_after=started_after)
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, started: bool = True
-    ) -> dict[str, Any]:
-        """RunWaitMixin's resume, declared here so that FailFastMixin wraps it too (a failed
-        premigration assessment fails without retries after a deferral as well)."""
-        return super().execute_complete(context, event, started)
-
     # -- what RunWaitMixin asks of a serverless replication -------------------------------------
 
     run_kind = "Replication"

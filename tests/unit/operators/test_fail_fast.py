@@ -18,6 +18,7 @@ from botocore.stub import Stubber
 from airflow_neon_dms.exceptions import DmsResourceError, DmsResourceNotFoundError, NeonConfigError
 from airflow_neon_dms.operators.fail_fast import fail_fast_error
 from airflow_neon_dms.operators.run import NeonDmsStartTaskOperator
+from airflow_neon_dms.operators.serverless import NeonDmsStartReplicationOperator
 
 TASK = "arn:aws:dms:us-east-1:123456789012:task:NOPE"
 
@@ -72,3 +73,25 @@ def test_classification() -> None:
         assert fail_fast_error(kept) is None
     already = fail_fast_error(DmsResourceNotFoundError("gone"))
     assert already is not None and fail_fast_error(already) is None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _start,
+        lambda: NeonDmsStartReplicationOperator(
+            task_id="start_replication",
+            replication_config_arn="arn:aws:dms:us-east-1:123456789012:replication-config:NOPE",
+        ),
+    ],
+    ids=["task", "replication"],
+)
+def test_a_run_gone_after_the_deferral_fails_fast(
+    aws_conn: str, context_factory: Callable[..., dict[str, Any]], make: Callable[[], Any]
+) -> None:
+    """The resume method comes from a mixin (RunWaitMixin); it fails as fast as ``execute``."""
+    op = make()
+    with pytest.raises(AirflowFailException) as failure:
+        op.execute_complete(context_factory(), event={"status": "gone", "message": "deleted"})
+    assert isinstance(failure.value, DmsResourceNotFoundError)
+    assert "not retried" in str(failure.value)
