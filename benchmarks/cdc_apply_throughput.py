@@ -146,7 +146,14 @@ def main() -> int:
         def dsn(database: str) -> str:
             return (src if database.startswith("bench_dms_src") else dst).dsn(database)
 
-        _run(dms.endpoint_url, dsn, [names["dms_src"], names["dms_dst"]], 1, "full-load-and-cdc")
+        _run(
+            dms.endpoint_url,
+            dsn,
+            [names["dms_src"], names["dms_dst"]],
+            1,
+            "full-load-and-cdc",
+            serverless=False,
+        )
         local = _timed(src.dsn(names["dms_src"]), dst.dsn(names["dms_dst"]), rows)
         _native(src, dst, names["native_src"], names["native_dst"])
         try:

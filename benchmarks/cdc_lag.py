@@ -102,7 +102,9 @@ def main() -> int:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             with psycopg.connect(server.dsn(database), autocommit=True) as conn:
                 conn.execute("CREATE TABLE bench_lag (id bigint PRIMARY KEY, v int NOT NULL)")
-        task = _run(dms.endpoint_url, server.dsn, [source_db, target_db], 1, "full-load-and-cdc")
+        task = _run(
+            dms.endpoint_url, server.dsn, [source_db, target_db], 1, "full-load-and-cdc", serverless=False
+        )
         commits: list[tuple[float, int]] = []
         seen: list[tuple[float, int]] = []
         stop = threading.Event()

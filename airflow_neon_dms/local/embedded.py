@@ -129,6 +129,11 @@ class EmbeddedPostgres:
                 "-c unix_socket_directories=",
                 "-c fsync=off",
                 "-c synchronous_commit=off",
+                # Asynchronous commits reach the WAL on disk when the WAL writer wakes; logical
+                # decoding (the local DMS's slot reads, a native subscription alike) sees a
+                # change only then. 10 ms instead of the default 200 ms: a read of the slot does
+                # not wait up to 0.2 s for the WAL writer (the writer sleeps when idle).
+                "-c wal_writer_delay=10ms",
                 "-c full_page_writes=off",
                 "-c max_connections=200",
                 *(f"-c {name}={value}" for name, value in self.settings.items()),
