@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` (`make demo CDC=1`) and `make test`. Each bootstraps .venv itself.
-# `make test-deployment` runs the slow real-deployment scenarios that `make test` leaves out.
+# `make test-deployment` runs the slow real-deployment scenarios that `make test` leaves out;
+# `make test-bench-smoke` runs every benchmark script once at its smallest size.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 
-.PHONY: venv test lint typecheck pytest test-deployment demo bench clean
+.PHONY: venv test lint typecheck pytest test-deployment test-bench-smoke demo bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ test-deployment: venv
 	NEON_DMS_SLOW_TESTS=1 $(BIN)/pytest -m "deployment and slow" $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+test-bench-smoke: venv
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev,bench]'
+	NEON_DMS_SLOW_TESTS=1 $(BIN)/pytest tests/test_benchmarks_run.py $(PYTEST_ARGS)
 
 # `make demo CDC=1`: the change-data-capture path (full-load-and-cdc, quiet cutover, live writes).
 demo: venv

@@ -37,10 +37,12 @@ class BenchTask:
 
 
 @contextlib.contextmanager
-def postgres() -> Iterator[Callable[[str], str]]:
-    """Yield ``dsn(database)`` for a PostgreSQL superuser (the given server, or an embedded one)."""
+def postgres(*, logical: bool = False) -> Iterator[Callable[[str], str]]:
+    """Yield ``dsn(database)`` for a PostgreSQL superuser (the given server, or an embedded one).
+    ``logical``: change data capture needs wal_level=logical, so always an embedded server with it
+    (the given server is shared and is not reconfigured)."""
     given = os.environ.get("NEON_DMS_TEST_PG_DSN")
-    if given:
+    if given and not logical:
         parts = urlsplit(given)
         auth = parts.username or "postgres"
         if parts.password:
@@ -49,8 +51,9 @@ def postgres() -> Iterator[Callable[[str], str]]:
         yield lambda database: f"{base}/{database}"
         return
     from airflow_neon_dms.local.embedded import EmbeddedPostgres
+    from airflow_neon_dms.local.stack import LOGICAL_DECODING
 
-    with EmbeddedPostgres() as server:
+    with EmbeddedPostgres(settings=LOGICAL_DECODING if logical else None) as server:
         yield lambda database: f"postgresql://{server.user}@{server.host}:{server.port}/{database}"
 
 
@@ -59,7 +62,7 @@ def loaded_task(tables: int, migration_type: str, *, serverless: bool = False) -
     """A task whose full load of ``tables`` one-row tables has finished (a CDC task keeps running).
     ``serverless``: a DMS Serverless replication config instead (``BenchTask.arn`` is its ARN)."""
     # INSTANT: the measured work is the operators' and the load's, not the emulator's state timing
-    with postgres() as dsn, LocalDms(timing=INSTANT) as dms:
+    with postgres(logical=migration_type != "full-load") as dsn, LocalDms(timing=INSTANT) as dms:
         os.environ[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"] = json.dumps(
             {
                 "conn_type": "aws",

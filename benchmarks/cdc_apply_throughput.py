@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from airflow_neon_dms.local.embedded import EmbeddedPostgres
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.local.server import LocalDms
 from airflow_neon_dms.local.stack import LOGICAL_DECODING
 from airflow_neon_dms.local.state_timing import INSTANT
@@ -168,4 +169,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     raise SystemExit(main())

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow_neon_dms.local.demo import QUIET_SECONDS, WRITE_AFTER_LOAD_SECONDS, WRITE_RATE, cdc_options
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.local.stack import LocalStack
 
 
@@ -60,4 +61,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     raise SystemExit(main())

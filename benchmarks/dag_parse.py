@@ -8,12 +8,15 @@ Prints the median of several runs and the ratio (target: at most 1.2).
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
+
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_FILE = ROOT / "dags" / "neon_dms_migration.py"
@@ -68,9 +71,9 @@ TIMER = textwrap.dedent(
 )
 
 
-def parse_seconds(path: Path) -> float:
+def parse_seconds(path: Path, runs: int) -> float:
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         out = subprocess.run(
             [sys.executable, "-c", TIMER, str(path)], capture_output=True, text=True, check=True, cwd=ROOT
         ).stdout
@@ -79,13 +82,16 @@ def parse_seconds(path: Path) -> float:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=RUNS, help="fresh interpreters per file")
+    runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as tmp:
         baseline_file = Path(tmp) / "amazon_dms_baseline.py"
         baseline_file.write_text(BASELINE)
-        ours = parse_seconds(DAG_FILE)
-        base = parse_seconds(baseline_file)
+        ours = parse_seconds(DAG_FILE, runs)
+        base = parse_seconds(baseline_file, runs)
     ratio = ours / base
-    print(f"DAG parse, median of {RUNS} fresh interpreters:")
+    print(f"DAG parse, median of {runs} fresh interpreters:")
     print(f"  neon_dms_migration        {ours * 1000:8.1f} ms")
     print(f"  amazon DMS operators only {base * 1000:8.1f} ms")
     print(f"  ratio {ratio:.2f} (target <= 1.2): {'met' if ratio <= 1.2 else 'MISSED'}")
@@ -93,4 +99,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     raise SystemExit(main())

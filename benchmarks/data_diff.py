@@ -28,6 +28,7 @@ from psycopg import sql
 
 from airflow_neon_dms.diff.connect import endpoint_from_dsn
 from airflow_neon_dms.diff.engine import DiffOptions, TableSpec, diff_table
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 
 ROWS = int(os.environ.get("NEON_DMS_BENCH_ROWS", "2000000"))
 UPDATED, DELETED = 100, 40
@@ -155,4 +156,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main())

@@ -30,8 +30,10 @@ from _common import server, with_database
 from psycopg import sql
 
 from airflow_neon_dms.local.embedded import free_port
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 
-ROWS = int(os.environ.get("NEON_DMS_BENCH_ROWS", "1000000"))
+FULL_ROWS = 1_000_000
+ROWS = int(os.environ.get("NEON_DMS_BENCH_ROWS", str(FULL_ROWS)))
 ROUNDS = 3
 TARGET_RATIO = 1.5
 TABLE_DDL = (
@@ -185,8 +187,12 @@ def main() -> int:
     print(f"psycopg COPY pipe:        {pipe:7.2f} s")
     print(f"local DMS emulator (API): {emulator:7.2f} s")
     print(f"ratio emulator / pipe:    {ratio:7.2f}x (target <= {TARGET_RATIO}x)")
+    if ROWS < FULL_ROWS:  # a smoke run: fixed costs dominate a small load
+        print(f"(the target is judged at {FULL_ROWS:,} rows only)")
+        return 0
     return 0 if ratio <= TARGET_RATIO else 1
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main())

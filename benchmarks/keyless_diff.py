@@ -30,6 +30,7 @@ from psycopg import sql
 
 from airflow_neon_dms.diff.connect import endpoint_from_dsn
 from airflow_neon_dms.diff.engine import TableSpec, diff_table
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 
 T = TypeVar("T")
 
@@ -167,4 +168,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main())

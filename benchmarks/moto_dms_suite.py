@@ -31,6 +31,7 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.local.moto_dms import MOTO_VERSION
 from airflow_neon_dms.local.server import LocalDms
 from airflow_neon_dms.local.state_timing import AWS_LIKE, INSTANT
@@ -123,4 +124,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main(sys.argv[1:]))

@@ -14,6 +14,7 @@ from typing import Any
 
 from _dms_bench import AWS_CONN_ID, count_calls, loaded_task
 
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.operators.reload import NeonDmsReloadTablesOperator
 
 TABLES = 40
@@ -50,4 +51,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main())

@@ -11,12 +11,14 @@ both). Prints the two counts side by side and their ratio (serverless / instance
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from typing import Any
 
 from _dms_bench import AWS_CONN_ID, count_calls, loaded_task
 
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
 TABLES = 2000
@@ -27,10 +29,10 @@ class _TI:
         pass
 
 
-def calls_per_poll(serverless: bool) -> tuple[int, int]:
+def calls_per_poll(serverless: bool, tables: int) -> tuple[int, int]:
     """(calls of one validation poll, tables reported) for a loaded task or replication."""
     operation = "DescribeReplicationTableStatistics" if serverless else "DescribeTableStatistics"
-    with loaded_task(TABLES, "full-load", serverless=serverless) as run:
+    with loaded_task(tables, "full-load", serverless=serverless) as run:
         arn_argument = "replication_config_arn" if serverless else "replication_task_arn"
         op = NeonDmsValidationOperator(
             task_id="validate", aws_conn_id=AWS_CONN_ID, deferrable=False, **{arn_argument: run.arn}
@@ -41,9 +43,12 @@ def calls_per_poll(serverless: bool) -> tuple[int, int]:
 
 
 def main() -> int:
-    instance, instance_tables = calls_per_poll(serverless=False)
-    serverless, serverless_tables = calls_per_poll(serverless=True)
-    minimum = math.ceil(TABLES / 500)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tables", type=int, default=TABLES, help="source tables loaded")
+    tables = parser.parse_args().tables
+    instance, instance_tables = calls_per_poll(serverless=False, tables=tables)
+    serverless, serverless_tables = calls_per_poll(serverless=True, tables=tables)
+    minimum = math.ceil(tables / 500)
     print(f"tables reported: instance {instance_tables}, serverless {serverless_tables}")
     print(f"instance path, DescribeTableStatistics calls per poll: {instance} (minimum {minimum})")
     print(
@@ -51,9 +56,10 @@ def main() -> int:
         f"(minimum {minimum})"
     )
     print(f"ratio serverless/instance: {serverless / instance:.2f}")
-    ok = instance == serverless == minimum and instance_tables == serverless_tables == TABLES
+    ok = instance == serverless == minimum and instance_tables == serverless_tables == tables
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main())

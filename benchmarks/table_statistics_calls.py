@@ -8,12 +8,14 @@ MaxRecords out makes. Prints both counts and their ratio.
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from typing import Any
 
 from _dms_bench import AWS_CONN_ID, count_calls, loaded_task
 
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.operators.validation import NeonDmsValidationOperator
 
 TABLES = 2000
@@ -25,7 +27,10 @@ class _TI:
 
 
 def main() -> int:
-    with loaded_task(TABLES, "full-load") as task:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tables", type=int, default=TABLES, help="source tables loaded")
+    wanted = parser.parse_args().tables
+    with loaded_task(wanted, "full-load") as task:
         op = NeonDmsValidationOperator(
             task_id="validate", replication_task_arn=task.arn, aws_conn_id=AWS_CONN_ID, deferrable=False
         )
@@ -47,8 +52,9 @@ def main() -> int:
     print(f"DescribeTableStatistics calls per validation poll: {measured} (minimum {minimum})")
     print(f"baseline with the default page size: {baseline} calls")
     print(f"ratio measured/baseline: {measured / baseline:.2f}")
-    return 0 if measured == minimum and tables == TABLES else 1
+    return 0 if measured == minimum and tables == wanted else 1
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main())

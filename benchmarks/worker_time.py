@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.local.sample_data import SampleSize
 from airflow_neon_dms.local.stack import DAG_ID, LocalStack, StackOptions
 
@@ -271,4 +272,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     raise SystemExit(main())

@@ -25,6 +25,7 @@ CloudWatch's CDC metrics; ``task.cdc_progress`` (``models.CdcProgress``) keeps t
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 import time
@@ -216,6 +217,8 @@ class PostgresCapture(_CaptureBase):
         self.user_slot = self.source.slot_name
         self.slot_name = self.user_slot or self.task.slot_name or slot_name_for_task(self.task.identifier)
         self._slot: CreatedSlot | None = None
+        #: Numbers the temporary snapshot slots: tables reloaded in parallel each need their own.
+        self._snapshot_numbers = itertools.count()
 
     def prepare(self, *, fresh: bool) -> None:
         task = self.task
@@ -300,7 +303,9 @@ class PostgresCapture(_CaptureBase):
             return _SnapshotPostgresSource(self.source, self._slot.snapshot_name)
         # A table loaded while the stream runs: cache its changes, read a temporary slot's snapshot.
         self.engine.cache_changes_for([key])
-        temporary = create_slot(self.source, snapshot_slot_name(self.slot_name), temporary=True)
+        temporary = create_slot(
+            self.source, snapshot_slot_name(self.slot_name, next(self._snapshot_numbers)), temporary=True
+        )
         return _SnapshotPostgresSource(self.source, temporary.snapshot_name, temporary)
 
     def table_loaded(self, key: Table, source: SourceReader) -> None:

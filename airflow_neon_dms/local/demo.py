@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from airflow_neon_dms.local.foreground import stop_on_sigterm
 from airflow_neon_dms.local.sample_data import MIGRATED_TABLES
 from airflow_neon_dms.local.stack import ROOT, DagRunResult, LocalStack, StackOptions
 from airflow_neon_dms.migration_report import format_report
@@ -140,4 +141,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     raise SystemExit(main())

@@ -164,6 +164,9 @@ class EmbeddedPostgres:
                 f"Embedded PostgreSQL did not start on port {self.port}: "
                 f"{stderr.decode(errors='replace').strip()} {log_text}".strip()
             ) from err
+        except BaseException:  # SystemExit (SIGTERM) or Ctrl-C while starting: leave no server behind
+            self.stop()
+            raise
         log.info("Embedded PostgreSQL listening on %s:%s", self.host, self.port)
         return self
 

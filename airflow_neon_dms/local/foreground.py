@@ -1,4 +1,4 @@
-"""Run a local service in the foreground until SIGINT or SIGTERM (shared by the CLI commands)."""
+"""Run a local service in the foreground until SIGINT or SIGTERM; make SIGTERM clean up like Ctrl-C."""
 
 from __future__ import annotations
 
@@ -26,3 +26,16 @@ def wait_for_stop_signal() -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     done.wait()
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM end the program as Ctrl-C does: raise ``SystemExit`` in the main thread, so every
+    ``with`` block (an embedded PostgreSQL, the local DMS, a writer) closes before exit. Later
+    SIGTERMs are ignored so that clean-up is not cut short; SIGKILL still ends it at once."""
+
+    def on_sigterm(signum: int, _frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        log.info("Received %s, cleaning up", signal.Signals(signum).name)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from botocore.exceptions import ClientError
+from psycopg import sql
 
 from airflow_neon_dms.local.databases import DatabaseAddress
 from tests.conftest import MySqlServer, PgServer
@@ -379,7 +380,7 @@ def test_reload_tables_while_the_stream_runs_loses_nothing(
         tasks.append(arn)
         start(dms, arn)
         wait_until(lambda: loaded(dms, arn, 1), "the table to be loaded", state=task_state(dms, arn))
-        tgt.execute("DELETE FROM items WHERE id <= 10")  # drift the reload must repair
+        tgt.execute("DELETE FROM items WHERE id <= 5")  # drift the reload must repair
         writer = Writer(logical_pg, source_db)
         writer.start()
         try:
@@ -398,6 +399,51 @@ def test_reload_tables_while_the_stream_runs_loses_nothing(
         finally:
             writer.stop()
         wait_until(lambda: identical(src, tgt, "items"), "the target to catch up after the reload")
+        assert status(dms, arn) == "running"
+
+
+def test_reload_of_several_tables_at_once_loads_each_from_its_own_snapshot(
+    dms: Dms, logical_pg: LogicalPg, pg_databases: tuple[str, str], tasks: list[str]
+) -> None:
+    """ReloadTables calls in quick succession on a running CDC task: the reloads run in parallel,
+    each from its own temporary snapshot slot (one shared name failed all but one), and every
+    table loads."""
+    source_db, target_db = pg_databases
+    names = [f"t{i}" for i in range(10)]  # at most 10 a ReloadTables call
+    with connect(logical_pg, source_db) as src, connect(logical_pg, target_db) as tgt:
+        for name in names:
+            table = sql.Identifier(name)
+            src.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, n int NOT NULL)").format(table))
+            src.execute(sql.SQL("INSERT INTO {} SELECT g, g FROM generate_series(1, 20) g").format(table))
+        arn = cdc_task(
+            dms,
+            logical_endpoint(dms, logical_pg, "source", source_db),
+            logical_endpoint(dms, logical_pg, "target", target_db),
+        )
+        tasks.append(arn)
+        start(dms, arn)
+        wait_until(
+            lambda: loaded(dms, arn, len(names)), "the tables to be loaded", state=task_state(dms, arn)
+        )
+        for name in names:
+            # drift each reload must repair
+            tgt.execute(sql.SQL("DELETE FROM {} WHERE id <= 5").format(sql.Identifier(name)))
+        for half in (names[:5], names[5:]):  # two calls at once, as a caller past 10 tables makes
+            dms.client.reload_tables(
+                ReplicationTaskArn=arn,
+                TablesToReload=[{"SchemaName": "public", "TableName": name} for name in half],
+            )
+        wait_until(
+            lambda: (
+                all(dms.table_stats(arn)[("public", n)]["FullLoadReloaded"] for n in names)
+                and loaded(dms, arn, len(names))
+            ),
+            "the reloads to finish",
+            state=task_state(dms, arn),
+        )
+        states = {n: dms.table_stats(arn)[("public", n)]["TableState"] for n in names}
+        assert set(states.values()) == {"Table completed"}, states
+        assert identical(src, tgt, *names)
         assert status(dms, arn) == "running"
 
 

@@ -58,9 +58,11 @@ def slot_name_for_task(task_identifier: str) -> str:
     return f"{name[: MAX_SLOT_NAME - len(digest) - 1]}_{digest}"
 
 
-def snapshot_slot_name(slot_name: str) -> str:
-    """The name of the temporary slot that exports a snapshot for reloading a task's table."""
-    suffix = "_snapshot"
+def snapshot_slot_name(slot_name: str, number: int = 0) -> str:
+    """The name of the temporary slot that exports a snapshot for reloading a task's table.
+    ``number`` tells apart the slots of tables reloaded at the same time (a slot name is unique
+    per server); 0 gives the plain ``_snapshot`` suffix."""
+    suffix = f"_snapshot{number}" if number else "_snapshot"
     return slot_name[: MAX_SLOT_NAME - len(suffix)] + suffix
 
 
