@@ -27,7 +27,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason=f"slow real-deployment scenario: `make test-deployment` runs it ({SLOW_TESTS_ENV}=1)"
     )
     for item in items:
-        if item.get_closest_marker("slow"):
+        # Only the deployment scenarios: other slow tests (the benchmark smoke runs) skip themselves
+        # with their own reason.
+        if item.get_closest_marker("slow") and item.get_closest_marker("deployment"):
             item.add_marker(skip)
 
 
