@@ -81,6 +81,10 @@ SEEN=$(wait_status stopped)
 ok "(Status:$SEEN)"
 
 step "start-replication reload-target + describe-replications loop"
+# DMS refuses a start while a stopped replication's capacity is being released
+# (deprovisioning); whether the release has begun depends on how long the stop took, so
+# wait until it is over, as a client must.
+wait_provision deprovisioned
 dms start-replication --replication-config-arn "$CONFIG" \
   --start-replication-type reload-target >/dev/null
 SEEN=$(wait_status stopped)
