@@ -62,7 +62,7 @@ from airflow_neon_dms.local.task_settings import TaskSettings
 log = logging.getLogger(__name__)
 
 #: Seconds between two reads of an idle PostgreSQL slot.
-POLL_INTERVAL = 0.2
+POLL_INTERVAL = 0.05
 
 TargetName = Callable[[str, str], "tuple[str, str] | None"]
 Warn = Callable[[str], None]

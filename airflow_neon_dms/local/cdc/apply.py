@@ -39,6 +39,7 @@ from airflow_neon_dms.local.cdc.changes import (
     ColumnValue,
     DdlChange,
     RowChange,
+    RowLayout,
     SourcePosition,
     Table,
     Truncate,
@@ -47,12 +48,18 @@ from airflow_neon_dms.local.cdc.changes import (
 from airflow_neon_dms.local.cdc.errors import ApplyError
 from airflow_neon_dms.local.cdc.identity import TableIdentity
 from airflow_neon_dms.local.cdc.position_table import DEFAULT_CONTROL_SCHEMA, PositionTable
+from airflow_neon_dms.local.cdc.statement_plans import StatementPlan, positions, statement
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics, counter_name
 
 log = logging.getLogger(__name__)
 
 #: Column types without an equality operator: compared through their text form.
 _TEXT_COMPARED = frozenset({"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"})
+
+#: The counter of each row kind (``stats.counter_name``).
+_APPLIED = {"INSERT": "inserts", "UPDATE": "updates", "DELETE": "deletes"}
+#: Plans kept per applier (one per row layout the decoder learned; it starts again past this).
+_MAX_PLANS = 4096
 
 TargetName = Callable[[str, str], "tuple[str, str] | None"]
 IdentityLookup = Callable[[str, str], TableIdentity]
@@ -117,6 +124,8 @@ class ChangeApplier:
         #: SQL text of each (target table, kind, columns, row filter) seen so far.
         self._queries: dict[tuple[Any, ...], bytes] = {}
         self._bulk: dict[tuple[Any, ...], BulkShape | None] = {}
+        #: A statement plan per row layout (``statement_plans``); None: the general way.
+        self._plans: dict[RowLayout, StatementPlan | None] = {}
         self._targets: dict[Table, tuple[str, str] | None] = {}
         #: Per target table: the columns a change may set (not generated).
         self._settable: dict[tuple[str, str], frozenset[str]] = {}
@@ -182,6 +191,21 @@ class ChangeApplier:
                 return False
         return True
 
+    def _applicable_in_group(self) -> Callable[[Change], bool]:
+        """``applicable``, remembered per table and kind of row change for one group."""
+        known: dict[tuple[str, str, str], bool] = {}
+
+        def applicable(change: Change) -> bool:
+            if type(change) is not RowChange:
+                return self.applicable(change)
+            key = (change.schema, change.table, change.kind)
+            answer = known.get(key)
+            if answer is None:
+                answer = known[key] = self.applicable(change)
+            return answer
+
+        return applicable
+
     def apply(
         self,
         changes: Sequence[Change],
@@ -213,9 +237,11 @@ class ChangeApplier:
         seen: list[PendingTransaction] = []
         todo: list[list[Change]] = []
 
+        applicable = self._applicable_in_group()
+
         def take(txn: PendingTransaction) -> list[Change]:
             seen.append(txn)
-            todo.append([c for c in txn.changes if self.applicable(c)])
+            todo.append([c for c in txn.changes if applicable(c)])
             return todo[-1]
 
         for txn in source:  # nothing is opened on the target for transactions with nothing to do
@@ -336,15 +362,67 @@ class ChangeApplier:
 
     def _count_applied(self, changes: Iterable[Change]) -> None:
         counts: Counter[tuple[Table, str]] = Counter()
+        rows: Counter[tuple[str, str, str]] = Counter()
         for change in changes:
-            for table in tables_of(change):
-                counts[(table, counter_name(change))] += 1
+            if type(change) is RowChange:
+                rows[(change.schema, change.table, change.kind)] += 1
+            else:
+                for table in tables_of(change):
+                    counts[(table, counter_name(change))] += 1
+        for (schema, name, kind), count in rows.items():
+            counts[((schema, name), _APPLIED[kind])] += count
         self.stats.add(counts, applied=True)
 
     # --- statements -------------------------------------------------------------------------
     def _statement(self, change: Change) -> Statement:
         """The change as a one-row statement (SQL text cached per table and shape), and as a row
         of a multi-row statement where that gives the same result (``batching``)."""
+        layout = change.layout if type(change) is RowChange else None
+        if layout is not None:
+            assert isinstance(change, RowChange)
+            try:
+                plan = self._plans[layout]
+            except KeyError:
+                plan = self._plan(change, layout)
+            if plan is not None:
+                planned = statement(plan, change)
+                if planned is not None:
+                    return planned
+        return self._general_statement(change)
+
+    def _plan(self, change: RowChange, layout: RowLayout) -> StatementPlan | None:
+        """The plan of the change's layout, checked against the general way on this change.
+
+        Not kept when this change cannot tell (a NULL key): the next change of the layout tries.
+        """
+        general = self._general_statement(change)
+        target = self.target_of(change.source_table)
+        assert target is not None
+        settable = self._settable[target]
+        plan: StatementPlan | None = None
+        new_names = layout.new_names or ()
+        values = positions(new_names, [n for n in new_names if n in settable])
+        identity = self._identity(change.source_table)
+        keyed = bool(identity.key_columns) and not identity.full
+        if layout.kind == "INSERT" and new_names and values:
+            plan = StatementPlan("INSERT", general.query, general.bulk, values, ())
+        elif layout.kind == "UPDATE" and layout.old_names is None and keyed and values:
+            keys = positions(new_names, identity.key_columns)
+            if keys is not None:
+                plan = StatementPlan("UPDATE", general.query, general.bulk, values, keys)
+        elif layout.kind == "DELETE" and layout.old_names and keyed:
+            keys = positions(layout.old_names, identity.key_columns)
+            if keys is not None:
+                plan = StatementPlan("DELETE", general.query, general.bulk, (), keys)
+        planned = statement(plan, change) if plan is not None else None
+        if plan is not None and planned is None:
+            return None  # this change cannot tell: do not decide yet
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[layout] = plan if planned == general else None
+        return self._plans[layout]
+
+    def _general_statement(self, change: Change) -> Statement:
         if isinstance(change, Truncate):
             return Statement(self._truncate_query(change), None)
         assert isinstance(change, RowChange)

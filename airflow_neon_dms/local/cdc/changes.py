@@ -7,7 +7,7 @@ conversion). The applier passes either as query parameters, so both land the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
 
 RowKind = Literal["INSERT", "UPDATE", "DELETE"]
@@ -25,9 +25,33 @@ class ColumnValue(NamedTuple):
     unchanged_toast: bool = False
 
 
-@dataclass(frozen=True)
+class RowLayout:
+    """What row changes decoded alike share: the table, the kind, and the column names of the new
+    row and of the old key (None where the change has none).
+
+    One object stands for every change of that shape (the decoder hands the same one out), and it
+    compares by identity: a cheap key for what is worked out once per shape.
+    """
+
+    __slots__ = ("source_table", "kind", "new_names", "old_names")
+
+    def __init__(
+        self,
+        source_table: tuple[str, str],
+        kind: RowKind,
+        new_names: tuple[str, ...] | None,
+        old_names: tuple[str, ...] | None,
+    ) -> None:
+        self.source_table = source_table
+        self.kind: RowKind = kind
+        self.new_names = new_names
+        self.old_names = old_names
+
+
+@dataclass(unsafe_hash=True, slots=True)
 class RowChange:
-    """An INSERT, UPDATE or DELETE of one row."""
+    """An INSERT, UPDATE or DELETE of one row (treat as immutable: not frozen, because one is made
+    per decoded change and a frozen dataclass costs several times more to make)."""
 
     schema: str
     table: str
@@ -37,6 +61,9 @@ class RowChange:
     #: The old row's identity (UPDATE that changed the key, DELETE; the whole row for a source
     #: with full row images); None when the source sent none.
     old_key: tuple[ColumnValue, ...] | None = None
+    #: Set by a decoder that knows the change's shape (every value sent, none an unchanged TOAST
+    #: value); not part of the change's value.
+    layout: RowLayout | None = field(default=None, compare=False, repr=False)
 
     @property
     def source_table(self) -> Table:

@@ -34,7 +34,10 @@ from airflow_neon_dms.local.cdc.lsn import Lsn, parse_lsn
 from airflow_neon_dms.local.cdc.slot_reader import SlotReader
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table, counter_name, tables_of
 from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition
-from airflow_neon_dms.local.cdc.test_decoding import Change, SourceTransaction, Truncate
+from airflow_neon_dms.local.cdc.test_decoding import Change, RowChange, SourceTransaction, Truncate
+
+#: The captured counter of each row kind (``stats.counter_name``).
+_CAPTURED = {"INSERT": "inserts", "UPDATE": "updates", "DELETE": "deletes"}
 
 #: Seconds between two reads of the slot when nothing was waiting.
 POLL_INTERVAL = 0.2
@@ -143,20 +146,37 @@ class CdcEngine:
         """Cache the changes of loading tables; return the rest and the captured counts."""
         live: list[Change] = []
         captured: Counter[tuple[Table, str]] = Counter()
+        wanted: dict[Table, bool] = {}  # per table, for this transaction
+        cache = self._cache
         for change in txn.changes:
+            if type(change) is RowChange:  # the common case, without a list of tables
+                table = (change.schema, change.table)
+                keep = wanted.get(table)
+                if keep is None:
+                    keep = wanted[table] = self._wanted(table, txn.commit_lsn)
+                if not keep:
+                    continue
+                captured[(table, _CAPTURED[change.kind])] += 1
+                if table in cache:
+                    cache[table].append((txn.commit_lsn, change))
+                    if self.oldest_cached_time is None:
+                        self.oldest_cached_time = txn.commit_time
+                else:
+                    live.append(change)
+                continue
             tables = [t for t in tables_of(change) if self._wanted(t, txn.commit_lsn)]
             for table in tables:
                 captured[(table, counter_name(change))] += 1
             if isinstance(change, Truncate):
                 for table in tables:
-                    if table in self._cache:
-                        self._cache[table].append((txn.commit_lsn, Truncate((table,), *_flags(change))))
-                rest = tuple(t for t in tables if t not in self._cache)
+                    if table in cache:
+                        cache[table].append((txn.commit_lsn, Truncate((table,), *_flags(change))))
+                rest = tuple(t for t in tables if t not in cache)
                 if rest:
                     live.append(Truncate(rest, *_flags(change)))
             elif tables:
-                if tables[0] in self._cache:
-                    self._cache[tables[0]].append((txn.commit_lsn, change))
+                if tables[0] in cache:
+                    cache[tables[0]].append((txn.commit_lsn, change))
                     if self.oldest_cached_time is None:
                         self.oldest_cached_time = txn.commit_time
                 else:

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from airflow_neon_dms.local.cdc.changes import Change, ColumnValue, RowChange, Truncate
 from airflow_neon_dms.local.cdc.errors import DecodingError
 from airflow_neon_dms.local.cdc.lsn import parse_lsn
+from airflow_neon_dms.local.cdc.row_shapes import ShapeCache
 
 __all__ = ["Change", "ColumnValue", "RowChange", "SourceTransaction", "Truncate", "parse_line"]
 
@@ -92,6 +93,9 @@ class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        #: Where each value of the line sits, while every column matched ``_COLUMN`` (None after
+        #: one that did not): what ``ShapeCache.learn`` needs.
+        self.value_spans: list[tuple[int, int]] | None = []
 
     def fail(self, what: str) -> DecodingError:
         return DecodingError(
@@ -184,14 +188,26 @@ class _Scanner:
             match = fast(text, self.pos)
             if match is not None:
                 columns.append(_column(match))
+                if self.value_spans is not None:
+                    self.value_spans.append((_value_start(match), match.end()))
                 self.pos = match.end()
                 continue
+            self.value_spans = None
             self.expect(" ")
             name = self.identifier()
             type_name = self.type_name()
             value, unchanged = self.value()
             columns.append(ColumnValue(name, type_name, value, unchanged))
         return tuple(columns)
+
+
+def _value_start(match: re.Match[str]) -> int:
+    """Where the value of a ``_COLUMN`` match starts (its opening quote, or ``B'``)."""
+    if match.group(4) is not None:
+        return match.start(4) - 1
+    if match.group(5) is not None:
+        return match.start(5) - 2
+    return match.start(6)
 
 
 def _column(match: re.Match[str]) -> ColumnValue:
@@ -268,7 +284,18 @@ def parse_line(data: str) -> DecodedLine:
     return _table_line(data)
 
 
+#: Shapes learned from the lines parsed so far (``row_shapes``).
+_SHAPES = ShapeCache()
+
+
 def _table_line(data: str) -> RowChange | Truncate:
+    known = _SHAPES.parse(data)
+    if known is not None:  # a line of a shape seen before: one match
+        return known
+    return _general_table_line(data)
+
+
+def _general_table_line(data: str) -> RowChange | Truncate:
     head = _ROW_HEAD.match(data)
     if head is not None:  # the common case: bare names, one table, a row change
         scanner = _Scanner(data)
@@ -276,6 +303,8 @@ def _table_line(data: str) -> RowChange | Truncate:
         change = _row_change(scanner, head.group(1), head.group(2))
         if not scanner.at_end():
             raise scanner.fail("unexpected text after the row")
+        if scanner.value_spans is not None:
+            return _SHAPES.learn(data, change, scanner.value_spans)
         return change
     scanner = _Scanner(data)
     scanner.expect("table ")
@@ -292,6 +321,8 @@ def _table_line(data: str) -> RowChange | Truncate:
     change = _row_change(scanner, *tables[0])
     if not scanner.at_end():
         raise scanner.fail("unexpected text after the row")
+    if scanner.value_spans is not None and isinstance(change, RowChange):
+        return _SHAPES.learn(data, change, scanner.value_spans)
     return change
 
 
@@ -310,7 +341,9 @@ def iter_transactions(rows: Iterable[tuple[str, object, str]]) -> Iterator[Sourc
     changes: list[Change] | None = None
     for lsn, _xid, data in rows:
         line = parse_line(data)
-        if isinstance(line, Begin):
+        if type(line) is RowChange and changes is not None:  # the common case first
+            changes.append(line)
+        elif isinstance(line, Begin):
             open_xid, changes = line.xid, []
         elif isinstance(line, Commit):
             if changes is None:

@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from airflow_neon_dms.local.cdc.errors import DecodingError
 from airflow_neon_dms.local.cdc.lsn import format_lsn, parse_lsn
 from airflow_neon_dms.local.cdc.test_decoding import (
+    _SHAPES,
     Begin,
     ColumnValue,
     Commit,
     Message,
     RowChange,
     Truncate,
+    _general_table_line,
     group_transactions,
     parse_commit_time,
     parse_line,
@@ -244,3 +246,52 @@ def test_update_round_trip(
     assert (change.schema, change.table, change.kind) == (schema, table, "UPDATE")
     assert [(c.name, c.type_name, c.value) for c in change.new or ()] == cols
     assert [(c.name, c.type_name, c.value) for c in change.old_key or ()] == old
+
+
+# --- learned shapes: a second line of the same shape parses as the general parser does ---------
+def _general(line: str) -> object:
+    return _general_table_line(line)
+
+
+@given(schema=names, table=names, cols=columns, kind=st.sampled_from(["INSERT", "DELETE"]), data=st.data())
+def test_learned_shape_parses_as_the_general_parser(
+    schema: str, table: str, cols: list[tuple[str, str, str | None]], kind: str, data: st.DataObject
+) -> None:
+    """The first line teaches its shape; a line with the same columns and other values (any
+    quoting, NULLs, text that looks like the line's own markup) is parsed by that shape, with the
+    general parser's result and a layout shared with the first."""
+
+    def render(tuple_: list[tuple[str, str, str | None]]) -> str:
+        return "".join(f" {quote_identifier(n)}[{t}]:{literal(t, v)}" for n, t, v in tuple_)
+
+    teach = [(n, t, data.draw(numbers if t in ("integer", "numeric") else values)) for n, t, _ in cols]
+    name = f"table {quote_identifier(schema)}.{quote_identifier(table)}: {kind}:"
+    first = parse_line(name + render(teach))
+    line = name + render(cols)
+    second = parse_line(line)
+    assert second == _general(line)
+    assert isinstance(first, RowChange) and isinstance(second, RowChange)
+    if first.layout is not None:  # learned: the second line goes through the shape
+        assert _SHAPES.parse(line) == second
+        assert second.layout is first.layout
+
+
+def test_learned_shapes_give_every_change_of_a_shape_one_layout() -> None:
+    lines = [f"table public.s: INSERT: id[integer]:{i} name[text]:'n''{i}' note[text]:null" for i in range(3)]
+    changes = [parse_line(line) for line in lines]
+    assert all(isinstance(c, RowChange) for c in changes)
+    layouts = {id(c.layout) for c in changes if isinstance(c, RowChange)}
+    assert len(layouts) == 1 and changes[2] == _general(lines[2])
+    assert isinstance(changes[2], RowChange) and changes[2].new == (
+        ColumnValue("id", "integer", "2"),
+        ColumnValue("name", "text", "n'2"),
+        ColumnValue("note", "text", None),
+    )
+    # An unchanged TOAST value: the same result as the general parser, and no layout to plan by.
+    parse_line("table public.s: UPDATE: id[integer]:1 doc[text]:'x'")
+    toast = parse_line("table public.s: UPDATE: id[integer]:1 doc[text]:unchanged-toast-datum")
+    assert isinstance(toast, RowChange) and toast.layout is None
+    assert toast == _general("table public.s: UPDATE: id[integer]:1 doc[text]:unchanged-toast-datum")
+    # Another column set of the same table is another shape.
+    other = parse_line("table public.s: INSERT: id[integer]:9")
+    assert isinstance(other, RowChange) and other.layout is not changes[0].layout  # type: ignore[union-attr]
