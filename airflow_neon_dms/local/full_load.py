@@ -6,18 +6,22 @@
     with connect_postgres(target_address) as target:
         rows = load_table(source, target, "public", "orders", "DROP_AND_CREATE")
 
-The target side of each table is one transaction: a failure leaves the target as it was.
+The target side of each table is one transaction: a failure or a cancellation leaves the target
+as it was. ``cancelled`` is asked between batches and once more just before the commit, under
+``commit_guard`` (a task's runner passes the service lock that StopReplicationTask and
+StopReplication take), so a stop accepted before the commit always rolls the table back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from airflow_neon_dms.local.sources import SourceReader, TableShape
+from airflow_neon_dms.local.sources import Cancelled, SourceReader, TableShape
 
 PREP_MODES = ("DROP_AND_CREATE", "TRUNCATE_BEFORE_LOAD", "DO_NOTHING")
 
@@ -93,6 +97,7 @@ def load_table(
     shape: TableShape | None = None,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    commit_guard: AbstractContextManager[Any] | None = None,
 ) -> int:
     """Full-load one table; return the number of rows the target accepted.
 
@@ -100,7 +105,10 @@ def load_table(
     """
     shape = shape or source.table_shape(schema, table)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in shape.column_names)
-    with target.transaction(), target.cursor() as cur:
+    is_cancelled = cancelled or (lambda: False)
+    # ``guard`` outlives the transaction block: entered after the copy, it is released only once
+    # the COMMIT (or the rollback) is done, so the last check and the commit are one step.
+    with ExitStack() as guard, target.transaction(), target.cursor() as cur:
         created = prepare_target(cur, shape, prep_mode)
         # A table just created from the source's own built-in types on a server of the same major
         # version takes PostgreSQL's binary COPY format (no text formatting and parsing); any
@@ -110,7 +118,10 @@ def load_table(
             _table(shape), columns, sql.SQL(" (FORMAT binary)" if binary else "")
         )
         with cur.copy(copy_statement) as copy:
-            source.copy_into(
-                shape, copy, progress or (lambda n: None), cancelled or (lambda: False), binary=binary
-            )
-        return max(cur.rowcount, 0)
+            source.copy_into(shape, copy, progress or (lambda n: None), is_cancelled, binary=binary)
+        rows = max(cur.rowcount, 0)
+        if commit_guard is not None:
+            guard.enter_context(commit_guard)
+        if is_cancelled():
+            raise Cancelled()
+    return rows

@@ -5,9 +5,11 @@ A replication runs on the task runner (``task_runner.TaskJob``), the same code t
 replication task, through an adapter: the config's internal ``ReplicationTask`` (see
 ``ReplicationConfig.task``) is what the runner reads and updates. StartReplication builds the
 job exactly as StartReplicationTask does, with the provisioning phase as the runner's
-``starting`` wait (``running_at``), so no table loads before the capacity is provisioned. Whatever
-the runner does for a migration type (full load, and change capture where it supports it) a
-replication of that ``ReplicationType`` does too; the Replication answer is derived from the
+``starting`` wait (``running_at``), so no table loads before the capacity is provisioned, nor
+after a StopReplication (the runner's step to ``running`` and each table's commit check for a
+stop under the service lock StopReplication holds). Whatever the runner does for a migration
+type (full load, and change capture where it supports it) a replication of that
+``ReplicationType`` does too; the Replication answer is derived from the
 task's state (``ReplicationConfig.replication_to_api``).
 
 A StartReplication with ``PremigrationAssessmentSettings`` first runs a premigration assessment
@@ -174,8 +176,10 @@ class ReplicationOperations(ReplicationConfigOperations, AssessmentOperations):
         )
         self._execute(run, assessed)
         with self.lock:
-            blocked = run.fail_on_assessment_failure and run.status in ("failed", "error-executing")
-            if blocked:
+            # a stop accepted meanwhile wins: the runner ends the replication stopped at once
+            stopped = config.task.stop_event.is_set()
+            failed = run.fail_on_assessment_failure and run.status in ("failed", "error-executing")
+            if failed and not stopped:
                 task = config.task
                 task.status = "failed"
                 task.last_failure = (

@@ -82,6 +82,8 @@ class TaskJob:
         if task.running_at is not None:  # ``starting``: AWS prepares the task before it runs
             task.stop_event.wait(max(0.0, task.running_at - time.time()))
             task.running_at = None
+        if self._stopped_before_running():
+            return
         if not self.target.is_postgres:
             self._fail(
                 f"The local DMS emulator loads into PostgreSQL targets only, not {self.target.engine}."
@@ -105,8 +107,11 @@ class TaskJob:
                 self._fail(f"Cannot connect to the target endpoint: {err}")
                 return
             with self.lock:
-                if task.status != "stopping":
-                    task.status = "running"
+                # The one step from starting to running, under the lock every stop takes: a stop
+                # accepted before it ends the task here, before any table is listed or loaded.
+                if self._stopped_before_running():
+                    return
+                task.status = "running"
                 now = time.time()
                 task.start_date = now
                 if start_type != "resume-processing" or task.fresh_start is None:
@@ -120,6 +125,18 @@ class TaskJob:
             self._finish()
         finally:
             source.close()
+
+    def _stopped_before_running(self) -> bool:
+        """End the task ``stopped`` if a stop was accepted while it was starting; True if so."""
+        task = self.task
+        with self.lock:
+            if not task.stop_event.is_set():
+                return False
+            task.status = "stopped"
+            task.stop_reason = "Stop Reason NORMAL"  # botocore: StopReason of a user stop
+            task.stop_date = time.time()
+        log.info("Replication task %s stopped before it ran", task.identifier)
+        return True
 
     # --- change capture ------------------------------------------------------------------------
     def _target_name(self, schema: str, table: str) -> tuple[str, str] | None:
@@ -268,6 +285,9 @@ class TaskJob:
                         shape=shape,
                         progress=progress,
                         cancelled=task.stop_event.is_set,
+                        # the last stop check and the commit are one step under the lock every
+                        # stop takes: once a stop is accepted, no table commits
+                        commit_guard=self.lock,
                     )
                     if self.capture is not None:
                         if self.settings.validation:
@@ -289,6 +309,7 @@ class TaskJob:
         except Cancelled:
             with self.lock:
                 stats.state = "Table cancelled"
+                stats.full_load_rows = 0  # the table's transaction was rolled back
                 stats.last_update = time.time()
         except Exception as err:
             message = mask(str(err).strip() or type(err).__name__, *self._secrets())

@@ -8,6 +8,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 INCLUDE_ALL_PUBLIC = {
     "rules": [
         {
@@ -137,3 +140,45 @@ def refreshed_schemas(client: Any, endpoint_arn: str, instance_arn: str) -> dict
             return status
         time.sleep(0.1)
     raise AssertionError(f"RefreshSchemas of {endpoint_arn} still refreshing")
+
+
+class HeldTable:
+    """A source table locked ``ACCESS EXCLUSIVE`` by an open transaction of the test: a load's
+    ``COPY ... TO STDOUT`` of it waits until ``release()`` (PostgreSQL's own lock, no fake)."""
+
+    def __init__(self, dsn: str, table: str) -> None:
+        self.dsn = dsn
+        self.conn = psycopg.connect(dsn)
+        self.table = table
+        self.conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+
+    def reader_waiting(self) -> bool:
+        """True once another session waits for the table (the load's COPY is in flight)."""
+        with psycopg.connect(self.dsn, autocommit=True) as other:
+            row = other.execute(
+                "SELECT count(*) FROM pg_locks WHERE relation = to_regclass(%s) AND NOT granted",
+                [self.table],
+            ).fetchone()
+        return bool(row and row[0])
+
+    def wait_for_reader(self, patience: float = 120) -> None:
+        deadline = time.monotonic() + patience
+        while not self.reader_waiting():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no load ever waited for table {self.table}")
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        if not self.conn.closed:
+            self.conn.rollback()
+            self.conn.close()
+
+
+def target_rows(dsn: str, table: str) -> int | None:
+    """Rows of ``public.<table>`` in the target database, None when the table does not exist."""
+    with psycopg.connect(dsn) as conn:
+        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [f"public.{table}"]).fetchone()
+        if not (exists and exists[0]):
+            return None
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+        return int(row[0]) if row else 0

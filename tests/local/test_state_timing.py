@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, WaiterError
 from airflow_neon_dms.local.server import LocalDms
 from airflow_neon_dms.local.state_timing import AWS_LIKE
 from tests.local.logical_source import logical_pair, logical_server  # noqa: F401 (CDC tasks)
-from tests.local.support import INCLUDE_ALL_PUBLIC, Dms, unique
+from tests.local.support import INCLUDE_ALL_PUBLIC, Dms, target_rows, unique
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
 
@@ -115,6 +115,22 @@ def test_started_task_is_starting_then_running_then_stopped(
     assert reloaded["FreshStartDate"] == reloaded["StartDate"] > resumed["StartDate"]
     timed.client.stop_replication_task(ReplicationTaskArn=task)
     _wait(timed, "replication_task_stopped", Filters=_task_filter(task))
+
+
+def test_task_stopped_while_starting_lists_and_loads_nothing(
+    timed: Dms, pg_server: Any, pg_pair: tuple[str, str]
+) -> None:
+    task, _, _ = _new_task(timed, pg_server, pg_pair, "full-load")
+    _wait(timed, "replication_task_ready", Filters=_task_filter(task))
+    timed.client.start_replication_task(ReplicationTaskArn=task, StartReplicationTaskType="start-replication")
+    stopping = timed.client.stop_replication_task(ReplicationTaskArn=task)["ReplicationTask"]
+    assert stopping["Status"] == "stopping"
+    _wait(timed, "replication_task_stopped", Filters=_task_filter(task))
+    stopped = timed.describe_task(task)
+    assert stopped["StopReason"] == "Stop Reason NORMAL"
+    assert "StartDate" not in stopped["ReplicationTaskStats"]  # it never ran
+    assert timed.table_stats(task) == {}
+    assert target_rows(pg_server.dsn(pg_pair[1]), "t") is None
 
 
 def test_deleted_task_endpoint_and_instance_are_deleting_before_gone(

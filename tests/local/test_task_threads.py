@@ -9,6 +9,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.local.support import Dms, HeldTable, target_rows
+
 ROWS = 400_000
 
 
@@ -51,3 +53,37 @@ def test_long_load_shows_progress_and_can_be_stopped(
     # the emulator's log tells the story without any password in it
     assert "Replication task" in caplog.text and "stopped" in caplog.text
     assert (pg_server.password or "unused") not in caplog.text
+
+
+def test_a_stop_accepted_while_a_table_is_loading_commits_none_of_its_rows(
+    dms: Dms, pg_server: Any, pg_pair: tuple[str, str]
+) -> None:
+    """A small table loads in one batch (no cancellation point inside it): its rows must still not
+    commit once StopReplicationTask has been accepted. The source table is held locked, so the
+    load's COPY is in flight when the stop lands."""
+    source_db, target_db = pg_pair
+    source_dsn = pg_server.dsn(source_db)
+    with psycopg.connect(source_dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 50)"
+        )
+    task = dms.task(
+        dms.pg_endpoint("source", pg_server, source_db), dms.pg_endpoint("target", pg_server, target_db)
+    )
+    held = HeldTable(source_dsn, "small")
+    try:
+        dms.client.start_replication_task(
+            ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
+        )
+        held.wait_for_reader()
+        assert dms.describe_task(task)["Status"] == "running"
+        dms.client.stop_replication_task(ReplicationTaskArn=task)
+    finally:
+        held.release()
+    dms.wait("replication_task_stopped", task)
+    stopped = dms.describe_task(task)
+    assert stopped["StopReason"] == "Stop Reason NORMAL"
+    assert stopped["ReplicationTaskStats"]["TablesLoaded"] == 0
+    stats = dms.table_stats(task)[("public", "small")]
+    assert stats["TableState"] == "Table cancelled" and stats["FullLoadRows"] == 0
+    assert target_rows(pg_server.dsn(target_db), "small") is None  # rolled back, CREATE TABLE too

@@ -15,7 +15,7 @@ from airflow_neon_dms.local.replication_models import PROVISIONING_STATUSES
 from airflow_neon_dms.local.server import LocalDms
 from airflow_neon_dms.local.state_timing import StateTiming
 from tests.local.serverless.support import create_config, provision_state, replication, table_stats, wait_for
-from tests.local.support import Dms
+from tests.local.support import Dms, HeldTable, target_rows
 
 #: Long enough to be seen by a poll, short enough for a test; the other states are instant.
 TIMED = StateTiming(
@@ -207,5 +207,45 @@ def test_a_replication_stopped_while_provisioning_loads_nothing(
     assert stopped["ReplicationStats"]["TablesLoaded"] == 0
     # a stop ends the provisioning: a stopped replication is never still "provisioning"
     assert provision_state(stopped) in ("provisioned", "deprovisioning", "deprovisioned")
+    # it never ran: no table was listed, none loaded
+    assert table_stats(client, config) == {}
     assert provision_state(wait_for(client, config, _deprovisioned, "deprovisioned")) == "deprovisioned"
     assert not _target_has_orders(pg_server.dsn(target_db))
+
+
+def test_a_stop_accepted_as_the_replication_begins_running_moves_no_row(
+    timed: Dms, pg_server: Any, pg_pair: tuple[str, str]
+) -> None:
+    """StopReplication racing the end of provisioning: the replication has just begun its full
+    load when the stop is accepted. The source table is held locked, so the first table's COPY is
+    in flight (waiting on the lock) exactly then; once released, not one row may commit."""
+    source_db, target_db = pg_pair
+    source_dsn = pg_server.dsn(source_db)
+    with psycopg.connect(source_dsn, autocommit=True) as conn:
+        conn.execute(ROWS_SQL)
+    client = timed.client
+    config = create_config(
+        client,
+        timed.pg_endpoint("source", pg_server, source_db),
+        timed.pg_endpoint("target", pg_server, target_db),
+    )
+    held = HeldTable(source_dsn, "orders")
+    try:
+        started = client.start_replication(
+            ReplicationConfigArn=config, StartReplicationType="start-replication"
+        )
+        assert provision_state(started["Replication"]) == "provisioning"
+        held.wait_for_reader()  # provisioning is over and the load of orders has begun
+        assert replication(client, config)["Status"] == "running"
+        stopping = client.stop_replication(ReplicationConfigArn=config)["Replication"]
+        assert stopping["Status"] == "stopping"
+    finally:
+        held.release()
+    stopped = wait_for(client, config, lambda r: r["Status"] == "stopped", "stopped")
+    assert stopped["StopReason"] == "Stop Reason NORMAL"
+    assert stopped["ReplicationStats"]["TablesLoaded"] == 0
+    assert provision_state(stopped) in ("provisioned", "deprovisioning", "deprovisioned")
+    stats = table_stats(client, config)[("public", "orders")]
+    assert stats["TableState"] == "Table cancelled" and stats["FullLoadRows"] == 0
+    # the load's transaction (its CREATE TABLE included) was rolled back
+    assert target_rows(pg_server.dsn(target_db), "orders") is None
