@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: script -> (arguments, extra environment, pattern of its ratio line)
 SMOKE = {
-    "cdc_apply_throughput.py": (["--rows", "200"], {}, r"^ratio local/native: \d+\.\d\d "),
+    "cdc_apply_throughput.py": (["--rows", "200", "--rounds", "2"], {}, r"^ratio local/native: \d+\.\d\d "),
     "cdc_lag.py": (["--seconds", "2"], {}, r"^published vs measured: p50 \d+\.\d\d s vs \d+\.\d\d s"),
     "dag_parse.py": (["--runs", "1"], {}, r"^  ratio \d+\.\d\d \(target <= 1\.2\): (met|MISSED)$"),
     "data_diff.py": ([], {"NEON_DMS_BENCH_ROWS": "2000"}, r"^Measured: identical \d+\.\d\dx reladiff"),

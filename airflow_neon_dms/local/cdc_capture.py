@@ -40,7 +40,6 @@ from airflow_neon_dms.local.cdc.engine import CdcEngine
 from airflow_neon_dms.local.cdc.errors import CdcError
 from airflow_neon_dms.local.cdc.identity import read_identity
 from airflow_neon_dms.local.cdc.lsn import format_lsn
-from airflow_neon_dms.local.cdc.slot_reader import SlotReader
 from airflow_neon_dms.local.cdc.slots import (
     CreatedSlot,
     create_slot,
@@ -52,6 +51,7 @@ from airflow_neon_dms.local.cdc.slots import (
 from airflow_neon_dms.local.cdc.start_position import StartPositionError, check_start_request, position_slot
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics, Table
 from airflow_neon_dms.local.cdc.stop_position import CdcStopPosition, parse_cdc_stop_position
+from airflow_neon_dms.local.cdc.stream_reader import open_reader
 from airflow_neon_dms.local.databases import DatabaseAddress, connect_postgres
 from airflow_neon_dms.local.models import CdcProgress, ReplicationTask
 from airflow_neon_dms.local.postgres_source import PostgresSource
@@ -282,7 +282,13 @@ class PostgresCapture(_CaptureBase):
         self._start_engine(applier, fresh=False)
 
     def _start_engine(self, applier: ChangeApplier, *, fresh: bool) -> None:
-        reader = SlotReader(self._connect(self.source), self.slot_name)
+        reader = open_reader(
+            self._connect(self.source),
+            self.slot_name,
+            lambda: connect_postgres(
+                self.source, autocommit=True, replication="database", options="-c timezone=UTC"
+            ),
+        )
         self.engine = CdcEngine(reader, applier, self.stats, stop_position=self.stop_position)
         self.engine.start()
         if fresh and self.task.migration_type != "cdc":
@@ -323,7 +329,7 @@ class PostgresCapture(_CaptureBase):
                 more = engine.poll()
                 self.task.recovery_checkpoint = self.checkpoint()
                 if not more and not engine.read_any:  # changes keep coming: read again at once
-                    stop.wait(POLL_INTERVAL)
+                    engine.reader.wait(stop, POLL_INTERVAL)
         self.stop_reason = engine.stop_reason
 
     def _sample(self) -> CdcReading:
@@ -341,6 +347,9 @@ class PostgresCapture(_CaptureBase):
         drop_task_slot(self.source, self.slot_name)
 
     def close(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.reader.close()  # the stream ends: the slot is free again
         if self._slot is not None:
             self._slot.release()
         super().close()

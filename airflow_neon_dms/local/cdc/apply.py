@@ -43,12 +43,13 @@ from airflow_neon_dms.local.cdc.changes import (
     SourcePosition,
     Table,
     Truncate,
+    layout_of,
     tables_of,
 )
 from airflow_neon_dms.local.cdc.errors import ApplyError
 from airflow_neon_dms.local.cdc.identity import TableIdentity
 from airflow_neon_dms.local.cdc.position_table import DEFAULT_CONTROL_SCHEMA, PositionTable
-from airflow_neon_dms.local.cdc.statement_plans import StatementPlan, positions, statement
+from airflow_neon_dms.local.cdc.statement_plans import StatementPlan, extend_run, positions, statement
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics, counter_name
 
 log = logging.getLogger(__name__)
@@ -238,9 +239,19 @@ class ChangeApplier:
         todo: list[list[Change]] = []
 
         applicable = self._applicable_in_group()
+        by_layout: dict[RowLayout, bool] = {}
 
         def take(txn: PendingTransaction) -> list[Change]:
             seen.append(txn)
+            # The common case: row changes of layouts all applicable, judged once a layout.
+            layouts = set(map(layout_of, txn.changes))
+            if None not in layouts:
+                for layout in layouts - by_layout.keys():
+                    first = next(c for c in txn.changes if c.layout is layout)
+                    by_layout[layout] = applicable(first)
+                if all(by_layout[layout] for layout in layouts):
+                    todo.append(list(txn.changes))
+                    return todo[-1]
             todo.append([c for c in txn.changes if applicable(c)])
             return todo[-1]
 
@@ -284,7 +295,13 @@ class ChangeApplier:
             # crash loses its position too and is read again: no need to wait for the flush.
             self.target.execute("SET LOCAL synchronous_commit = off")
             run: Run | None = None
+            plans = self._plans
             for change in changes:
+                # The common case: a change of a planned layout that joins the current run.
+                if run is not None and type(change) is RowChange and change.layout is not None:
+                    plan = plans.get(change.layout)
+                    if plan is not None and extend_run(plan, run, change):
+                        continue
                 statement = self._statement(change)
                 if run is not None and run.takes(statement):
                     run.add(statement)
@@ -362,15 +379,15 @@ class ChangeApplier:
 
     def _count_applied(self, changes: Iterable[Change]) -> None:
         counts: Counter[tuple[Table, str]] = Counter()
-        rows: Counter[tuple[str, str, str]] = Counter()
-        for change in changes:
-            if type(change) is RowChange:
-                rows[(change.schema, change.table, change.kind)] += 1
-            else:
+        everything = list(changes)
+        layouts = Counter(map(layout_of, everything))
+        for layout, count in layouts.items():
+            if layout is not None:
+                counts[(layout.source_table, _APPLIED[layout.kind])] += count
+        for change in everything if None in layouts else ():
+            if change.layout is None:
                 for table in tables_of(change):
                     counts[(table, counter_name(change))] += 1
-        for (schema, name, kind), count in rows.items():
-            counts[((schema, name), _APPLIED[kind])] += count
         self.stats.add(counts, applied=True)
 
     # --- statements -------------------------------------------------------------------------

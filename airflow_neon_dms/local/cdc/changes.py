@@ -7,8 +7,11 @@ conversion). The applier passes either as query parameters, so both land the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+import functools
+import itertools
+import operator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 RowKind = Literal["INSERT", "UPDATE", "DELETE"]
 Table = tuple[str, str]
@@ -26,48 +29,122 @@ class ColumnValue(NamedTuple):
 
 
 class RowLayout:
-    """What row changes decoded alike share: the table, the kind, and the column names of the new
-    row and of the old key (None where the change has none).
+    """What row changes decoded alike share: the table, the kind, and the columns (names and
+    types) of the new row and of the old key (None where the change has none).
 
     One object stands for every change of that shape (the decoder hands the same one out), and it
     compares by identity: a cheap key for what is worked out once per shape.
     """
 
-    __slots__ = ("source_table", "kind", "new_names", "old_names")
+    __slots__ = ("kind", "new_names", "new_types", "old_names", "old_types", "source_table")
 
     def __init__(
         self,
         source_table: tuple[str, str],
         kind: RowKind,
-        new_names: tuple[str, ...] | None,
-        old_names: tuple[str, ...] | None,
+        new: tuple[tuple[str, ...], tuple[str, ...]] | None,
+        old: tuple[tuple[str, ...], tuple[str, ...]] | None,
     ) -> None:
         self.source_table = source_table
         self.kind: RowKind = kind
-        self.new_names = new_names
-        self.old_names = old_names
+        self.new_names: tuple[str, ...] | None = new[0] if new is not None else None
+        self.new_types: tuple[str, ...] | None = new[1] if new is not None else None
+        self.old_names: tuple[str, ...] | None = old[0] if old is not None else None
+        self.old_types: tuple[str, ...] | None = old[1] if old is not None else None
+
+    @property
+    def split(self) -> int:
+        """Where the new row's values start in a shaped change's ``values``."""
+        return len(self.old_names) if self.old_names is not None else 0
 
 
-@dataclass(unsafe_hash=True, slots=True)
+#: Makes a ColumnValue from its four fields in one C call (the named tuple's own __new__ is
+#: Python code).
+_column_value = functools.partial(tuple.__new__, ColumnValue)
+_UNBUILT: Any = object()
+
+
+def _image(names: tuple[str, ...], types: Any, values: tuple[Any, ...]) -> tuple[ColumnValue, ...]:
+    return tuple(map(_column_value, zip(names, types, values, itertools.repeat(False), strict=False)))
+
+
 class RowChange:
-    """An INSERT, UPDATE or DELETE of one row (treat as immutable: not frozen, because one is made
-    per decoded change and a frozen dataclass costs several times more to make)."""
+    """An INSERT, UPDATE or DELETE of one row.
 
-    schema: str
-    table: str
-    kind: RowKind
-    #: The new row (INSERT, UPDATE); None for DELETE.
-    new: tuple[ColumnValue, ...] | None
-    #: The old row's identity (UPDATE that changed the key, DELETE; the whole row for a source
-    #: with full row images); None when the source sent none.
-    old_key: tuple[ColumnValue, ...] | None = None
-    #: Set by a decoder that knows the change's shape (every value sent, none an unchanged TOAST
-    #: value); not part of the change's value.
-    layout: RowLayout | None = field(default=None, compare=False, repr=False)
+    A decoder that knows the change's shape gives its ``layout`` and its ``values`` (the old key's,
+    then the new row's, in column order), and no row images: ``new`` and ``old_key`` are made
+    from those when first asked for (most changes never are: the applier plans by layout).
+    ``layout`` and ``values`` are not part of the change's value (equality, hash).
+    """
+
+    __slots__ = ("_new", "_old_key", "kind", "layout", "schema", "table", "values")
+
+    def __init__(
+        self,
+        schema: str,
+        table: str,
+        kind: RowKind,
+        new: tuple[ColumnValue, ...] | None,
+        old_key: tuple[ColumnValue, ...] | None = None,
+        layout: RowLayout | None = None,
+        values: tuple[Any, ...] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.table = table
+        self.kind: RowKind = kind
+        self._new = new
+        self._old_key = old_key
+        self.layout = layout
+        self.values = values
+
+    @classmethod
+    def shaped(cls, layout: RowLayout, values: tuple[Any, ...]) -> RowChange:
+        """A change of a known layout: its row images are made from ``values`` when asked for."""
+        table = layout.source_table
+        return cls(table[0], table[1], layout.kind, _UNBUILT, _UNBUILT, layout, values)
+
+    @property
+    def new(self) -> tuple[ColumnValue, ...] | None:
+        """The new row (INSERT, UPDATE); None for DELETE."""
+        if self._new is _UNBUILT:
+            self._build()
+        return self._new
+
+    @property
+    def old_key(self) -> tuple[ColumnValue, ...] | None:
+        """The old row's identity (UPDATE that changed the key, DELETE; the whole row for a source
+        with full row images); None when the source sent none."""
+        if self._old_key is _UNBUILT:
+            self._build()
+        return self._old_key
+
+    def _build(self) -> None:
+        layout, values = self.layout, self.values
+        assert layout is not None and values is not None
+        split, old_names, new_names = layout.split, layout.old_names, layout.new_names
+        self._old_key = None if old_names is None else _image(old_names, layout.old_types, values[:split])
+        self._new = None if new_names is None else _image(new_names, layout.new_types, values[split:])
 
     @property
     def source_table(self) -> Table:
         return self.schema, self.table
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.schema, self.table, self.kind, self.new, self.old_key)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RowChange):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"RowChange(schema={self.schema!r}, table={self.table!r}, kind={self.kind!r}, "
+            f"new={self.new!r}, old_key={self.old_key!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -77,6 +154,8 @@ class Truncate:
     tables: tuple[Table, ...]
     restart_seqs: bool = False
     cascade: bool = False
+    #: Only row changes have a layout.
+    layout: ClassVar[None] = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +165,7 @@ class DdlChange:
     schema: str
     table: str
     statement: str
+    layout: ClassVar[None] = None
 
     @property
     def source_table(self) -> Table:
@@ -93,6 +173,10 @@ class DdlChange:
 
 
 Change = RowChange | Truncate | DdlChange
+
+
+#: The layout of any change (None but for row changes a decoder shaped), for ``map``.
+layout_of = operator.attrgetter("layout")
 
 
 def tables_of(change: Change) -> tuple[Table, ...]:

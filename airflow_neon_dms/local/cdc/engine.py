@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 
 from airflow_neon_dms.local.cdc.apply import ChangeApplier, PendingTransaction
+from airflow_neon_dms.local.cdc.changes import layout_of
 from airflow_neon_dms.local.cdc.errors import ApplyError
 from airflow_neon_dms.local.cdc.lsn import Lsn, parse_lsn
 from airflow_neon_dms.local.cdc.slot_reader import SlotReader
@@ -148,6 +149,14 @@ class CdcEngine:
         captured: Counter[tuple[Table, str]] = Counter()
         wanted: dict[Table, bool] = {}  # per table, for this transaction
         cache = self._cache
+        # The common case: row changes of a few layouts, each table wanted and not loading.
+        layouts = Counter(map(layout_of, txn.changes))
+        if None not in layouts:
+            shaped = {layout.source_table for layout in layouts}
+            if not cache.keys() & shaped and all(self._wanted(t, txn.commit_lsn) for t in shaped):
+                for layout, count in layouts.items():
+                    captured[(layout.source_table, _CAPTURED[layout.kind])] += count
+                return list(txn.changes), captured
         for change in txn.changes:
             if type(change) is RowChange:  # the common case, without a list of tables
                 table = (change.schema, change.table)
@@ -239,6 +248,11 @@ class CdcEngine:
                 for lsn, captured in counts:
                     if failed >= 0 and lsn > failed:
                         self.stats.add({k: -n for k, n in captured.items()}, applied=False)
+                self.reader.rewind()  # what was read and not applied is read again
+                raise
+            except BaseException:
+                self.applying_since, self.applying_count = None, 0
+                self.reader.rewind()
                 raise
             self.applying_since, self.applying_count = None, 0
             if last is None and not more:
@@ -260,7 +274,7 @@ class CdcEngine:
         """Poll until ``stop_event`` is set or a stop position is reached; returns the StopReason."""
         while not stop_event.is_set() and not self.stop_reason:
             if not self.poll() and not self.read_any:
-                stop_event.wait(poll_interval)
+                self.reader.wait(stop_event, poll_interval)
         return self.stop_reason
 
 

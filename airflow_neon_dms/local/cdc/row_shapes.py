@@ -36,14 +36,17 @@ _NULL = "null"
 _TOAST = "unchanged-toast-datum"
 
 
+_Heads = tuple[tuple[str, ...], tuple[str, ...]]
+
+
 class Shape(NamedTuple):
     """One learned line shape."""
 
     pattern: re.Pattern[str]
     layout: RowLayout
-    #: (name, type) of each old-key column, then of each new-tuple column, in line order.
-    old: tuple[tuple[str, str], ...] | None
-    new: tuple[tuple[str, str], ...] | None
+    #: (names, types) of the old-key columns and of the new-tuple columns, in line order.
+    old: _Heads | None
+    new: _Heads | None
 
 
 class ShapeCache:
@@ -86,10 +89,15 @@ class ShapeCache:
         return shaped
 
 
+def _heads(columns: tuple[ColumnValue, ...] | None) -> _Heads | None:
+    if columns is None:
+        return None
+    return tuple(c.name for c in columns), tuple(c.type_name for c in columns)
+
+
 def _shape(line: str, change: RowChange, spans: list[tuple[int, int]]) -> Shape | None:
-    old = tuple((c.name, c.type_name) for c in change.old_key) if change.old_key is not None else None
-    new = tuple((c.name, c.type_name) for c in change.new) if change.new is not None else None
-    if len(spans) != len(old or ()) + len(new or ()) or "[" not in line:
+    old, new = _heads(change.old_key), _heads(change.new)
+    if len(spans) != len(old[0] if old else ()) + len(new[0] if new else ()) or "[" not in line:
         return None
     parts: list[str] = []
     at = 0
@@ -102,12 +110,7 @@ def _shape(line: str, change: RowChange, spans: list[tuple[int, int]]) -> Shape 
         pattern = re.compile("".join(parts))
     except re.error:  # too many groups for one pattern
         return None
-    layout = RowLayout(
-        (change.schema, change.table),
-        change.kind,
-        tuple(name for name, _ in new) if new is not None else None,
-        tuple(name for name, _ in old) if old is not None else None,
-    )
+    layout = RowLayout((change.schema, change.table), change.kind, new, old)
     return Shape(pattern, layout, old, new)
 
 
@@ -119,41 +122,24 @@ def _value(text: str) -> str | None:
     return None if text == _NULL else text
 
 
-def _columns(heads: tuple[tuple[str, str], ...], values: tuple[str, ...]) -> tuple[ColumnValue, ...]:
-    # tuple.__new__ skips the named tuple's own __new__: the same record, made faster.
-    make, value = tuple.__new__, _value
-    pairs = zip(heads, values, strict=True)
-    return tuple([make(ColumnValue, (n, t, value(v), False)) for (n, t), v in pairs])
-
-
 def _change(shape: Shape, values: tuple[str, ...]) -> RowChange:
-    layout = shape.layout
     if _TOAST in values:
         # A change with an unsent TOAST value has columns the layout cannot plan for: no layout.
         return _with_toast(shape, values)
-    old_key = new_row = None
-    if shape.old is None:
-        new_row = _columns(shape.new or (), values)
-    else:
-        split = len(shape.old)
-        old_key = _columns(shape.old, values[:split])
-        if shape.new is not None:
-            new_row = _columns(shape.new, values[split:])
-    table = layout.source_table
-    return RowChange(table[0], table[1], layout.kind, new_row, old_key, layout)
+    return RowChange.shaped(shape.layout, tuple(map(_value, values)))
 
 
 def _with_toast(shape: Shape, values: tuple[str, ...]) -> RowChange:
-    def column(name: str, type_name: str, text: str) -> ColumnValue:
-        if text == _TOAST:
-            return ColumnValue(name, type_name, None, True)
-        return ColumnValue(name, type_name, _value(text))
+    def columns(heads: _Heads, texts: tuple[str, ...]) -> tuple[ColumnValue, ...]:
+        return tuple(
+            ColumnValue(name, type_name, None, True)
+            if text == _TOAST
+            else ColumnValue(name, type_name, _value(text))
+            for name, type_name, text in zip(heads[0], heads[1], texts, strict=True)
+        )
 
-    split = len(shape.old) if shape.old is not None else 0
-    old_key = new_row = None
-    if shape.old is not None:
-        old_key = tuple(column(n, t, v) for (n, t), v in zip(shape.old, values[:split], strict=True))
-    if shape.new is not None:
-        new_row = tuple(column(n, t, v) for (n, t), v in zip(shape.new, values[split:], strict=True))
+    split = len(shape.old[0]) if shape.old is not None else 0
+    old_key = columns(shape.old, values[:split]) if shape.old is not None else None
+    new_row = columns(shape.new, values[split:]) if shape.new is not None else None
     table = shape.layout.source_table
     return RowChange(table[0], table[1], shape.layout.kind, new_row, old_key)

@@ -8,6 +8,7 @@ the applier's control table (``apply.ChangeApplier``) recognises it as applied.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,6 +71,16 @@ class SlotReader:
             self.conn.execute(
                 "SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [self.slot_name, format_lsn(lsn)]
             )
+
+    def wait(self, stop: threading.Event, timeout: float) -> None:
+        """Wait before the next read of an idle slot (until ``stop`` is set, at most ``timeout``)."""
+        stop.wait(timeout)
+
+    def rewind(self) -> None:
+        """Forget what was read and not confirmed (a peek reads it again anyway)."""
+
+    def close(self) -> None:
+        """Nothing to end: the reads share the caller's connection."""
 
     def source_time(self) -> Any:
         """The source server's clock (for ``commit_time`` stop positions)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from airflow_neon_dms.local.cdc.batching import BulkShape, Statement
+from airflow_neon_dms.local.cdc.batching import BulkShape, Run, Statement
 from airflow_neon_dms.local.cdc.changes import RowChange
 
 
@@ -26,7 +26,8 @@ class StatementPlan(NamedTuple):
     kind: str
     query: bytes
     bulk: BulkShape | None
-    #: Positions, in the new row, of the columns the statement sets (INSERT, UPDATE).
+    #: Positions, in the change's ``values``, of the columns the statement sets (INSERT, UPDATE:
+    #: the new row, which starts at 0 for the changes planned, which have no old key).
     values: tuple[int, ...]
     #: Positions of the key columns: in the new row (UPDATE) or the old key (DELETE).
     keys: tuple[int, ...]
@@ -34,24 +35,54 @@ class StatementPlan(NamedTuple):
 
 def statement(plan: StatementPlan, change: RowChange) -> Statement | None:
     """The change's statement by ``plan``, or None when it needs the applier's general way."""
+    row = change.values
+    if row is None:
+        return None
     if plan.kind == "INSERT":
-        new = change.new or ()
-        values = [new[i][2] for i in plan.values]
+        values = [row[i] for i in plan.values]
         return Statement(plan.query, values, plan.bulk, values if plan.bulk is not None else None)
+    keys = [row[i] for i in plan.keys]
+    if None in keys:
+        return None  # a NULL key is matched with IS NULL: the general way
     if plan.kind == "UPDATE":
-        new = change.new or ()
-        keys = [new[i][2] for i in plan.keys]
-        if None in keys:
-            return None  # a NULL key is matched with IS NULL: the general way
-        values = [new[i][2] for i in plan.values]
+        values = [row[i] for i in plan.values]
         if plan.bulk is None:
             return Statement(plan.query, values + keys)
         return Statement(plan.query, values + keys, plan.bulk, keys + values, tuple(keys))
-    old = change.old_key or ()
-    keys = [old[i][2] for i in plan.keys]
-    if None in keys:
-        return None
     return Statement(plan.query, keys, plan.bulk, keys if plan.bulk is not None else None)
+
+
+def extend_run(plan: StatementPlan, run: Run, change: RowChange) -> bool:
+    """Add the change to ``run`` as ``run.takes``/``run.add`` would add ``statement(plan, change)``;
+    False (nothing added) when it does not join the run or needs the general way."""
+    row = change.values
+    if row is None or run.count >= run.limit or plan.query != run.query:
+        return False
+    kind = plan.kind
+    if kind == "INSERT":
+        values = [row[i] for i in plan.values]
+        run.params.append(values)
+        if plan.bulk is not None:
+            run.bulk_params.append(values)
+    elif kind == "UPDATE":
+        keys = [row[i] for i in plan.keys]
+        row_key = tuple(keys)
+        if None in keys or (plan.bulk is not None and row_key in run.keys):
+            return False
+        values = [row[i] for i in plan.values]
+        run.params.append(values + keys)
+        if plan.bulk is not None:
+            run.bulk_params.append(keys + values)
+            run.keys.add(row_key)
+    else:
+        keys = [row[i] for i in plan.keys]
+        if None in keys:
+            return False
+        run.params.append(keys)
+        if plan.bulk is not None:
+            run.bulk_params.append(keys)
+    run.count += 1
+    return True
 
 
 def positions(names: tuple[str, ...], wanted: Any) -> tuple[int, ...] | None:

@@ -335,8 +335,9 @@ def group_transactions(rows: Iterable[tuple[str, object, str]]) -> list[SourceTr
     return list(iter_transactions(rows))
 
 
-def iter_transactions(rows: Iterable[tuple[str, object, str]]) -> Iterator[SourceTransaction]:
-    """``group_transactions`` one transaction at a time, each parsed when it is asked for."""
+def iter_transactions(rows: Iterable[tuple[str | int, object, str]]) -> Iterator[SourceTransaction]:
+    """``group_transactions`` one transaction at a time, each parsed when it is asked for (an LSN
+    as text, or as a number from the streaming protocol)."""
     open_xid: int | None = None
     changes: list[Change] | None = None
     for lsn, _xid, data in rows:
@@ -348,7 +349,8 @@ def iter_transactions(rows: Iterable[tuple[str, object, str]]) -> Iterator[Sourc
         elif isinstance(line, Commit):
             if changes is None:
                 raise DecodingError(f"COMMIT {line.xid} without a BEGIN in the decoding output")
-            yield SourceTransaction(open_xid, parse_lsn(lsn), line.commit_time, tuple(changes))
+            commit_lsn = lsn if isinstance(lsn, int) else parse_lsn(lsn)
+            yield SourceTransaction(open_xid, commit_lsn, line.commit_time, tuple(changes))
             changes = None
         elif isinstance(line, RowChange | Truncate):
             if changes is None:

@@ -10,8 +10,10 @@ import psycopg
 import pytest
 
 from airflow_neon_dms.local.cdc.apply import ChangeApplier
+from airflow_neon_dms.local.cdc.batching import Run
 from airflow_neon_dms.local.cdc.changes import RowChange
 from airflow_neon_dms.local.cdc.identity import TableIdentity
+from airflow_neon_dms.local.cdc.statement_plans import extend_run
 from airflow_neon_dms.local.cdc.stats import ChangeStatistics
 from airflow_neon_dms.local.cdc.test_decoding import parse_line
 
@@ -75,3 +77,34 @@ def test_a_planned_statement_is_the_general_one(applier: ChangeApplier) -> None:
     insert = parse_line(LINES[1])
     assert isinstance(insert, RowChange)
     assert applier._statement(insert).params == ["2", None]  # id and name; total is generated
+
+
+def test_extending_a_run_by_plan_is_adding_the_planned_statement(applier: ChangeApplier) -> None:
+    """``extend_run`` fills a run exactly as ``Run.takes``/``Run.add`` do with the statement, and
+    refuses what they refuse (a key already in an UPDATE run)."""
+    lines = [
+        f"table public.keyed: INSERT: id[integer]:{i} name[text]:'n{i}' total[integer]:0" for i in range(5)
+    ]
+    lines += [
+        f"table public.keyed: UPDATE: id[integer]:{i % 3} name[text]:'u' total[integer]:0" for i in range(5)
+    ]
+    lines += [f"table public.keyed: DELETE: id[integer]:{i}" for i in range(5)]
+    changes = [parse_line(line) for line in lines]
+    by_plan: list[Run] = []
+    by_statement: list[Run] = []
+    for change in changes:
+        assert isinstance(change, RowChange)
+        statement = applier._statement(change)
+        if by_statement and by_statement[-1].takes(statement):
+            by_statement[-1].add(statement)
+        else:
+            by_statement.append(Run(statement.query, statement.bulk))
+            by_statement[-1].add(statement)
+        plan = applier._plans.get(change.layout)
+        if by_plan and plan is not None and extend_run(plan, by_plan[-1], change):
+            continue
+        by_plan.append(Run(statement.query, statement.bulk))
+        by_plan[-1].add(statement)
+    assert by_plan == by_statement
+    # INSERTs, then UPDATEs until a key repeats (3 keys, then 2), then DELETEs
+    assert [run.count for run in by_plan] == [5, 3, 2, 5]
