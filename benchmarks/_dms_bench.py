@@ -62,7 +62,18 @@ def loaded_task(tables: int, migration_type: str, *, serverless: bool = False) -
     """A task whose full load of ``tables`` one-row tables has finished (a CDC task keeps running).
     ``serverless``: a DMS Serverless replication config instead (``BenchTask.arn`` is its ARN)."""
     # INSTANT: the measured work is the operators' and the load's, not the emulator's state timing
-    with postgres(logical=migration_type != "full-load") as dsn, LocalDms(timing=INSTANT) as dms:
+    with contextlib.ExitStack() as stack:
+        dsn = stack.enter_context(postgres(logical=migration_type != "full-load"))
+        names = [f"neon_dms_bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
+        admin = psycopg.connect(dsn("postgres"), autocommit=True)
+        stack.callback(admin.close)
+        for name in names:
+            # dropped once the local DMS has stopped: a CDC task streaming from a database holds
+            # its slot active, and PostgreSQL refuses to drop a database with an active slot
+            stack.callback(
+                admin.execute, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        dms = stack.enter_context(LocalDms(timing=INSTANT))
         os.environ[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"] = json.dumps(
             {
                 "conn_type": "aws",
@@ -71,23 +82,16 @@ def loaded_task(tables: int, migration_type: str, *, serverless: bool = False) -
                 "extra": {"endpoint_url": dms.endpoint_url, "region_name": "us-east-1"},
             }
         )
-        names = [f"neon_dms_bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-        admin = psycopg.connect(dsn("postgres"), autocommit=True)
-        try:
-            for name in names:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            for name in names:
-                with psycopg.connect(dsn(name), autocommit=True) as conn, conn.transaction():
-                    for i in range(tables):
-                        table = sql.Identifier(f"t{i:04d}")
-                        conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY)").format(table))
-                        if name == names[0]:
-                            conn.execute(sql.SQL("INSERT INTO {} VALUES (1)").format(table))
-            yield _run(dms.endpoint_url, dsn, names, tables, migration_type, serverless)
-        finally:
-            for name in names:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            admin.close()
+        for name in names:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        for name in names:
+            with psycopg.connect(dsn(name), autocommit=True) as conn, conn.transaction():
+                for i in range(tables):
+                    table = sql.Identifier(f"t{i:04d}")
+                    conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY)").format(table))
+                    if name == names[0]:
+                        conn.execute(sql.SQL("INSERT INTO {} VALUES (1)").format(table))
+        yield _run(dms.endpoint_url, dsn, names, tables, migration_type, serverless)
 
 
 def _run(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,8 @@ SLOT_PREFIX = "neon_dms_"
 PLUGIN_SETTINGS = ("no-preference", "test-decoding", "pglogical")
 TEST_DECODING = "test_decoding"
 _SLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,63}$")
+#: Seconds ``drop_slot`` waits for the session streaming from a slot to let it go.
+DROP_WAIT_SECONDS = 15.0
 
 
 def slot_name_for_task(task_identifier: str) -> str:
@@ -287,13 +290,19 @@ def drop_slot(conn: psycopg.Connection[Any], slot_name: str) -> bool:
     Waits for a session still reading from it to end, so a task thread that is stopping does not
     make the delete fail.
     """
-    row = conn.execute(
-        "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", [slot_name]
-    ).fetchone()
-    if row is None:
-        return False
-    if row[0] is not None:
+    deadline = time.monotonic() + DROP_WAIT_SECONDS
+    while True:
+        row = conn.execute(
+            "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", [slot_name]
+        ).fetchone()
+        if row is None:
+            return False
+        if row[0] is None or time.monotonic() > deadline:
+            break
+        # A stream still holds it (a walsender ends a moment after its client closes): end it,
+        # then wait until it has let the slot go (pg_drop_replication_slot refuses an active one).
         conn.execute("SELECT pg_terminate_backend(%s)", [row[0]])
+        time.sleep(0.05)
     conn.execute(
         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s",
         [slot_name],

@@ -124,8 +124,21 @@ class StreamingSlotReader(SlotReader):
             self._error = None
 
     def close(self) -> None:
-        """Report the last confirmed position and end the stream (the slot becomes free)."""
+        """Report the last confirmed position and end the stream; returns once the slot is free
+        (the source's walsender ends a moment after the stream's connection closes)."""
+        streamed = self._thread is not None
         self._stop_thread()
+        deadline = time.monotonic() + SLOT_BUSY_SECONDS
+        while streamed and not self.conn.closed and time.monotonic() < deadline:
+            try:
+                row = self.conn.execute(
+                    "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", [self.slot_name]
+                ).fetchone()
+            except psycopg.Error:
+                return  # the source is gone: nothing to wait for
+            if row is None or row[0] is None:
+                return
+            time.sleep(0.02)
 
     # --- the stream's thread -----------------------------------------------------------------
     def _ensure_started(self) -> None:
