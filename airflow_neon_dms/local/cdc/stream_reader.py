@@ -19,6 +19,7 @@ connection; nothing else uses that connection.
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import select
 import threading
@@ -177,7 +178,9 @@ class StreamingSlotReader(SlotReader):
                     self._cond.notify_all()
         finally:
             if conn is not None:
-                if not conn.pgconn.status == pq.ConnStatus.BAD:
+                # the last confirmed position, unless the server already ended the stream (a
+                # dropped slot or database, a shutdown)
+                with contextlib.suppress(psycopg.Error):
                     self._report(conn.pgconn, force=True)
                 conn.close()
 
