@@ -145,6 +145,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="measured rounds (after a warm-up round)")
     args = parser.parse_args()
     rows, rounds = args.rows, args.rounds
+    if rows < 100 or rounds < 1:
+        parser.error("--rows takes at least 100 (one transaction) and --rounds at least 1")
     suffix = uuid.uuid4().hex[:8]
     names = {kind: f"bench_{kind}_{suffix}" for kind in ("dms_src", "dms_dst", "native_src", "native_dst")}
     results: dict[str, list[float]] = {"local": [], "native": []}

@@ -79,3 +79,17 @@ def test_benchmark_runs_at_smallest_size(script: str) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert re.search(ratio_line, result.stdout, re.MULTILINE), result.stdout[-4000:]
+
+
+@pytest.mark.parametrize("arguments", [["--rounds", "0"], ["--rows", "10"]])
+def test_throughput_benchmark_refuses_sizes_it_cannot_measure(arguments: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "cdc_apply_throughput.py"), *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--rows takes at least 100 (one transaction) and --rounds at least 1" in result.stderr
